@@ -1,0 +1,25 @@
+/* registry.c - builds dev_types[] from devices.def; see harness/device.h. */
+#include <string.h>
+
+#include "device.h"
+
+#define VMS_DEVICE(type) extern const DevType type;
+#include "devices.def"
+#undef VMS_DEVICE
+
+const DevType *const dev_types[] = {
+#define VMS_DEVICE(type) &type,
+#include "devices.def"
+#undef VMS_DEVICE
+    NULL,
+};
+
+const size_t dev_n_types = sizeof(dev_types) / sizeof(dev_types[0]) - 1;
+
+const DevType *dev_type_find(const char *name)
+{
+    for (size_t i = 0; i < dev_n_types; i++)
+        if (strcmp(dev_types[i]->name, name) == 0)
+            return dev_types[i];
+    return NULL;
+}

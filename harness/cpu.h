@@ -1,0 +1,97 @@
+/*
+ * cpu.h - the ARMv6-M (Cortex-M0) core: Thumb interpreter, exceptions, and the
+ * System Control Space (NVIC, SysTick, SCB) that is part of the core (prefix cpu_).
+ *
+ * The core reaches the rest of the machine only through CpuBus: flash and
+ * SRAM directly (for speed), everything else outside the PPB through the
+ * read/write callbacks. The SCS at 0xE000E000 is handled inside the core.
+ *
+ * A guest fault (undefined instruction, unaligned access, bus error, bad
+ * EXC_RETURN) is guest behaviour: it raises HardFault, and a fault inside
+ * HardFault locks the core up. The harness itself never crashes on guest code.
+ *
+ * This header fixes the interface the machine relies on; the state structs
+ * and their descriptions are defined here too so the machine can embed them.
+ */
+#ifndef VMSTRESS_CPU_H
+#define VMSTRESS_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "device.h"
+#include "vclock.h"
+#include "vmstate.h"
+
+typedef struct Cpu Cpu;
+
+typedef struct CpuBus {
+    void *opaque;
+    const uint8_t *flash;       /* mapped at 0x00000000, read-only to the guest */
+    uint32_t flash_size;
+    uint8_t *sram;
+    uint32_t sram_base, sram_size;
+    /* Any other address below the PPB. False means a bus error (HardFault). */
+    bool (*read)(void *opaque, uint32_t addr, unsigned size, uint32_t *val);
+    bool (*write)(void *opaque, uint32_t addr, unsigned size, uint32_t val);
+    /* AIRCR.SYSRESETREQ written with the key. */
+    void (*sysreset)(void *opaque);
+    /* BKPT 0xAB (ARM semihosting). Return false to treat it as a plain BKPT. */
+    bool (*semihost)(void *opaque, Cpu *cpu);
+    VClock *clock;              /* SysTick's time base; the core adds cycles to it */
+} CpuBus;
+
+/* One migratable part of the core, for the machine to register and shadow-compare. */
+typedef struct CpuComponent {
+    const char *idstr;          /* section name */
+    const VmsDesc *vmsd;
+    void *opaque;
+    const DevMember *members;
+    size_t size;
+} CpuComponent;
+
+#define CPU_TRACE_LEN 64        /* ring of the last executed instructions */
+
+typedef struct CpuTraceEntry {
+    uint64_t cycle;
+    uint32_t pc;
+    uint32_t insn;              /* 16-bit, or the two halves of BL/MRS/MSR/DMB... (first << 16 | second) */
+    uint32_t r[16];             /* registers before the instruction (only if cpu_trace_regs) */
+    uint32_t xpsr;
+} CpuTraceEntry;
+
+/* Lifecycle. cpu_new allocates the core and its SCS. */
+Cpu *cpu_new(const CpuBus *bus);
+void cpu_free(Cpu *cpu);
+/* Power-on / system reset: SCS to reset values, SP and PC from the vector table. */
+void cpu_reset(Cpu *cpu);
+
+/* Execute until `cycles` more cycles have passed on bus->clock, the clock
+ * reaches a timer deadline (clock->next_cycle), cpu_stop() is called, or the
+ * core halts. Sleeping (WFI/WFE with nothing pending) advances the clock
+ * straight to the next deadline. Returns cycles elapsed. */
+uint64_t cpu_exec(Cpu *cpu, uint64_t cycles);
+void cpu_stop(Cpu *cpu);        /* make cpu_exec return at the next instruction boundary */
+
+typedef enum CpuRunState { CPU_RUNNING, CPU_SLEEPING, CPU_LOCKUP, CPU_HALTED } CpuRunState;
+CpuRunState cpu_run_state(const Cpu *cpu);
+void cpu_halt(Cpu *cpu, int exit_code);     /* semihosting SYS_EXIT */
+int cpu_exit_code(const Cpu *cpu);
+
+/* External interrupt lines 0..31 into the NVIC (level-sensitive; a rising edge pends). */
+void cpu_set_irq(Cpu *cpu, unsigned irq, bool level);
+
+/* Register access (semihosting, trace, tests). n = 0..15; 16 = xPSR. */
+uint32_t cpu_reg(const Cpu *cpu, unsigned n);
+void cpu_set_reg(Cpu *cpu, unsigned n, uint32_t v);
+
+/* Components to register as sections and shadow-compare, in a fixed order. */
+size_t cpu_components(Cpu *cpu, CpuComponent *out, size_t max);
+
+/* Trace ring: oldest first; returns the count (at most CPU_TRACE_LEN). */
+void cpu_trace_regs(Cpu *cpu, bool on);     /* also capture registers (slower) */
+size_t cpu_trace(const Cpu *cpu, CpuTraceEntry *out, size_t max);
+/* Print entries disassembled by capstone (Thumb, M-class), one per line. */
+void cpu_trace_print(const CpuTraceEntry *e, size_t n, bool regs, void *file /* FILE * */);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * device.h - what a device model provides, and what the machine provides to it
+ * (prefix dev_ / DEV_).
+ *
+ * A device is a state struct plus a DevType: a few functions (realize,
+ * reset, MMIO, host-side input) and two tables. The VmsDesc says what is
+ * migrated; the DevMember table lists every member of the state struct, so
+ * the round-trip loop can compare twins member by member and name a member
+ * that no description field carries ("field forgotten in the description").
+ * Members that legitimately differ between twins (pointers, callbacks,
+ * caches) are declared host-only or volatile, each with a reason; nothing is
+ * skipped silently.
+ *
+ * Devices register themselves in devices/devices.def; the harness never
+ * names a device.
+ */
+#ifndef VMSTRESS_DEVICE_H
+#define VMSTRESS_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vclock.h"
+#include "vmstate.h"
+
+typedef struct Machine Machine;
+typedef struct Device Device;
+
+/* ------------------------------------------------------- member tables */
+
+typedef enum DevMemberKind {
+    DEV_M_STATE = 0,    /* guest-visible state: must match between twins */
+    DEV_M_TIMER,        /* a VTimer: only its deadline must match */
+    DEV_M_HOST,         /* host-only: pointers, callbacks, handles (reason required) */
+    DEV_M_VOLATILE,     /* guest state that may legitimately differ (reason required) */
+} DevMemberKind;
+
+typedef struct DevMember {
+    const char *name;
+    size_t offset;
+    size_t size;
+    DevMemberKind kind;
+    const char *reason;     /* why a HOST or VOLATILE member is not compared */
+} DevMember;
+
+#define DEV_MEMBER(S, m) { #m, offsetof(S, m), sizeof(((S *)0)->m), DEV_M_STATE, NULL }
+#define DEV_TIMER(S, m) { #m, offsetof(S, m), sizeof(((S *)0)->m), DEV_M_TIMER, NULL }
+#define DEV_HOST(S, m, why) { #m, offsetof(S, m), sizeof(((S *)0)->m), DEV_M_HOST, why }
+#define DEV_VOLATILE(S, m, why) { #m, offsetof(S, m), sizeof(((S *)0)->m), DEV_M_VOLATILE, why }
+#define DEV_MEMBERS_END { NULL, 0, 0, DEV_M_STATE, NULL }
+
+/* Check that members tile a struct of `size` bytes (gaps only for alignment
+ * padding, no overlaps, reasons present). False with why set otherwise. */
+bool dev_members_check(const DevMember *members, size_t size, VmsMsg *why);
+
+/* ------------------------------------------------------------ MMIO */
+
+typedef struct DevMmioOps {
+    /* offset is relative to the region base; size is 1, 2 or 4. */
+    uint32_t (*read)(void *s, uint32_t offset, unsigned size);
+    void (*write)(void *s, uint32_t offset, uint32_t value, unsigned size);
+} DevMmioOps;
+
+/* --------------------------------------------------------- device types */
+
+#define DEV_MAX_IRQS 4
+#define DEV_MAX_PROPS 6
+
+typedef struct DevProp {
+    const char *name;
+    uint32_t value;
+} DevProp;
+
+typedef struct DevType {
+    const char *name;               /* QOM-style type name: "pl011"; the -dump-vmstate key */
+    const char *summary;            /* one line for --help and docs */
+    size_t state_size;
+    const VmsDesc *vmsd;            /* registered as section "<vmsd->name>", next free instance */
+    const DevMember *members;       /* every member of the state struct */
+    /* Other descriptions the device registers as sections of their own in
+     * realize (QEMU's SP804 registers two "arm_timer" sections). NULL-terminated. */
+    const VmsDesc *const *extra_vmsds;
+    /* Bind to the machine: map MMIO, initialise timers, register extra
+     * sections. The state is zeroed before; reset is called after. */
+    bool (*realize)(Device *dev, void *s, VmsMsg *why);
+    /* Power-on state of everything the guest can observe. Keeps host-only members. */
+    void (*reset)(void *s);
+    /* Host-side input (UART receive byte, GPIO input pins); NULL if none. */
+    void (*input)(void *s, unsigned channel, uint32_t value);
+    const char *const *inputs;      /* channel names, NULL-terminated, or NULL */
+} DevType;
+
+/* The registry of all device types, from devices/devices.def. */
+extern const DevType *const dev_types[];
+extern const size_t dev_n_types;
+const DevType *dev_type_find(const char *name);
+
+/* ---------------------------------------------- what the machine offers */
+
+/* The board lays devices out: type, base address, IRQ lines, properties. */
+typedef struct DevConfig {
+    const char *type;
+    uint32_t base;
+    int irq[DEV_MAX_IRQS];          /* NVIC external IRQ numbers, -1 for unused */
+    DevProp props[DEV_MAX_PROPS];   /* {NULL, 0}-terminated */
+} DevConfig;
+
+Machine *dev_machine(Device *dev);
+const char *dev_name(const Device *dev);         /* "pl011.0": type and per-type index */
+VClock *dev_clock(Device *dev);
+uint32_t dev_prop(const Device *dev, const char *name, uint32_t dflt);
+/* Map `size` bytes at config base + offset. */
+bool dev_map_mmio(Device *dev, uint32_t offset, uint32_t size, const DevMmioOps *ops, void *s);
+/* Drive output line n (index into the config's irq[]). Edges are recorded for the oracle. */
+void dev_set_irq(Device *dev, unsigned n, bool level);
+/* Register another section (idstr = vmsd name, next free instance id). */
+bool dev_register_section(Device *dev, const VmsDesc *vmsd, void *opaque,
+                          const DevMember *members, size_t size, const char *shadow_name);
+
+/* Guest-visible output, compared between twins as it happens. */
+typedef enum DevOutKind {
+    DEV_OUT_DATA = 1,   /* a byte or word sent out (UART transmit) */
+    DEV_OUT_PINS,       /* output pin levels changed (GPIO data & direction) */
+    DEV_OUT_RESET,      /* the device requested a system reset (watchdog) */
+} DevOutKind;
+void dev_output(Device *dev, DevOutKind kind, unsigned channel, uint32_t value);
+/* Ask for a system reset at the next instruction boundary (watchdog). */
+void dev_request_reset(Device *dev, const char *why);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * machine.h - an ARMv6-M machine: core, memory, bus, clock, devices, sections
+ * (prefix mach_).
+ *
+ * A machine is built from a board (devices/boards.c lists them): flash at
+ * 0x00000000, SRAM at 0x20000000, the devices' MMIO in the peripheral window
+ * at 0x40000000, the core's SCS at 0xE000E000. Everything that is guest
+ * state is registered as a section, in a fixed order: the clock, the core's
+ * components, SRAM, then devices in board order; that order is save and
+ * load order.
+ *
+ * Loading is all or nothing: mach_load resets the machine to power-on
+ * before loading, and again if the load fails, so a failed load leaves the
+ * machine exactly in its power-on state, never half-loaded.
+ */
+#ifndef VMSTRESS_MACHINE_H
+#define VMSTRESS_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpu.h"
+#include "device.h"
+#include "savevm.h"
+
+#define MACH_FLASH_BASE 0x00000000u
+#define MACH_SRAM_BASE 0x20000000u
+#define MACH_PERIPH_BASE 0x40000000u
+#define MACH_PERIPH_SIZE 0x20000000u
+
+typedef struct Board {
+    const char *name;           /* the machine type sent in the configuration section */
+    const char *summary;
+    uint32_t flash_size;
+    uint32_t sram_size;
+    const DevConfig *devices;   /* {NULL}-terminated */
+} Board;
+
+extern const Board *const mach_boards[];   /* devices/boards.c, NULL-terminated */
+const Board *mach_board_find(const char *name);
+
+/* One event of guest-visible behaviour, compared between twins as it happens. */
+typedef enum MachEventKind {
+    MACH_EV_DATA = DEV_OUT_DATA,
+    MACH_EV_PINS = DEV_OUT_PINS,
+    MACH_EV_RESET = DEV_OUT_RESET,
+    MACH_EV_IRQ,                /* an IRQ line changed level (value = level) */
+    MACH_EV_CONSOLE,            /* semihosting console byte */
+    MACH_EV_EXIT,               /* semihosting exit (value = code) */
+} MachEventKind;
+
+typedef struct MachEvent {
+    uint64_t cycle;
+    uint16_t source;            /* device index (board order), or 0xffff for the core */
+    uint8_t kind;               /* MachEventKind */
+    uint8_t channel;            /* device output channel or IRQ number */
+    uint32_t value;
+} MachEvent;
+
+typedef void MachEventSink(void *opaque, const MachEvent *ev);
+
+/* A compared part of the machine: a section's object and its member table. */
+typedef struct MachShadow {
+    char name[48];              /* "pl011.0", "cpu", "arm_timer.1" */
+    void *state;
+    size_t size;
+    const DevMember *members;
+    const VmsDesc *vmsd;        /* the description that should cover the members */
+} MachShadow;
+
+typedef struct Machine Machine;
+
+Machine *mach_new(const Board *board, VmsMsg *why);
+void mach_free(Machine *m);
+/* Load an ELF32 (ARM) image into flash; SRAM segments are copied at reset by
+ * the firmware itself. False with why set on a bad file. */
+bool mach_load_elf(Machine *m, const char *path, VmsMsg *why);
+bool mach_load_image(Machine *m, const void *data, size_t len, VmsMsg *why);
+
+/* Power-on reset: SRAM zeroed, clock to 0, core and devices to reset state. */
+void mach_reset(Machine *m);
+
+/* Run for up to `cycles` virtual cycles (stops early on halt or lockup).
+ * Returns cycles elapsed. */
+uint64_t mach_run(Machine *m, uint64_t cycles);
+uint64_t mach_cycles(const Machine *m);
+CpuRunState mach_state(const Machine *m);
+int mach_exit_code(const Machine *m);
+Cpu *mach_cpu(Machine *m);
+VClock *mach_clock(Machine *m);
+
+/* Host-side bus access, as the core would make it (tests, fuzz programs).
+ * False on a bus error. Reaches flash, SRAM, devices and the SCS. */
+bool mach_bus_read(Machine *m, uint32_t addr, unsigned size, uint32_t *val);
+bool mach_bus_write(Machine *m, uint32_t addr, unsigned size, uint32_t val);
+/* Advance virtual time by `cycles` without executing instructions, firing
+ * timers as they fall due (device tests, fuzz programs). */
+void mach_idle(Machine *m, uint64_t cycles);
+
+/* Host-side input to a device (board index, channel). False if it has none. */
+bool mach_input(Machine *m, unsigned dev_index, unsigned channel, uint32_t value);
+
+/* Devices in board order. */
+size_t mach_n_devices(const Machine *m);
+Device *mach_device(Machine *m, size_t i);
+const DevType *mach_device_type(const Machine *m, size_t i);
+void *mach_device_state(Machine *m, size_t i);
+
+/* Sections and shadow-compared parts, in registration order. */
+VmsRegistry *mach_registry(Machine *m);
+size_t mach_n_shadows(const Machine *m);
+const MachShadow *mach_shadow(const Machine *m, size_t i);
+
+/* Whole-machine save and load (the load resets first and on failure). */
+bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err);
+bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err);
+
+/* Guest-visible behaviour goes to the sink as it happens (NULL to stop). */
+void mach_set_event_sink(Machine *m, MachEventSink *sink, void *opaque);
+/* Console output (semihosting and, for convenience, nothing else) also goes here. */
+void mach_set_console(Machine *m, FILE *f);
+
+/* A digest of all guest state (sections' bytes): for determinism tests. */
+uint64_t mach_digest(Machine *m);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * savevm.h - sections, whole migration streams, and description dumps (prefix vms_).
+ *
+ * A VmsRegistry is the list of state sections of one machine: each is a
+ * (idstr, instance_id) pair bound to a description and the object it
+ * describes, in registration order, which is also save and load order.
+ *
+ * vms_save writes QEMU's stream layout:
+ *   be32 0x5145564d | be32 3
+ *   0x07 configuration body ("configuration" v1: be32 len, machine type name)
+ *   per section: 0x04 | be32 section_id | u8 idlen idstr | be32 instance | be32 version
+ *                body | 0x7e | be32 section_id
+ *   0x00 (EOF)
+ *   0x06 | be32 json_len | JSON vmdescription (compact; padded so
+ *          scripts/analyze-migration.py finds it)
+ *
+ * vms_load reads the same and is strict: unknown sections, versions outside
+ * a description's window, missing or mismatched footers, wrong machine type,
+ * trailing garbage, and any engine error fail with a VmsError. It does not
+ * undo partial loads: a failed load leaves sections half-written, and the
+ * owner of the registry must reset them (the machine does; see machine.h).
+ */
+#ifndef VMSTRESS_SAVEVM_H
+#define VMSTRESS_SAVEVM_H
+
+#include "vmstate.h"
+
+#define VMS_FILE_MAGIC 0x5145564du
+#define VMS_FILE_VERSION 3u
+enum {
+    VMS_SEC_EOF = 0x00,
+    VMS_SEC_START = 0x01,
+    VMS_SEC_PART = 0x02,
+    VMS_SEC_END = 0x03,
+    VMS_SEC_FULL = 0x04,
+    VMS_SEC_SUBSECTION = 0x05,
+    VMS_SEC_VMDESCRIPTION = 0x06,
+    VMS_SEC_CONFIGURATION = 0x07,
+    VMS_SEC_COMMAND = 0x08,
+    VMS_SEC_FOOTER = 0x7e,
+};
+
+typedef struct VmsSection {
+    char idstr[80];
+    uint32_t instance_id;
+    uint32_t section_id;
+    const VmsDesc *vmsd;
+    void *opaque;
+} VmsSection;
+
+typedef struct VmsRegistry {
+    char machine_type[64];      /* sent in the configuration section */
+    VmsSection *sec;
+    size_t n, cap;
+    uint32_t page_size;         /* reported in the vmdesc JSON */
+    /* Optional observer passed to every walk (field coverage). */
+    void (*observe)(void *obs_opaque, const VmsDesc *d, const VmsField *f, uint32_t index,
+                    const void *pv, size_t size, bool loading);
+    void *obs_opaque;
+} VmsRegistry;
+
+void vms_registry_init(VmsRegistry *r, const char *machine_type);
+void vms_registry_free(VmsRegistry *r);
+/* instance_id < 0: the next free instance for idstr (0, 1, ... in registration order).
+ * Returns the section, or NULL on a duplicate (idstr, instance). */
+VmsSection *vms_register(VmsRegistry *r, const char *idstr, int instance_id,
+                         const VmsDesc *vmsd, void *opaque);
+VmsSection *vms_registry_find(VmsRegistry *r, const char *idstr, uint32_t instance_id);
+
+typedef struct VmsSaveOpts {
+    bool no_vmdesc;     /* omit the JSON trailer (faster; the loop's hot path) */
+    VmsMap *map;        /* optional: record every leaf's stream span */
+} VmsSaveOpts;
+
+bool vms_save(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, VmsError *err);
+bool vms_load(VmsRegistry *r, const void *buf, size_t len, VmsError *err);
+
+/* QEMU -dump-vmstate shape: {"vmschkmachine": {"Name": machine}, "<type>": {...}, ...}.
+ * Returns a new jansson json_t * (caller decrefs). */
+typedef struct VmsDumpEntry {
+    const char *type_name;      /* QOM-style type name, the top-level key */
+    const VmsDesc *vmsd;
+} VmsDumpEntry;
+void *vms_dump_descriptions(const char *machine_type, const VmsDumpEntry *e, size_t n);
+/* The Description object for one vmsd (used by the dump and by tests). */
+void *vms_dump_desc(const VmsDesc *d);
+/* Write a json_t to a file, 2-space indents as QEMU does; false on I/O error. */
+bool vms_json_write_file(void *json, const char *path);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * stream.h - bounded in-memory byte streams for migration data (prefix vms_out / vms_in).
+ *
+ * A migration stream is written into a VmsOut, which grows on demand but
+ * never beyond its limit, and read back through a VmsIn, which never reads
+ * past its end. Both are big-endian, as QEMU's QEMUFile is.
+ *
+ * Errors are sticky: after the first failure every later call is a no-op
+ * that reports failure, so a codec can issue a run of reads and check once.
+ * The byte offset of the first failure is kept so that errors can name it.
+ */
+#ifndef VMSTRESS_STREAM_H
+#define VMSTRESS_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Default bound for a growing output stream (enough for the largest machine). */
+#define VMS_OUT_DEFAULT_LIMIT (64u << 20)
+
+typedef struct VmsOut {
+    uint8_t *buf;
+    size_t len;     /* bytes written */
+    size_t cap;     /* bytes allocated */
+    size_t limit;   /* never grow past this; exceeding it is an error */
+    bool failed;    /* sticky: an allocation or the limit failed */
+} VmsOut;
+
+typedef struct VmsIn {
+    const uint8_t *buf;
+    size_t len;
+    size_t pos;         /* next byte to read */
+    bool failed;        /* sticky: a read went past the end */
+    size_t fail_pos;    /* offset at which the first failing read started */
+} VmsIn;
+
+/* Output: init with a limit (0 means VMS_OUT_DEFAULT_LIMIT). reset keeps the allocation. */
+void vms_out_init(VmsOut *o, size_t limit);
+void vms_out_reset(VmsOut *o);
+void vms_out_free(VmsOut *o);
+bool vms_out_bytes(VmsOut *o, const void *p, size_t n);
+bool vms_out_zeros(VmsOut *o, size_t n);
+bool vms_out_u8(VmsOut *o, uint8_t v);
+bool vms_out_be16(VmsOut *o, uint16_t v);
+bool vms_out_be32(VmsOut *o, uint32_t v);
+bool vms_out_be64(VmsOut *o, uint64_t v);
+/* Overwrite 4 bytes already written at offset at (used for back-patched lengths). */
+void vms_out_patch_be32(VmsOut *o, size_t at, uint32_t v);
+
+/* Input over caller-owned memory. */
+void vms_in_init(VmsIn *in, const void *buf, size_t len);
+bool vms_in_bytes(VmsIn *in, void *p, size_t n);
+bool vms_in_skip(VmsIn *in, size_t n);
+bool vms_in_u8(VmsIn *in, uint8_t *v);
+bool vms_in_be16(VmsIn *in, uint16_t *v);
+bool vms_in_be32(VmsIn *in, uint32_t *v);
+bool vms_in_be64(VmsIn *in, uint64_t *v);
+/* Look at the byte at pos+ahead without consuming; false if past the end (not an error). */
+bool vms_in_peek(const VmsIn *in, size_t ahead, uint8_t *v);
+static inline size_t vms_in_left(const VmsIn *in) { return in->len - in->pos; }
+
+#endif
