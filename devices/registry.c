@@ -16,10 +16,20 @@ const DevType *const dev_types[] = {
 
 const size_t dev_n_types = sizeof(dev_types) / sizeof(dev_types[0]) - 1;
 
+/*
+ * Test-only device variants (the planted bugs of tests/planted/) are found
+ * by name too, but only in binaries that link them: this weak, empty list
+ * is replaced by the strong one those binaries provide.
+ */
+__attribute__((weak)) const DevType *const dev_test_types[] = { NULL };
+
 const DevType *dev_type_find(const char *name)
 {
     for (size_t i = 0; i < dev_n_types; i++)
         if (strcmp(dev_types[i]->name, name) == 0)
             return dev_types[i];
+    for (size_t i = 0; dev_test_types[i]; i++)
+        if (strcmp(dev_test_types[i]->name, name) == 0)
+            return dev_test_types[i];
     return NULL;
 }

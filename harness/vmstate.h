@@ -153,6 +153,7 @@ typedef struct VmsSpan {
     const VmsDesc *desc;    /* the description the field belongs to */
     const VmsField *field;
     const char *path;       /* full field path (owned by the map) */
+    int32_t section;        /* index of the registry section it belongs to (set by vms_save), else -1 */
 } VmsSpan;
 
 struct VmsMap {

@@ -1,0 +1,15 @@
+/* cli.h - shared pieces of the vmstress command's subcommands. */
+#ifndef VMSTRESS_CLI_H
+#define VMSTRESS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Path of a built guest program "<dir>/<name>.elf": $VMSTRESS_GUEST_DIR, else
+ * the build's guest folder. False (with a one-line message) if it is missing. */
+bool cli_guest_path(const char *name, char *out, size_t n);
+
+int cmd_run(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+
+#endif

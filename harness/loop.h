@@ -1,0 +1,111 @@
+/*
+ * loop.h - the round-trip stress loop and its oracles (prefix loop_).
+ *
+ * Two machines, A and B, start alike (board, firmware, seed, host inputs).
+ * A runs uninterrupted. At every checkpoint B is saved to memory, reset to
+ * power-on, loaded and resumed. After every checkpoint the oracles compare:
+ *
+ *   save purity    saving a machine changes none of its compared members, and
+ *                  saving twice gives identical bytes;
+ *   state equality A's and B's streams are byte-identical; a difference is
+ *                  named by section, instance, field path and both values;
+ *   reset          B right after its reset equals a power-on machine, member
+ *                  by member (a reset that forgets a member);
+ *   fixpoint       save, reset, load, save gives the same bytes again;
+ *   shadow diff    every compared member of every part of A and B is equal
+ *                  after the load, so a member no description carries is
+ *                  named at the first checkpoint;
+ *   behaviour      UART output, GPIO pins, IRQ edges and resets of A and B
+ *                  match event for event, as they happen.
+ *
+ * Saving A is safe only because the purity oracle proves each save changed
+ * nothing; a pre_save with a side effect is reported as such.
+ *
+ * Everything the twins see is derived from the seed; host time is used only
+ * for the duration bound and progress figures, never for guest decisions.
+ */
+#ifndef VMSTRESS_LOOP_H
+#define VMSTRESS_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "machine.h"
+
+typedef enum LoopOracle {
+    LOOP_OK = 0,
+    LOOP_PURITY,        /* a save changed the machine, or two saves differ */
+    LOOP_STATE,         /* A's and B's streams differ */
+    LOOP_RESET,         /* B after reset differs from power-on */
+    LOOP_FIXPOINT,      /* save/reset/load/save changed the bytes */
+    LOOP_SHADOW,        /* a compared member differs between A and B */
+    LOOP_BEHAVIOUR,     /* guest-visible events differ */
+    LOOP_LOAD,          /* B's own stream failed to load */
+    LOOP_SETUP,         /* the run could not start (bad firmware, board) */
+} LoopOracle;
+
+const char *loop_oracle_name(LoopOracle o);
+
+typedef struct LoopConfig {
+    const char *board;          /* default "vmstress-m0" */
+    const char *firmware;       /* ELF path */
+    const char *workload;       /* name for reports (the firmware's stem) */
+    uint64_t seed;
+    uint64_t max_checkpoints;   /* 0: no bound */
+    uint64_t max_cycles;        /* 0: no bound */
+    double max_seconds;         /* 0: no bound (host time, only to stop) */
+    uint64_t interval_min;      /* cycles between checkpoints: uniform in [min, max] */
+    uint64_t interval_max;      /* (min == max: fixed) */
+    uint32_t input_every;       /* mean cycles between host inputs; 0: none */
+    /* Explicit schedule (replay): checkpoint cycles, ascending. Overrides intervals. */
+    const uint64_t *schedule;
+    size_t schedule_len;
+    const char *results_dir;    /* where reports and streams go; NULL: none written */
+    FILE *progress;             /* live line (terminal), or NULL */
+    /* Device type overrides for planted-bug variants: "base=variant" pairs. */
+    const char *const *overrides;
+    size_t n_overrides;
+} LoopConfig;
+
+void loop_config_defaults(LoopConfig *c);
+
+typedef struct LoopFinding {
+    LoopOracle oracle;
+    uint64_t checkpoint;        /* 1-based checkpoint number (0: before the first) */
+    uint64_t cycle;             /* guest cycle at detection */
+    char where[96];             /* section / part name, e.g. "pl011" or "sp804.1" */
+    int64_t instance;
+    char what[160];             /* field path or member name */
+    char a[96], b[96];          /* A's and B's values, formatted */
+    char detail[256];           /* one line of explanation */
+} LoopFinding;
+
+typedef struct LoopStats {
+    uint64_t checkpoints;
+    uint64_t cycles;            /* guest cycles run by A */
+    uint64_t bytes_saved;       /* per checkpoint stream size, last */
+    double seconds;
+    double phase_us[4];         /* mean microseconds: save, reset, load, compare */
+    bool guest_exited;
+    int exit_code;
+} LoopStats;
+
+/* Run the loop. Returns 0: no divergence, 1: divergence (finding filled),
+ * 2: setup error (finding.detail says why). */
+int loop_run(const LoopConfig *cfg, LoopFinding *finding, LoopStats *stats);
+
+/* Human and JSON renderings of a result. */
+void loop_print_finding(FILE *f, const LoopFinding *fi);
+void loop_print_summary(FILE *f, const LoopConfig *cfg, const LoopStats *st, int status);
+/* A JSON object for --json and the report file (jansson json_t *). */
+void *loop_result_json(const LoopConfig *cfg, const LoopFinding *fi, const LoopStats *st, int status);
+
+/* Reproducer files: write cfg + schedule; read them back into cfg (strings
+ * and schedule owned by the returned config until loop_repro_free). */
+bool loop_repro_write(const char *path, const LoopConfig *cfg, const uint64_t *sched, size_t n,
+                      const LoopFinding *fi);
+bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, char *err, size_t errlen);
+void loop_repro_free(LoopConfig *cfg);
+
+#endif
