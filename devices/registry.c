@@ -21,7 +21,7 @@ const size_t dev_n_types = sizeof(dev_types) / sizeof(dev_types[0]) - 1;
  * by name too, but only in binaries that link them: this weak, empty list
  * is replaced by the strong one those binaries provide.
  */
-__attribute__((weak)) const DevType *const dev_test_types[] = { NULL };
+__attribute__((weak)) const DevType *dev_test_types[] = { NULL };
 
 const DevType *dev_type_find(const char *name)
 {

@@ -95,7 +95,7 @@ typedef struct DevType {
 extern const DevType *const dev_types[];
 extern const size_t dev_n_types;
 /* Test-only variants (planted bugs), empty unless a test binary links some. */
-extern const DevType *const dev_test_types[];
+extern const DevType *dev_test_types[];
 const DevType *dev_type_find(const char *name);
 
 /* ---------------------------------------------- what the machine offers */

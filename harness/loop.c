@@ -314,53 +314,60 @@ static bool streams_equal(const VmsOut *x, const VmsOut *y)
     return x->len == y->len && memcmp(x->buf, y->buf, x->len) == 0;
 }
 
-/* ------------------------------------------------------------ the run */
+/* ------------------------------------------------------------ the twins */
 
-typedef struct InputRec {
-    uint64_t cycle;
-    uint32_t dev, channel, value;
-} InputRec;
+typedef enum OpKind { OP_RUN, OP_IDLE, OP_INPUT, OP_WRITE, OP_READ } OpKind;
 
-typedef struct Run {
+/* Every operation applied to the twins, so an un-migrated machine can be
+ * re-driven to any point for the instruction trace. */
+typedef struct OpRec {
+    uint8_t kind;
+    uint32_t a, b, c;
+    uint64_t cycle;             /* A's cycle after the operation */
+} OpRec;
+
+struct LoopTwin {
     const LoopConfig *cfg;
+    const void *image;          /* firmware bytes, or NULL to read cfg->firmware */
+    size_t image_len;
     Board board;                /* the configured board, overrides applied */
     DevConfig *devs;
-    Machine *a, *b, *p;
+    Machine *a, *b, *p;         /* p: power-on reference, never runs */
     EventLog ea, eb;
     VmsOut sa, sb, sb2;
     Snapshot snap;
-    InputRec *inputs;
-    size_t n_inputs, cap_inputs;
-    uint64_t *sched;            /* checkpoint cycles so far (for the reproducer) */
-    size_t n_sched, cap_sched;
-    uint64_t rng_ckpt, rng_input;
+    OpRec *ops;
+    size_t n_ops, cap_ops;
+    uint64_t checkpoints;
     double phase[4];
-} Run;
+};
 
-static bool build_board(Run *r, LoopFinding *f)
+static bool build_board(LoopTwin *t, LoopFinding *f)
 {
-    const Board *base = mach_board_find(r->cfg->board);
+    const LoopConfig *cfg = t->cfg;
+    const Board *base = mach_board_find(cfg->board);
     if (!base) {
-        finding_set(f, LOOP_SETUP, "unknown board '%s'", r->cfg->board);
+        finding_set(f, LOOP_SETUP, "unknown board '%s'", cfg->board);
         return false;
     }
     size_t n = 0;
     while (base->devices[n].type)
         n++;
-    r->devs = calloc(n + 1, sizeof(DevConfig));
-    if (!r->devs)
+    t->devs = calloc(n + 1, sizeof(DevConfig));
+    if (!t->devs)
         abort();
-    memcpy(r->devs, base->devices, (n + 1) * sizeof(DevConfig));
-    for (size_t k = 0; k < r->cfg->n_overrides; k++) {
-        const char *o = r->cfg->overrides[k], *eq = strchr(o, '=');
+    memcpy(t->devs, base->devices, (n + 1) * sizeof(DevConfig));
+    for (size_t k = 0; k < cfg->n_overrides; k++) {
+        const char *o = cfg->overrides[k], *eq = strchr(o, '=');
         bool used = false;
         if (!eq || !dev_type_find(eq + 1)) {
             finding_set(f, LOOP_SETUP, "bad override '%s': want BASE=VARIANT with a known variant", o);
             return false;
         }
+        size_t len = (size_t)(eq - o);
         for (size_t i = 0; i < n; i++)
-            if (strlen(r->devs[i].type) == (size_t)(eq - o) && !strncmp(r->devs[i].type, o, (size_t)(eq - o))) {
-                r->devs[i].type = eq + 1;
+            if (strlen(t->devs[i].type) == len && !strncmp(t->devs[i].type, o, len)) {
+                t->devs[i].type = eq + 1;
                 used = true;
             }
         if (!used) {
@@ -368,20 +375,22 @@ static bool build_board(Run *r, LoopFinding *f)
             return false;
         }
     }
-    r->board = *base;
-    r->board.devices = r->devs;
+    t->board = *base;
+    t->board.devices = t->devs;
     return true;
 }
 
-static Machine *build_machine(Run *r, LoopFinding *f)
+static Machine *build_machine(LoopTwin *t, LoopFinding *f)
 {
     VmsMsg why = { { 0 } };
-    Machine *m = mach_new(&r->board, &why);
+    Machine *m = mach_new(&t->board, &why);
     if (!m) {
-        finding_set(f, LOOP_SETUP, "cannot build board '%s': %s", r->board.name, why.text);
+        finding_set(f, LOOP_SETUP, "cannot build board '%s': %s", t->board.name, why.text);
         return NULL;
     }
-    if (!mach_load_elf(m, r->cfg->firmware, &why)) {
+    bool ok = t->image ? mach_load_image(m, t->image, t->image_len, &why)
+                       : mach_load_elf(m, t->cfg->firmware, &why);
+    if (!ok) {
         finding_set(f, LOOP_SETUP, "%s", why.text);
         mach_free(m);
         return NULL;
@@ -390,64 +399,72 @@ static Machine *build_machine(Run *r, LoopFinding *f)
     return m;
 }
 
-static void sched_push(Run *r, uint64_t c)
+void loop_twin_free(LoopTwin *t)
 {
-    if (r->n_sched == r->cap_sched) {
-        r->cap_sched = r->cap_sched ? r->cap_sched * 2 : 64;
-        r->sched = realloc(r->sched, r->cap_sched * sizeof(*r->sched));
-        if (!r->sched)
+    if (!t)
+        return;
+    if (t->a)
+        mach_free(t->a);
+    if (t->b)
+        mach_free(t->b);
+    if (t->p)
+        mach_free(t->p);
+    free(t->devs);
+    free(t->ea.ev);
+    free(t->eb.ev);
+    vms_out_free(&t->sa);
+    vms_out_free(&t->sb);
+    vms_out_free(&t->sb2);
+    free(t->snap.buf);
+    free(t->ops);
+    free(t);
+}
+
+LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, LoopFinding *f)
+{
+    LoopTwin *t = calloc(1, sizeof(*t));
+    if (!t)
+        abort();
+    memset(f, 0, sizeof(*f));
+    f->instance = -1;
+    t->cfg = cfg;
+    t->image = image;
+    t->image_len = len;
+    vms_out_init(&t->sa, 0);
+    vms_out_init(&t->sb, 0);
+    vms_out_init(&t->sb2, 0);
+    if (!image && !cfg->firmware) {
+        finding_set(f, LOOP_SETUP, "no firmware given");
+        loop_twin_free(t);
+        return NULL;
+    }
+    if (!build_board(t, f) || !(t->a = build_machine(t, f)) || !(t->b = build_machine(t, f)) ||
+        !(t->p = build_machine(t, f))) {
+        loop_twin_free(t);
+        return NULL;
+    }
+    mach_set_event_sink(t->a, event_sink, &t->ea);
+    mach_set_event_sink(t->b, event_sink, &t->eb);
+    return t;
+}
+
+Machine *loop_twin_machine(LoopTwin *t, int which) { return which ? t->b : t->a; }
+
+bool loop_twin_stopped(LoopTwin *t)
+{
+    CpuRunState rs = mach_state(t->a);
+    return rs == CPU_HALTED || rs == CPU_LOCKUP;
+}
+
+static void record_op(LoopTwin *t, OpKind k, uint32_t a, uint32_t b, uint32_t c)
+{
+    if (t->n_ops == t->cap_ops) {
+        t->cap_ops = t->cap_ops ? t->cap_ops * 2 : 64;
+        t->ops = realloc(t->ops, t->cap_ops * sizeof(*t->ops));
+        if (!t->ops)
             abort();
     }
-    r->sched[r->n_sched++] = c;
-}
-
-static uint64_t next_checkpoint(Run *r, uint64_t now)
-{
-    const LoopConfig *c = r->cfg;
-    if (c->schedule) {
-        for (size_t i = 0; i < c->schedule_len; i++)
-            if (c->schedule[i] > now)
-                return c->schedule[i];
-        return UINT64_MAX;
-    }
-    return now + rng_range(&r->rng_ckpt, c->interval_min ? c->interval_min : 1,
-                           c->interval_max ? c->interval_max : 1);
-}
-
-/* Devices that take host input, in board order. */
-static bool pick_input(Run *r, InputRec *in)
-{
-    size_t n = mach_n_devices(r->a), with = 0;
-    for (size_t i = 0; i < n; i++)
-        if (mach_device_type(r->a, i)->input)
-            with++;
-    if (!with)
-        return false;
-    size_t k = rng_next(&r->rng_input) % with;
-    for (size_t i = 0; i < n; i++) {
-        const DevType *t = mach_device_type(r->a, i);
-        if (!t->input || k--)
-            continue;
-        unsigned channels = 0;
-        while (t->inputs && t->inputs[channels])
-            channels++;
-        in->dev = (uint32_t)i;
-        in->channel = channels ? (uint32_t)(rng_next(&r->rng_input) % channels) : 0;
-        in->value = (uint32_t)rng_next(&r->rng_input);
-        return true;
-    }
-    return false;
-}
-
-static void record_input(Run *r, const InputRec *in)
-{
-    if (r->n_inputs == r->cap_inputs) {
-        r->cap_inputs = r->cap_inputs ? r->cap_inputs * 2 : 64;
-        r->inputs = realloc(r->inputs, r->cap_inputs * sizeof(*r->inputs));
-        if (!r->inputs)
-            abort();
-    }
-    r->inputs[r->n_inputs++] = *in;
+    t->ops[t->n_ops++] = (OpRec){ (uint8_t)k, a, b, c, mach_cycles(t->a) };
 }
 
 /* Run m until its clock reaches `target` or it stops. */
@@ -457,27 +474,96 @@ static void run_to(Machine *m, uint64_t target)
         mach_run(m, target - mach_cycles(m));
 }
 
-static bool compare_events(Run *r, LoopFinding *f)
+/* After every operation: same events, same time, same run state. */
+static bool compare_after(LoopTwin *t, LoopFinding *f)
 {
-    size_t n = r->ea.n < r->eb.n ? r->ea.n : r->eb.n, i = 0;
-    while (i < n && events_equal(&r->ea.ev[i], &r->eb.ev[i]))
+    size_t n = t->ea.n < t->eb.n ? t->ea.n : t->eb.n, i = 0;
+    while (i < n && events_equal(&t->ea.ev[i], &t->eb.ev[i]))
         i++;
-    bool ok = i == r->ea.n && i == r->eb.n;
+    bool ok = i == t->ea.n && i == t->eb.n;
     if (!ok) {
-        const MachEvent *x = i < r->ea.n ? &r->ea.ev[i] : NULL;
-        const MachEvent *y = i < r->eb.n ? &r->eb.ev[i] : NULL;
-        format_event(f->a, sizeof(f->a), r->a, x);
-        format_event(f->b, sizeof(f->b), r->b, y);
+        const MachEvent *x = i < t->ea.n ? &t->ea.ev[i] : NULL;
+        const MachEvent *y = i < t->eb.n ? &t->eb.ev[i] : NULL;
         const MachEvent *e = x ? x : y;
+        format_event(f->a, sizeof(f->a), t->a, x);
+        format_event(f->b, sizeof(f->b), t->b, y);
         f->cycle = e->cycle;
-        snprintf(f->where, sizeof(f->where), "%s",
-                 e->source < mach_n_devices(r->a) ? dev_name(mach_device(r->a, e->source)) : "core");
-        snprintf(f->what, sizeof(f->what), "event %zu (%s)", i, event_kind_name(e->kind));
         f->instance = -1;
+        snprintf(f->where, sizeof(f->where), "%s",
+                 e->source < mach_n_devices(t->a) ? dev_name(mach_device(t->a, e->source)) : "core");
+        snprintf(f->what, sizeof(f->what), "event %zu (%s)", i, event_kind_name(e->kind));
         finding_set(f, LOOP_BEHAVIOUR, "guest-visible behaviour differs: A and B emitted different events");
     }
-    r->ea.n = r->eb.n = 0;
+    t->ea.n = t->eb.n = 0;
+    if (ok && (mach_cycles(t->a) != mach_cycles(t->b) || mach_state(t->a) != mach_state(t->b))) {
+        f->cycle = mach_cycles(t->a);
+        f->instance = -1;
+        snprintf(f->where, sizeof(f->where), "core");
+        snprintf(f->what, sizeof(f->what), "run state");
+        snprintf(f->a, sizeof(f->a), "cycle %" PRIu64 " state %d", mach_cycles(t->a), (int)mach_state(t->a));
+        snprintf(f->b, sizeof(f->b), "cycle %" PRIu64 " state %d", mach_cycles(t->b), (int)mach_state(t->b));
+        finding_set(f, LOOP_BEHAVIOUR, "A and B stopped at different points");
+        ok = false;
+    }
     return ok;
+}
+
+bool loop_twin_run(LoopTwin *t, uint64_t cycles, LoopFinding *f)
+{
+    uint64_t target = mach_cycles(t->a) + cycles;
+    run_to(t->a, target);
+    run_to(t->b, target);
+    record_op(t, OP_RUN, 0, 0, 0);
+    return compare_after(t, f);
+}
+
+bool loop_twin_idle(LoopTwin *t, uint64_t cycles, LoopFinding *f)
+{
+    mach_idle(t->a, cycles);
+    mach_idle(t->b, cycles);
+    record_op(t, OP_IDLE, (uint32_t)cycles, (uint32_t)(cycles >> 32), 0);
+    return compare_after(t, f);
+}
+
+bool loop_twin_input(LoopTwin *t, unsigned dev, unsigned channel, uint32_t value, LoopFinding *f)
+{
+    mach_input(t->a, dev, channel, value);
+    mach_input(t->b, dev, channel, value);
+    record_op(t, OP_INPUT, dev, channel, value);
+    return compare_after(t, f);
+}
+
+bool loop_twin_write(LoopTwin *t, uint32_t addr, unsigned size, uint32_t value, LoopFinding *f)
+{
+    bool ra = mach_bus_write(t->a, addr, size, value), rb = mach_bus_write(t->b, addr, size, value);
+    record_op(t, OP_WRITE, addr, size, value);
+    if (ra != rb) {
+        f->cycle = mach_cycles(t->a);
+        snprintf(f->where, sizeof(f->where), "bus");
+        snprintf(f->what, sizeof(f->what), "write 0x%08" PRIx32 "/%u", addr, size);
+        snprintf(f->a, sizeof(f->a), "%s", ra ? "ok" : "bus error");
+        snprintf(f->b, sizeof(f->b), "%s", rb ? "ok" : "bus error");
+        finding_set(f, LOOP_BEHAVIOUR, "a bus write succeeded on one twin only");
+        return false;
+    }
+    return compare_after(t, f);
+}
+
+bool loop_twin_read(LoopTwin *t, uint32_t addr, unsigned size, LoopFinding *f)
+{
+    uint32_t va = 0, vb = 0;
+    bool ra = mach_bus_read(t->a, addr, size, &va), rb = mach_bus_read(t->b, addr, size, &vb);
+    record_op(t, OP_READ, addr, size, 0);
+    if (ra != rb || va != vb) {
+        f->cycle = mach_cycles(t->a);
+        snprintf(f->where, sizeof(f->where), "bus");
+        snprintf(f->what, sizeof(f->what), "read 0x%08" PRIx32 "/%u", addr, size);
+        snprintf(f->a, sizeof(f->a), ra ? "0x%" PRIx32 : "bus error", va);
+        snprintf(f->b, sizeof(f->b), rb ? "0x%" PRIx32 : "bus error", vb);
+        finding_set(f, LOOP_BEHAVIOUR, "the guest reads different values from A and B");
+        return false;
+    }
+    return compare_after(t, f);
 }
 
 static bool save_or_fail(Machine *m, VmsOut *out, const char *who, LoopFinding *f)
@@ -497,70 +583,76 @@ static bool save_or_fail(Machine *m, VmsOut *out, const char *who, LoopFinding *
 }
 
 static double phase_start(void) { return host_seconds(); }
-static void phase_end(Run *r, int k, double t0) { r->phase[k] += host_seconds() - t0; }
+static void phase_end(LoopTwin *t, int k, double t0) { t->phase[k] += host_seconds() - t0; }
+
+/* Prefix the detail already in f (a member explanation) with context. */
+static void finding_wrap(LoopFinding *f, LoopOracle o, const char *context)
+{
+    char d[sizeof(f->detail)];
+    snprintf(d, sizeof(d), "%s", f->detail);
+    finding_set(f, o, "%s%s", context, d);
+}
 
 /* One checkpoint: every oracle in turn; false with f filled on the first finding. */
-static bool checkpoint(Run *r, LoopFinding *f)
+bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
 {
+    f->checkpoint = ++t->checkpoints;
+    f->cycle = mach_cycles(t->a);
     double t0 = phase_start();
     /* A: its save must change nothing (then saving A is harmless). */
-    snapshot_take(&r->snap, r->a);
-    if (!save_or_fail(r->a, &r->sa, "A", f))
+    snapshot_take(&t->snap, t->a);
+    if (!save_or_fail(t->a, &t->sa, "A", f))
         return false;
-    if (!snapshot_equal(&r->snap, r->a, f)) {
-        finding_set(f, LOOP_PURITY, "saving changed %s", f->detail);
+    if (!snapshot_equal(&t->snap, t->a, f)) {
+        finding_wrap(f, LOOP_PURITY, "saving changed ");
         return false;
     }
     /* B: the same, and a second save gives the same bytes. */
-    snapshot_take(&r->snap, r->b);
-    if (!save_or_fail(r->b, &r->sb, "B", f))
+    snapshot_take(&t->snap, t->b);
+    if (!save_or_fail(t->b, &t->sb, "B", f))
         return false;
-    if (!snapshot_equal(&r->snap, r->b, f)) {
-        finding_set(f, LOOP_PURITY, "saving changed %s", f->detail);
+    if (!snapshot_equal(&t->snap, t->b, f)) {
+        finding_wrap(f, LOOP_PURITY, "saving changed ");
         return false;
     }
-    if (!save_or_fail(r->b, &r->sb2, "B again", f))
+    if (!save_or_fail(t->b, &t->sb2, "B again", f))
         return false;
-    phase_end(r, 0, t0);
+    phase_end(t, 0, t0);
 
     t0 = phase_start();
-    if (!streams_equal(&r->sb, &r->sb2)) {
+    if (!streams_equal(&t->sb, &t->sb2)) {
         finding_set(f, LOOP_PURITY, "two saves of B without running differ");
-        name_stream_diff(r->b, r->b, &r->sb, &r->sb2, f);
+        name_stream_diff(t->b, t->b, &t->sb, &t->sb2, f);
         return false;
     }
-    if (!streams_equal(&r->sa, &r->sb)) {
+    if (!streams_equal(&t->sa, &t->sb)) {
         finding_set(f, LOOP_STATE, "A's and B's streams differ");
-        name_stream_diff(r->a, r->b, &r->sa, &r->sb, f);
+        name_stream_diff(t->a, t->b, &t->sa, &t->sb, f);
         return false;
     }
-    if (!shadows_equal(r->a, r->b, f)) {
-        char d[256];
-        snprintf(d, sizeof(d), "%s", f->detail);
-        finding_set(f, LOOP_SHADOW, "before the round trip, %s", d);
+    if (!shadows_equal(t->a, t->b, f)) {
+        finding_wrap(f, LOOP_SHADOW, "before the round trip, ");
         return false;
     }
-    phase_end(r, 3, t0);
+    phase_end(t, 3, t0);
 
-    /* B: reset must reach exactly the power-on state. */
+    /* B: reset must reach exactly the power-on state (A: power-on, B: after reset). */
     t0 = phase_start();
-    mach_set_event_sink(r->b, NULL, NULL);
-    mach_reset(r->b);
-    phase_end(r, 1, t0);
-    if (!shadows_equal(r->p, r->b, f)) {
-        char d[256];
-        snprintf(d, sizeof(d), "%s", f->detail);
-        finding_set(f, LOOP_RESET, "after reset, B differs from power-on: %s", d);
-        /* A: power-on value, B: what reset left. */
+    mach_set_event_sink(t->b, NULL, NULL);
+    mach_reset(t->b);
+    phase_end(t, 1, t0);
+    if (!shadows_equal(t->p, t->b, f)) {
+        mach_set_event_sink(t->b, event_sink, &t->eb);
+        finding_wrap(f, LOOP_RESET, "after reset, B differs from power-on: ");
         return false;
     }
 
     /* B: load its own stream; the load must accept it and be a fixpoint. */
     t0 = phase_start();
     VmsError err;
-    bool loaded = mach_load(r->b, r->sb.buf, r->sb.len, &err);
-    phase_end(r, 2, t0);
-    mach_set_event_sink(r->b, event_sink, &r->eb);
+    bool loaded = mach_load(t->b, t->sb.buf, t->sb.len, &err);
+    phase_end(t, 2, t0);
+    mach_set_event_sink(t->b, event_sink, &t->eb);
     if (!loaded) {
         char line[400];
         vms_error_format(&err, line, sizeof(line));
@@ -571,75 +663,48 @@ static bool checkpoint(Run *r, LoopFinding *f)
         return false;
     }
     t0 = phase_start();
-    if (!save_or_fail(r->b, &r->sb2, "B after load", f))
+    if (!save_or_fail(t->b, &t->sb2, "B after load", f))
         return false;
-    if (!streams_equal(&r->sb, &r->sb2)) {
+    if (!streams_equal(&t->sb, &t->sb2)) {
         finding_set(f, LOOP_FIXPOINT, "save, reset, load, save changed the stream");
-        name_stream_diff(r->b, r->b, &r->sb, &r->sb2, f);
+        name_stream_diff(t->b, t->b, &t->sb, &t->sb2, f);
         return false;
     }
-    if (!shadows_equal(r->a, r->b, f)) {
-        char d[256];
-        snprintf(d, sizeof(d), "%s", f->detail);
-        finding_set(f, LOOP_SHADOW, "after the round trip, %s", d);
+    if (!shadows_equal(t->a, t->b, f)) {
+        finding_wrap(f, LOOP_SHADOW, "after the round trip, ");
         return false;
     }
-    phase_end(r, 3, t0);
+    phase_end(t, 3, t0);
     return true;
-}
-
-static void progress(Run *r, const LoopStats *st, double t_start, bool final)
-{
-    FILE *out = r->cfg->progress;
-    if (!out)
-        return;
-    double el = host_seconds() - t_start;
-    fprintf(out, "\r%7.1fs  checkpoints %" PRIu64 "  round trips/s %.0f  guest MIPS %.1f  divergences 0%s",
-            el, st->checkpoints, el > 0 ? (double)st->checkpoints / el : 0.0,
-            el > 0 ? (double)st->cycles / el / 1e6 : 0.0, final ? "\n" : "");
-    fflush(out);
-}
-
-static void run_free(Run *r)
-{
-    if (r->a)
-        mach_free(r->a);
-    if (r->b)
-        mach_free(r->b);
-    if (r->p)
-        mach_free(r->p);
-    free(r->devs);
-    free(r->ea.ev);
-    free(r->eb.ev);
-    vms_out_free(&r->sa);
-    vms_out_free(&r->sb);
-    vms_out_free(&r->sb2);
-    free(r->snap.buf);
-    free(r->inputs);
-    free(r->sched);
 }
 
 /* ------------------------------------------------------- reporting out */
 
-static void print_trace(Run *r, FILE *out, uint64_t cycle)
+static void print_trace(LoopTwin *t, FILE *out, uint64_t cycle)
 {
-    /* Re-run an un-migrated machine with register capture up to the
+    /* Re-drive an un-migrated machine with register capture up to the
      * finding; it is bit-identical to A, so its last instructions are A's. */
     LoopFinding dummy;
-    Machine *t = build_machine(r, &dummy);
-    if (!t)
+    Machine *m = build_machine(t, &dummy);
+    if (!m)
         return;
-    cpu_trace_regs(mach_cpu(t), true);
-    for (size_t i = 0; i < r->n_inputs && r->inputs[i].cycle <= cycle; i++) {
-        run_to(t, r->inputs[i].cycle);
-        mach_input(t, r->inputs[i].dev, r->inputs[i].channel, r->inputs[i].value);
+    cpu_trace_regs(mach_cpu(m), true);
+    for (size_t i = 0; i < t->n_ops && mach_cycles(m) < cycle; i++) {
+        const OpRec *o = &t->ops[i];
+        uint32_t v;
+        switch ((OpKind)o->kind) {
+        case OP_RUN: run_to(m, o->cycle < cycle ? o->cycle : cycle); break;
+        case OP_IDLE: mach_idle(m, (uint64_t)o->b << 32 | o->a); break;
+        case OP_INPUT: mach_input(m, o->a, o->b, o->c); break;
+        case OP_WRITE: mach_bus_write(m, o->a, o->b, o->c); break;
+        case OP_READ: mach_bus_read(m, o->a, o->b, &v); break;
+        }
     }
-    run_to(t, cycle);
     CpuTraceEntry e[32];
-    size_t n = cpu_trace(mach_cpu(t), e, 32);
-    fprintf(out, "last %zu guest instructions before cycle %" PRIu64 ":\n", n, cycle);
+    size_t n = cpu_trace(mach_cpu(m), e, 32);
+    fprintf(out, "last %zu guest instructions before cycle %" PRIu64 ":\n", n, mach_cycles(m));
     cpu_trace_print(e, n, true, out);
-    mach_free(t);
+    mach_free(m);
 }
 
 static bool write_file(const char *dir, const char *name, const void *p, size_t n)
@@ -653,16 +718,17 @@ static bool write_file(const char *dir, const char *name, const void *p, size_t 
     return fclose(f) == 0 && ok;
 }
 
-static void write_results(Run *r, const LoopFinding *fi, const LoopStats *st)
+static void write_results(LoopTwin *t, const uint64_t *sched, size_t n_sched, const LoopFinding *fi,
+                          const LoopStats *st)
 {
-    const char *dir = r->cfg->results_dir;
+    const char *dir = t->cfg->results_dir;
     if (!dir)
         return;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "vmstress: cannot create results folder '%s': %s\n", dir, strerror(errno));
         return;
     }
-    json_t *j = loop_result_json(r->cfg, fi, st, 1);
+    json_t *j = loop_result_json(t->cfg, fi, st, 1);
     char path[1024];
     snprintf(path, sizeof(path), "%s/report.json", dir);
     if (json_dump_file(j, path, JSON_INDENT(2)) != 0)
@@ -673,127 +739,163 @@ static void write_results(Run *r, const LoopFinding *fi, const LoopStats *st)
     vms_out_init(&o, 0);
     VmsError err;
     VmsSaveOpts opts = { 0 };
-    if (mach_save(r->a, &o, &opts, &err))
+    if (mach_save(t->a, &o, &opts, &err))
         write_file(dir, "a.bin", o.buf, o.len);
     vms_out_reset(&o);
-    if (mach_save(r->b, &o, &opts, &err))
+    if (mach_save(t->b, &o, &opts, &err))
         write_file(dir, "b.bin", o.buf, o.len);
     vms_out_free(&o);
     snprintf(path, sizeof(path), "%s/repro.json", dir);
-    if (!loop_repro_write(path, r->cfg, r->sched, r->n_sched, fi))
+    if (!loop_repro_write(path, t->cfg, sched, n_sched, fi))
         fprintf(stderr, "vmstress: cannot write '%s'\n", path);
     snprintf(path, sizeof(path), "%s/trace.txt", dir);
-    FILE *t = fopen(path, "w");
-    if (t) {
-        print_trace(r, t, fi->cycle);
-        fclose(t);
+    FILE *tf = fopen(path, "w");
+    if (tf) {
+        print_trace(t, tf, fi->cycle);
+        fclose(tf);
     }
+}
+
+/* ------------------------------------------------------- the seeded run */
+
+typedef struct Driver {
+    const LoopConfig *cfg;
+    uint64_t rng_ckpt, rng_input;
+    uint64_t *sched;            /* checkpoint cycles so far (for the reproducer) */
+    size_t n_sched, cap_sched;
+} Driver;
+
+static void sched_push(Driver *d, uint64_t c)
+{
+    if (d->n_sched == d->cap_sched) {
+        d->cap_sched = d->cap_sched ? d->cap_sched * 2 : 64;
+        d->sched = realloc(d->sched, d->cap_sched * sizeof(*d->sched));
+        if (!d->sched)
+            abort();
+    }
+    d->sched[d->n_sched++] = c;
+}
+
+static uint64_t next_checkpoint(Driver *d, uint64_t now)
+{
+    const LoopConfig *c = d->cfg;
+    if (c->schedule) {
+        for (size_t i = 0; i < c->schedule_len; i++)
+            if (c->schedule[i] > now)
+                return c->schedule[i];
+        return UINT64_MAX;
+    }
+    return now + rng_range(&d->rng_ckpt, c->interval_min ? c->interval_min : 1,
+                           c->interval_max ? c->interval_max : 1);
+}
+
+/* A random host input to a device that takes some, in board order. */
+static bool pick_input(Driver *d, Machine *m, unsigned *dev, unsigned *ch, uint32_t *val)
+{
+    size_t n = mach_n_devices(m), with = 0;
+    for (size_t i = 0; i < n; i++)
+        if (mach_device_type(m, i)->input)
+            with++;
+    if (!with)
+        return false;
+    size_t k = rng_next(&d->rng_input) % with;
+    for (size_t i = 0; i < n; i++) {
+        const DevType *ty = mach_device_type(m, i);
+        if (!ty->input || k--)
+            continue;
+        unsigned channels = 0;
+        while (ty->inputs && ty->inputs[channels])
+            channels++;
+        *dev = (unsigned)i;
+        *ch = channels ? (unsigned)(rng_next(&d->rng_input) % channels) : 0;
+        *val = (uint32_t)rng_next(&d->rng_input);
+        return true;
+    }
+    return false;
+}
+
+static void progress(const LoopConfig *cfg, const LoopStats *st, double t_start, bool final)
+{
+    FILE *out = cfg->progress;
+    if (!out)
+        return;
+    double el = host_seconds() - t_start;
+    fprintf(out, "\r%7.1fs  checkpoints %" PRIu64 "  round trips/s %.0f  guest MIPS %.1f  divergences 0%s",
+            el, st->checkpoints, el > 0 ? (double)st->checkpoints / el : 0.0,
+            el > 0 ? (double)st->cycles / el / 1e6 : 0.0, final ? "\n" : "");
+    fflush(out);
 }
 
 int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
 {
-    Run r;
-    memset(&r, 0, sizeof(r));
-    memset(f, 0, sizeof(*f));
     memset(st, 0, sizeof(*st));
-    f->instance = -1;
-    r.cfg = cfg;
-    r.rng_ckpt = cfg->seed ^ 0x636b7074ull;   /* independent streams for the */
-    r.rng_input = cfg->seed ^ 0x696e7075ull;  /* schedule and for the inputs */
-    vms_out_init(&r.sa, 0);
-    vms_out_init(&r.sb, 0);
-    vms_out_init(&r.sb2, 0);
-    if (!cfg->firmware) {
-        finding_set(f, LOOP_SETUP, "no firmware given");
+    LoopTwin *t = loop_twin_new(cfg, NULL, 0, f);
+    if (!t)
         return 2;
-    }
-    if (!build_board(&r, f) || !(r.a = build_machine(&r, f)) || !(r.b = build_machine(&r, f)) ||
-        !(r.p = build_machine(&r, f))) {
-        run_free(&r);
-        return 2;
-    }
-    mach_set_event_sink(r.a, event_sink, &r.ea);
-    mach_set_event_sink(r.b, event_sink, &r.eb);
-
+    Driver d = { .cfg = cfg, .rng_ckpt = cfg->seed ^ 0x636b7074ull, /* independent streams for */
+                 .rng_input = cfg->seed ^ 0x696e7075ull };          /* schedule and inputs */
     double t_start = host_seconds(), t_progress = t_start;
-    uint64_t next_ckpt = next_checkpoint(&r, 0);
-    uint64_t next_input = cfg->input_every ? rng_range(&r.rng_input, 1, 2ull * cfg->input_every) : UINT64_MAX;
+    uint64_t next_ckpt = next_checkpoint(&d, 0);
+    uint64_t next_input = cfg->input_every ? rng_range(&d.rng_input, 1, 2ull * cfg->input_every) : UINT64_MAX;
     int status = 0;
     for (;;) {
-        uint64_t now = mach_cycles(r.a);
+        uint64_t now = mach_cycles(t->a);
         uint64_t target = next_ckpt < next_input ? next_ckpt : next_input;
         if (cfg->max_cycles && target > cfg->max_cycles)
             target = cfg->max_cycles;
-        if (target > now) {
-            run_to(r.a, target);
-            run_to(r.b, target);
-        }
-        st->cycles = now = mach_cycles(r.a);
-        if (!compare_events(&r, f)) {
+        if (!loop_twin_run(t, target > now ? target - now : 0, f)) {
             status = 1;
             break;
         }
-        if (mach_cycles(r.b) != now || mach_state(r.a) != mach_state(r.b)) {
-            f->cycle = now;
-            snprintf(f->where, sizeof(f->where), "core");
-            snprintf(f->what, sizeof(f->what), "run state");
-            snprintf(f->a, sizeof(f->a), "cycle %" PRIu64 " state %d", now, (int)mach_state(r.a));
-            snprintf(f->b, sizeof(f->b), "cycle %" PRIu64 " state %d", mach_cycles(r.b), (int)mach_state(r.b));
-            finding_set(f, LOOP_BEHAVIOUR, "A and B stopped at different points");
-            status = 1;
-            break;
-        }
-        CpuRunState rs = mach_state(r.a);
-        if (rs == CPU_HALTED || rs == CPU_LOCKUP) {
+        st->cycles = now = mach_cycles(t->a);
+        if (loop_twin_stopped(t)) {
             st->guest_exited = true;
-            st->exit_code = rs == CPU_HALTED ? mach_exit_code(r.a) : -1;
+            st->exit_code = mach_state(t->a) == CPU_HALTED ? mach_exit_code(t->a) : -1;
             break;
         }
         if (now >= next_input) {
-            InputRec in = { .cycle = now };
-            if (pick_input(&r, &in)) {
-                record_input(&r, &in);
-                mach_input(r.a, in.dev, in.channel, in.value);
-                mach_input(r.b, in.dev, in.channel, in.value);
-            }
-            next_input = now + rng_range(&r.rng_input, 1, 2ull * cfg->input_every);
-        }
-        if (now >= next_ckpt) {
-            sched_push(&r, now);
-            st->checkpoints++;
-            f->checkpoint = st->checkpoints;
-            f->cycle = now;
-            if (!checkpoint(&r, f)) {
+            unsigned dev, ch;
+            uint32_t val;
+            if (pick_input(&d, t->a, &dev, &ch, &val) && !loop_twin_input(t, dev, ch, val, f)) {
                 status = 1;
                 break;
             }
-            next_ckpt = next_checkpoint(&r, now);
+            next_input = now + rng_range(&d.rng_input, 1, 2ull * cfg->input_every);
+        }
+        if (now >= next_ckpt) {
+            sched_push(&d, now);
+            if (!loop_twin_checkpoint(t, f)) {
+                status = 1;
+                break;
+            }
+            st->checkpoints = t->checkpoints;
+            next_ckpt = next_checkpoint(&d, now);
             if (cfg->max_checkpoints && st->checkpoints >= cfg->max_checkpoints)
                 break;
         }
-        if (cfg->max_cycles && now >= cfg->max_cycles)
+        if ((cfg->max_cycles && now >= cfg->max_cycles) || (cfg->schedule && next_ckpt == UINT64_MAX))
             break;
-        if (cfg->schedule && next_ckpt == UINT64_MAX)
+        double tn = host_seconds();
+        if (cfg->max_seconds > 0 && tn - t_start >= cfg->max_seconds)
             break;
-        double t = host_seconds();
-        if (cfg->max_seconds > 0 && t - t_start >= cfg->max_seconds)
-            break;
-        if (t - t_progress >= 0.5) {
-            progress(&r, st, t_start, false);
-            t_progress = t;
+        if (tn - t_progress >= 0.5) {
+            progress(cfg, st, t_start, false);
+            t_progress = tn;
         }
     }
+    st->checkpoints = t->checkpoints;
     st->seconds = host_seconds() - t_start;
-    st->bytes_saved = r.sb.len;
+    st->bytes_saved = t->sb.len;
     for (int k = 0; k < 4; k++)
-        st->phase_us[k] = st->checkpoints ? r.phase[k] * 1e6 / (double)st->checkpoints : 0;
+        st->phase_us[k] = st->checkpoints ? t->phase[k] * 1e6 / (double)st->checkpoints : 0;
     if (status == 0)
-        progress(&r, st, t_start, true);
+        progress(cfg, st, t_start, true);
     else if (cfg->progress)
         fputc('\n', cfg->progress);
     if (status == 1)
-        write_results(&r, f, st);
-    run_free(&r);
+        write_results(t, d.sched, d.n_sched, f, st);
+    free(d.sched);
+    loop_twin_free(t);
     return status;
 }
 

@@ -91,6 +91,28 @@ typedef struct LoopStats {
     int exit_code;
 } LoopStats;
 
+/*
+ * The twins as a reusable object, for callers that drive the guest side
+ * themselves (fuzz_roundtrip): every operation is applied to A and B alike
+ * and compared; every call returns false with f filled on a divergence.
+ * loop_run is a seeded driver of this same object.
+ */
+typedef struct LoopTwin LoopTwin;
+LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *firmware, size_t len, LoopFinding *f);
+void loop_twin_free(LoopTwin *t);
+Machine *loop_twin_machine(LoopTwin *t, int which);    /* 0: A, 1: B */
+/* Run both for `cycles` (or until they stop); compares guest-visible events. */
+bool loop_twin_run(LoopTwin *t, uint64_t cycles, LoopFinding *f);
+/* Advance virtual time without running the core. */
+bool loop_twin_idle(LoopTwin *t, uint64_t cycles, LoopFinding *f);
+bool loop_twin_input(LoopTwin *t, unsigned dev, unsigned channel, uint32_t value, LoopFinding *f);
+/* Host bus access on both; a read must return the same value and status. */
+bool loop_twin_write(LoopTwin *t, uint32_t addr, unsigned size, uint32_t value, LoopFinding *f);
+bool loop_twin_read(LoopTwin *t, uint32_t addr, unsigned size, LoopFinding *f);
+/* Checkpoint B and run every oracle. */
+bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f);
+bool loop_twin_stopped(LoopTwin *t);                    /* halted or locked up */
+
 /* Run the loop. Returns 0: no divergence, 1: divergence (finding filled),
  * 2: setup error (finding.detail says why). */
 int loop_run(const LoopConfig *cfg, LoopFinding *finding, LoopStats *stats);

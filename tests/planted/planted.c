@@ -1,0 +1,208 @@
+/*
+ * planted.c - test-only device variants, each planting one classic migration
+ * bug into a shipped device, to prove that `vmstress run` catches it.
+ *
+ * A variant is derived at start-up from the shipped DevType by editing its
+ * tables or wrapping one of its functions; no device code is copied, so the
+ * variants follow the devices as they change. Linked only into
+ * vmstress-planted, whose dev_test_types[] replaces the empty weak default.
+ *
+ * The bug kinds:
+ *   missing-field   the description forgets a field
+ *   stale-derived   post_load forgets to recompute a derived member
+ *   presave-effect  pre_save changes guest-visible state
+ *   needed-wrong    a subsection's needed() says no when it should say yes
+ *   reset-forgets   reset leaves a member as it was
+ *   timer-unarmed   a timer is not re-armed after load
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "vclock.h"
+
+typedef enum PlantKind {
+    MISSING_FIELD, STALE_DERIVED, PRESAVE_EFFECT, NEEDED_WRONG, RESET_FORGETS, TIMER_UNARMED,
+} PlantKind;
+
+typedef struct Plant {
+    const char *name;       /* variant type name */
+    const char *base;       /* shipped type */
+    PlantKind kind;
+    const char *target;     /* field, member or subsection name */
+} Plant;
+
+#include "plants.def"      /* static const Plant plants[] = {...}; */
+
+#define N_PLANTS (sizeof(plants) / sizeof(plants[0]))
+#define MAX_FIELDS 96
+#define MAX_SUBS 8
+
+typedef struct Variant {
+    const Plant *plant;
+    const DevType *base;
+    DevType type;
+    VmsDesc vmsd;
+    VmsField fields[MAX_FIELDS];
+    const VmsDesc *subs[MAX_SUBS + 1];
+    VmsDesc sub_copy;
+    const DevMember *member;        /* target member, when the bug is about one */
+    uint8_t saved[256];             /* its bytes, kept across a reset or a load */
+} Variant;
+
+static Variant variants[N_PLANTS];
+const DevType *dev_test_types[N_PLANTS + 1];
+
+static void die(const Plant *p, const char *what)
+{
+    fprintf(stderr, "planted variant %s: %s '%s' not found in %s\n", p->name, what, p->target, p->base);
+    exit(2);
+}
+
+static const DevMember *find_member(const Variant *v)
+{
+    for (const DevMember *m = v->base->members; m && m->name; m++)
+        if (!strcmp(m->name, v->plant->target)) {
+            if (m->size > sizeof(v->saved))
+                die(v->plant, "member too large");
+            return m;
+        }
+    die(v->plant, "member");
+    return NULL;
+}
+
+/* One hook wrapper per kind: each kind is planted once, so the wrapper finds
+ * its variant by kind. */
+static Variant *by_kind(PlantKind k)
+{
+    for (size_t i = 0; i < N_PLANTS; i++)
+        if (variants[i].plant->kind == k)
+            return &variants[i];
+    return NULL;
+}
+
+static void keep(Variant *v, void *s) { memcpy(v->saved, (uint8_t *)s + v->member->offset, v->member->size); }
+static void restore(Variant *v, void *s) { memcpy((uint8_t *)s + v->member->offset, v->saved, v->member->size); }
+
+/* stale-derived: the member keeps the value it had before the load (its reset value). */
+static bool stale_pre_load(void *s, int version, VmsMsg *why)
+{
+    Variant *v = by_kind(STALE_DERIVED);
+    keep(v, s);
+    return v->base->vmsd->pre_load ? v->base->vmsd->pre_load(s, version, why) : true;
+}
+
+static bool stale_post_load(void *s, int version, VmsMsg *why)
+{
+    Variant *v = by_kind(STALE_DERIVED);
+    bool ok = v->base->vmsd->post_load ? v->base->vmsd->post_load(s, version, why) : true;
+    restore(v, s);
+    return ok;
+}
+
+/* presave-effect: saving flips the low bit of a guest-visible member. */
+static bool effect_pre_save(void *s, VmsMsg *why)
+{
+    Variant *v = by_kind(PRESAVE_EFFECT);
+    bool ok = v->base->vmsd->pre_save ? v->base->vmsd->pre_save(s, why) : true;
+    ((uint8_t *)s)[v->member->offset] ^= 1;
+    return ok;
+}
+
+/* reset-forgets: the member survives the reset. */
+static void forgetful_reset(void *s)
+{
+    Variant *v = by_kind(RESET_FORGETS);
+    keep(v, s);
+    v->base->reset(s);
+    restore(v, s);
+}
+
+/* timer-unarmed: after load the timer is left disarmed. */
+static bool unarmed_post_load(void *s, int version, VmsMsg *why)
+{
+    Variant *v = by_kind(TIMER_UNARMED);
+    bool ok = v->base->vmsd->post_load ? v->base->vmsd->post_load(s, version, why) : true;
+    vtimer_del((VTimer *)((uint8_t *)s + v->member->offset));
+    return ok;
+}
+
+static bool never_needed(void *s) { return false; }
+
+static void copy_fields(Variant *v, const char *drop)
+{
+    size_t n = 0;
+    bool dropped = false;
+    for (const VmsField *f = v->base->vmsd->fields; !(f->flags & VMS_END); f++) {
+        if (drop && !dropped && !strcmp(f->name, drop)) {
+            dropped = true;
+            continue;
+        }
+        if (n + 1 >= MAX_FIELDS)
+            die(v->plant, "too many fields near");
+        v->fields[n++] = *f;
+    }
+    if (drop && !dropped)
+        die(v->plant, "field");
+    v->fields[n] = (VmsField)VMS_END_OF_LIST();
+    v->vmsd.fields = v->fields;
+}
+
+static void wrong_needed(Variant *v)
+{
+    size_t n = 0;
+    bool found = false;
+    for (const VmsDesc *const *s = v->base->vmsd->subsections; s && *s; s++) {
+        if (n == MAX_SUBS)
+            die(v->plant, "too many subsections near");
+        if (!strcmp((*s)->name, v->plant->target)) {
+            v->sub_copy = **s;
+            v->sub_copy.needed = never_needed;
+            v->subs[n++] = &v->sub_copy;
+            found = true;
+        } else {
+            v->subs[n++] = *s;
+        }
+    }
+    if (!found)
+        die(v->plant, "subsection");
+    v->subs[n] = NULL;
+    v->vmsd.subsections = v->subs;
+}
+
+__attribute__((constructor)) static void planted_init(void)
+{
+    for (size_t i = 0; i < N_PLANTS; i++) {
+        Variant *v = &variants[i];
+        v->plant = &plants[i];
+        v->base = dev_type_find(plants[i].base);
+        if (!v->base) {
+            fprintf(stderr, "planted variant %s: no device type '%s'\n", plants[i].name, plants[i].base);
+            exit(2);
+        }
+        v->type = *v->base;
+        v->type.name = plants[i].name;
+        v->vmsd = *v->base->vmsd;       /* same name: the stream stays the device's */
+        v->type.vmsd = &v->vmsd;
+        switch (plants[i].kind) {
+        case MISSING_FIELD: copy_fields(v, plants[i].target); break;
+        case STALE_DERIVED:
+            v->member = find_member(v);
+            v->vmsd.pre_load = stale_pre_load;
+            v->vmsd.post_load = stale_post_load;
+            break;
+        case PRESAVE_EFFECT: v->member = find_member(v); v->vmsd.pre_save = effect_pre_save; break;
+        case NEEDED_WRONG: wrong_needed(v); break;
+        case RESET_FORGETS: v->member = find_member(v); v->type.reset = forgetful_reset; break;
+        case TIMER_UNARMED:
+            v->member = find_member(v);
+            if (v->member->kind != DEV_M_TIMER)
+                die(v->plant, "timer member");
+            v->vmsd.post_load = unarmed_post_load;
+            break;
+        }
+        dev_test_types[i] = &v->type;
+    }
+    dev_test_types[N_PLANTS] = NULL;
+}
