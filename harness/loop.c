@@ -445,6 +445,10 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
     }
     mach_set_event_sink(t->a, event_sink, &t->ea);
     mach_set_event_sink(t->b, event_sink, &t->eb);
+    if (cfg->on_machine) {
+        cfg->on_machine(t->a, 0, cfg->on_machine_opaque);
+        cfg->on_machine(t->b, 1, cfg->on_machine_opaque);
+    }
     return t;
 }
 

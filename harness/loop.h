@@ -63,6 +63,10 @@ typedef struct LoopConfig {
     size_t schedule_len;
     const char *results_dir;    /* where reports and streams go; NULL: none written */
     FILE *progress;             /* live line (terminal), or NULL */
+    /* Called for each of A and B once built (e.g. to attach a field-coverage
+     * observer to its registry); NULL for none. */
+    void (*on_machine)(Machine *m, int which, void *opaque);
+    void *on_machine_opaque;
     /* Device type overrides for planted-bug variants: "base=variant" pairs. */
     const char *const *overrides;
     size_t n_overrides;
