@@ -1,0 +1,483 @@
+/*
+ * savevm.c - the section registry, whole QEMU-format streams, and dumps. See savevm.h.
+ *
+ * The configuration section is itself a description ("configuration" v1:
+ * a uint32 length and a VBUFFER of that many name bytes), so it is saved,
+ * loaded, bounds-checked and described in the JSON by the same engine as
+ * every device; only the machine-type comparison is done here.
+ */
+#include "savevm.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IDSTR_MAX 127   /* analyze-migration.py reads the length as a signed byte */
+
+/* ------------------------------------------------------------ configuration */
+
+typedef struct ConfigState {
+    uint32_t len;
+    uint8_t name[sizeof(((VmsRegistry *)0)->machine_type)];
+} ConfigState;
+
+static const VmsField config_fields[] = {
+    VMS_UINT32(len, ConfigState),
+    VMS_VBUFFER_UINT32(name, ConfigState, len, sizeof(((ConfigState *)0)->name)),
+    VMS_END_OF_LIST(),
+};
+
+static const VmsDesc config_desc = {
+    .name = "configuration",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = config_fields,
+};
+
+/* ------------------------------------------------------------ registry */
+
+void vms_registry_init(VmsRegistry *r, const char *machine_type)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->machine_type, sizeof(r->machine_type), "%s", machine_type ? machine_type : "");
+    r->page_size = 4096;
+}
+
+void vms_registry_free(VmsRegistry *r)
+{
+    free(r->sec);
+    r->sec = NULL;
+    r->n = r->cap = 0;
+}
+
+VmsSection *vms_registry_find(VmsRegistry *r, const char *idstr, uint32_t instance_id)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->sec[i].instance_id == instance_id && strcmp(r->sec[i].idstr, idstr) == 0)
+            return &r->sec[i];
+    return NULL;
+}
+
+VmsSection *vms_register(VmsRegistry *r, const char *idstr, int instance_id,
+                         const VmsDesc *vmsd, void *opaque)
+{
+    size_t idlen = strlen(idstr);
+    if (idlen == 0 || idlen >= sizeof(r->sec[0].idstr) || idlen > IDSTR_MAX || !vmsd)
+        return NULL;
+    uint32_t inst;
+    if (instance_id < 0) {
+        /* Next free number for this idstr: one past the highest in use. */
+        inst = 0;
+        for (size_t i = 0; i < r->n; i++)
+            if (strcmp(r->sec[i].idstr, idstr) == 0 && r->sec[i].instance_id >= inst)
+                inst = r->sec[i].instance_id + 1;
+    } else {
+        inst = (uint32_t)instance_id;
+        if (vms_registry_find(r, idstr, inst))
+            return NULL;
+    }
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        VmsSection *ns = realloc(r->sec, cap * sizeof(*ns));
+        if (!ns)
+            return NULL;
+        r->sec = ns;
+        r->cap = cap;
+    }
+    VmsSection *s = &r->sec[r->n];
+    memset(s, 0, sizeof(*s));
+    memcpy(s->idstr, idstr, idlen + 1);
+    s->instance_id = inst;
+    s->section_id = (uint32_t)r->n;
+    s->vmsd = vmsd;
+    s->opaque = opaque;
+    r->n++;
+    return s;
+}
+
+/* ------------------------------------------------------------ errors */
+
+__attribute__((format(printf, 6, 7)))
+static bool stream_fail(VmsError *e, VmsErrClass cls, const char *section, int64_t instance,
+                        size_t offset, const char *fmt, ...)
+{
+    e->cls = cls;
+    snprintf(e->section, sizeof(e->section), "%s", section ? section : "");
+    e->instance = section ? instance : -1;
+    e->field[0] = 0;
+    e->offset = offset;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+/* ------------------------------------------------------------ save */
+
+/*
+ * analyze-migration.py finds the JSON by the last NUL byte in the file and
+ * the first '{' after it, so the be32 length must contain a zero byte and no
+ * 0x7b after its last zero. Lengths under 16 MiB always start with a zero.
+ */
+static bool trailer_len_ok(uint32_t len)
+{
+    uint8_t b[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                     (uint8_t)len };
+    int last_zero = -1;
+    for (int i = 0; i < 4; i++)
+        if (b[i] == 0)
+            last_zero = i;
+    if (last_zero < 0)
+        return false;
+    for (int i = last_zero + 1; i < 4; i++)
+        if (b[i] == 0x7b)
+            return false;
+    return true;
+}
+
+static bool save_trailer(VmsOut *out, json_t *root, VmsError *err)
+{
+    char *js = json_dumps(root, JSON_COMPACT);
+    if (!js)
+        return stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len,
+                           "cannot serialise the vmdescription");
+    size_t n = strlen(js);
+    size_t padded = n;
+    while (padded < UINT32_MAX && !trailer_len_ok((uint32_t)padded))
+        padded++;
+    bool ok = padded < (1u << 24) && vms_out_u8(out, VMS_SEC_VMDESCRIPTION) &&
+              vms_out_be32(out, (uint32_t)padded) && vms_out_bytes(out, js, n);
+    for (size_t i = n; ok && i < padded; i++)
+        ok = vms_out_u8(out, ' ');
+    free(js);
+    if (!ok)
+        return stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len,
+                           "vmdescription does not fit the output limit");
+    return true;
+}
+
+static void map_tag(VmsMap *map, size_t from, int32_t section)
+{
+    for (size_t i = from; map && i < map->n; i++)
+        map->spans[i].section = section;
+}
+
+static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, json_t *jdevs,
+                         VmsError *err)
+{
+    const VmsSection *s = &r->sec[i];
+    size_t idlen = strlen(s->idstr);
+    size_t start = out->len;
+    if (!(vms_out_u8(out, VMS_SEC_FULL) && vms_out_be32(out, s->section_id) &&
+          vms_out_u8(out, (uint8_t)idlen) && vms_out_bytes(out, s->idstr, idlen) &&
+          vms_out_be32(out, s->instance_id) && vms_out_be32(out, (uint32_t)s->vmsd->version_id)))
+        return stream_fail(err, VMS_ERR_LIMIT, s->idstr, s->instance_id, start,
+                           "output over its limit");
+    json_t *jd = NULL;
+    if (jdevs) {
+        jd = json_object();
+        json_object_set_new(jd, "name", json_string(s->idstr));
+        json_object_set_new(jd, "instance_id", json_integer(s->instance_id));
+        json_array_append_new(jdevs, jd);
+    }
+    VmsCtx c = {
+        .err = err, .section = s->idstr, .instance = s->instance_id, .map = map,
+        .observe = r->observe, .obs_opaque = r->obs_opaque,
+        .observe_event = r->observe_event, .vmdesc = jd,
+    };
+    size_t first_span = map ? map->n : 0;
+    if (!vms_save_state(&c, out, s->vmsd, s->opaque))
+        return false;
+    map_tag(map, first_span, (int32_t)i);
+    size_t fpos = out->len;
+    if (!(vms_out_u8(out, VMS_SEC_FOOTER) && vms_out_be32(out, s->section_id)))
+        return stream_fail(err, VMS_ERR_LIMIT, s->idstr, s->instance_id, fpos,
+                           "output over its limit");
+    return true;
+}
+
+bool vms_save(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
+{
+    VmsError scratch;
+    if (!err)
+        err = &scratch;
+    vms_error_clear(err);
+    VmsMap *map = opts ? opts->map : NULL;
+    json_t *root = (opts && opts->no_vmdesc) ? NULL : json_object();
+    json_t *jconf = NULL, *jdevs = NULL;
+    if (root) {
+        jconf = json_object();
+        json_object_set_new(root, "configuration", jconf);
+        json_object_set_new(root, "page_size", json_integer(r->page_size));
+        jdevs = json_array();
+        json_object_set_new(root, "devices", jdevs);
+    }
+
+    bool ok = vms_out_be32(out, VMS_FILE_MAGIC) && vms_out_be32(out, VMS_FILE_VERSION) &&
+              vms_out_u8(out, VMS_SEC_CONFIGURATION);
+    if (!ok) {
+        stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
+        goto done;
+    }
+    ConfigState cs;
+    memset(&cs, 0, sizeof(cs));
+    cs.len = (uint32_t)strlen(r->machine_type);
+    memcpy(cs.name, r->machine_type, cs.len);
+    VmsCtx cc = { .err = err, .section = "configuration", .instance = 0, .map = map,
+                  .vmdesc = jconf };
+    ok = vms_save_state(&cc, out, &config_desc, &cs);
+
+    for (size_t i = 0; ok && i < r->n; i++) {
+        const VmsSection *s = &r->sec[i];
+        /* As in QEMU, a top-level needed() that says no skips the whole section. */
+        if (s->vmsd->needed && !s->vmsd->needed(s->opaque))
+            continue;
+        ok = save_section(r, i, out, map, jdevs, err);
+    }
+    if (ok && !vms_out_u8(out, VMS_SEC_EOF))
+        ok = stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
+    if (ok && root)
+        ok = save_trailer(out, root, err);
+done:
+    json_decref(root);
+    return ok;
+}
+
+/* ------------------------------------------------------------ load */
+
+typedef struct Loader {
+    VmsRegistry *r;
+    VmsIn in;
+    VmsError *err;
+    uint8_t *seen;      /* per registry section: already loaded */
+} Loader;
+
+/* A short read while parsing framing: name the offset of the read that failed. */
+static bool truncated(Loader *L, const char *section, int64_t instance, const char *what)
+{
+    return stream_fail(L->err, VMS_ERR_TRUNCATED, section, instance, L->in.fail_pos,
+                       "stream ends inside %s", what);
+}
+
+static bool load_header(Loader *L)
+{
+    uint32_t magic, version;
+    if (!vms_in_be32(&L->in, &magic))
+        return truncated(L, NULL, -1, "the file magic");
+    if (magic != VMS_FILE_MAGIC)
+        return stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, 0,
+                           "not a migration stream (magic 0x%08x)", magic);
+    if (!vms_in_be32(&L->in, &version))
+        return truncated(L, NULL, -1, "the file version");
+    if (version != VMS_FILE_VERSION)
+        return stream_fail(L->err, VMS_ERR_VERSION, NULL, -1, 4,
+                           "unsupported stream version %u (want %u)", version,
+                           VMS_FILE_VERSION);
+    return true;
+}
+
+static bool load_config(Loader *L)
+{
+    size_t pos = L->in.pos;
+    uint8_t t;
+    if (!vms_in_u8(&L->in, &t))
+        return truncated(L, "configuration", 0, "the configuration section");
+    if (t != VMS_SEC_CONFIGURATION)
+        return stream_fail(L->err, VMS_ERR_CONFIG, "configuration", 0, pos,
+                           "configuration section missing (type byte 0x%02x)", t);
+    ConfigState cs;
+    memset(&cs, 0, sizeof(cs));
+    VmsCtx c = { .err = L->err, .section = "configuration", .instance = 0 };
+    size_t body = L->in.pos;
+    if (!vms_load_state(&c, &L->in, &config_desc, &cs, config_desc.version_id))
+        return false;
+    const char *mt = L->r->machine_type;
+    if (cs.len != strlen(mt) || memcmp(cs.name, mt, cs.len) != 0)
+        return stream_fail(L->err, VMS_ERR_CONFIG, "configuration", 0, body,
+                           "machine type '%.*s' does not match '%s'", (int)cs.len,
+                           (const char *)cs.name, mt);
+    return true;
+}
+
+static bool load_full_section(Loader *L, size_t tpos)
+{
+    VmsIn *in = &L->in;
+    uint32_t sid, inst, ver;
+    uint8_t idlen;
+    char idstr[256];
+    if (!vms_in_be32(in, &sid) || !vms_in_u8(in, &idlen))
+        return truncated(L, NULL, -1, "a section header");
+    if (!vms_in_bytes(in, idstr, idlen))
+        return truncated(L, NULL, -1, "a section name");
+    idstr[idlen] = 0;
+    if (!vms_in_be32(in, &inst))
+        return truncated(L, idstr, -1, "a section header");
+    size_t vpos = in->pos;
+    if (!vms_in_be32(in, &ver))
+        return truncated(L, idstr, inst, "a section header");
+    VmsSection *s = strlen(idstr) == idlen ? vms_registry_find(L->r, idstr, inst) : NULL;
+    if (!s)
+        return stream_fail(L->err, VMS_ERR_UNKNOWN, idstr, inst, tpos,
+                           "unknown section or instance '%s' %u", idstr, inst);
+    size_t idx = (size_t)(s - L->r->sec);
+    if (L->seen[idx])
+        return stream_fail(L->err, VMS_ERR_DUPLICATE, idstr, inst, tpos,
+                           "section '%s' %u appears twice", idstr, inst);
+    L->seen[idx] = 1;
+    const VmsDesc *d = s->vmsd;
+    if (ver > (uint32_t)d->version_id || (int64_t)ver < d->minimum_version_id)
+        return stream_fail(L->err, VMS_ERR_VERSION, idstr, inst, vpos,
+                           "section version %u outside [%d, %d]", ver, d->minimum_version_id,
+                           d->version_id);
+    VmsCtx c = { .err = L->err, .section = s->idstr, .instance = inst,
+                 .observe = L->r->observe, .obs_opaque = L->r->obs_opaque,
+                 .observe_event = L->r->observe_event };
+    if (!vms_load_state(&c, in, d, s->opaque, (int)ver))
+        return false;
+    size_t fpos = in->pos;
+    uint8_t t;
+    uint32_t fid;
+    if (!vms_in_u8(in, &t))
+        return truncated(L, idstr, inst, "a section footer");
+    if (t != VMS_SEC_FOOTER)
+        return stream_fail(L->err, VMS_ERR_FORMAT, idstr, inst, fpos,
+                           "missing section footer (byte 0x%02x)", t);
+    if (!vms_in_be32(in, &fid))
+        return truncated(L, idstr, inst, "a section footer");
+    if (fid != sid)
+        return stream_fail(L->err, VMS_ERR_FORMAT, idstr, inst, fpos,
+                           "footer section id %u does not match %u", fid, sid);
+    return true;
+}
+
+static bool load_trailer(Loader *L)
+{
+    VmsIn *in = &L->in;
+    size_t pos = in->pos;
+    if (vms_in_left(in) == 0)
+        return true;
+    uint8_t t;
+    uint32_t jlen;
+    vms_in_u8(in, &t);
+    if (t != VMS_SEC_VMDESCRIPTION)
+        return stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, pos,
+                           "trailing bytes after EOF (byte 0x%02x)", t);
+    if (!vms_in_be32(in, &jlen))
+        return truncated(L, NULL, -1, "the vmdescription length");
+    size_t jpos = in->pos;
+    if (jlen > vms_in_left(in))
+        return stream_fail(L->err, VMS_ERR_TRUNCATED, NULL, -1, jpos,
+                           "vmdescription of %u bytes but only %zu left", jlen,
+                           vms_in_left(in));
+    json_error_t je;
+    json_t *j = json_loadb((const char *)in->buf + jpos, jlen, 0, &je);
+    bool obj = j && json_is_object(j);
+    json_decref(j);
+    if (!obj)
+        return stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, jpos,
+                           "malformed vmdescription JSON: %s", j ? "not an object" : je.text);
+    vms_in_skip(in, jlen);
+    if (vms_in_left(in))
+        return stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, in->pos,
+                           "%zu trailing bytes after the vmdescription", vms_in_left(in));
+    return true;
+}
+
+bool vms_load(VmsRegistry *r, const void *buf, size_t len, VmsError *err)
+{
+    VmsError scratch;
+    uint8_t seen_small[256];
+    Loader L = { .r = r, .err = err ? err : &scratch };
+    vms_error_clear(L.err);
+    vms_in_init(&L.in, buf, len);
+    if (r->n <= sizeof(seen_small)) {
+        memset(seen_small, 0, sizeof(seen_small));
+        L.seen = seen_small;
+    } else if (!(L.seen = calloc(r->n, 1))) {
+        return stream_fail(L.err, VMS_ERR_LIMIT, NULL, -1, 0, "out of memory");
+    }
+    bool ok = load_header(&L) && load_config(&L);
+    while (ok) {
+        size_t tpos = L.in.pos;
+        uint8_t t;
+        if (!vms_in_u8(&L.in, &t)) {
+            ok = truncated(&L, NULL, -1, "the section list (no EOF marker)");
+        } else if (t == VMS_SEC_EOF) {
+            ok = load_trailer(&L);
+            break;
+        } else if (t == VMS_SEC_FULL) {
+            ok = load_full_section(&L, tpos);
+        } else {
+            ok = stream_fail(L.err, VMS_ERR_FORMAT, NULL, -1, tpos,
+                             "unknown or unsupported section type 0x%02x", t);
+        }
+    }
+    if (L.seen != seen_small)
+        free(L.seen);
+    if (r->observe_event)
+        r->observe_event(r->obs_opaque, VMS_OBS_LOAD_END, NULL, 0, ok ? NULL : L.err);
+    return ok;
+}
+
+/* ------------------------------------------------------------ dumps */
+
+void *vms_dump_desc(const VmsDesc *d)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(d->name));
+    json_object_set_new(o, "version_id", json_integer(d->version_id));
+    json_object_set_new(o, "minimum_version_id", json_integer(d->minimum_version_id));
+    if (d->fields && !(d->fields[0].flags & VMS_END)) {
+        json_t *fa = json_array();
+        for (const VmsField *f = d->fields; !(f->flags & VMS_END); f++) {
+            if (f->flags & VMS_MUST_EXIST)
+                continue;   /* VALIDATE entries are not state */
+            json_t *fo = json_object();
+            json_object_set_new(fo, "field", json_string(f->name));
+            json_object_set_new(fo, "version_id", json_integer(f->version_id));
+            json_object_set_new(fo, "field_exists", json_boolean(f->field_exists != NULL));
+            json_object_set_new(fo, "size", json_integer((json_int_t)f->size));
+            if (f->vmsd)
+                json_object_set_new(fo, "Description", vms_dump_desc(f->vmsd));
+            json_array_append_new(fa, fo);
+        }
+        json_object_set_new(o, "Fields", fa);
+    }
+    if (d->subsections && d->subsections[0]) {
+        json_t *sa = json_array();
+        for (const VmsDesc *const *sp = d->subsections; *sp; sp++)
+            json_array_append_new(sa, vms_dump_desc(*sp));
+        json_object_set_new(o, "Subsections", sa);
+    }
+    return o;
+}
+
+void *vms_dump_descriptions(const char *machine_type, const VmsDumpEntry *e, size_t n)
+{
+    json_t *root = json_object();
+    json_t *m = json_object();
+    json_object_set_new(m, "Name", json_string(machine_type));
+    json_object_set_new(root, "vmschkmachine", m);
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = json_object();
+        json_object_set_new(t, "Name", json_string(e[i].type_name));
+        json_object_set_new(t, "version_id", json_integer(e[i].vmsd->version_id));
+        json_object_set_new(t, "minimum_version_id",
+                            json_integer(e[i].vmsd->minimum_version_id));
+        json_object_set_new(t, "Description", vms_dump_desc(e[i].vmsd));
+        json_object_set_new(root, e[i].type_name, t);
+    }
+    return root;
+}
+
+bool vms_json_write_file(void *json, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return false;
+    bool ok = json_dumpf(json, f, JSON_INDENT(2)) == 0 && fputc('\n', f) != EOF;
+    return fclose(f) == 0 && ok;
+}

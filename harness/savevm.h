@@ -57,6 +57,9 @@ typedef struct VmsRegistry {
     void (*observe)(void *obs_opaque, const VmsDesc *d, const VmsField *f, uint32_t index,
                     const void *pv, size_t size, bool loading);
     void *obs_opaque;
+    /* Optional observer of walk decisions, passed to every walk; vms_load also
+     * reports VMS_OBS_LOAD_END with its outcome (see VmsObsEvent). */
+    VmsObserveEvent *observe_event;
 } VmsRegistry;
 
 void vms_registry_init(VmsRegistry *r, const char *machine_type);

@@ -1,0 +1,1009 @@
+/*
+ * vmstate.c - leaf codecs and the generic description walker. See vmstate.h.
+ *
+ * One recursive walk per direction. Both share the same notion of a field:
+ * an element count (1, fixed, or taken from a count member that must already
+ * be in range), an element size (fixed, or a byte count member), an optional
+ * pointer to follow, and per element either a NULL marker, a child
+ * description, or a leaf codec.
+ *
+ * The walk keeps the current field path as a small stack of (name, index)
+ * pairs pointing at static strings; it is only turned into text when an
+ * error is reported or a map span is recorded, so the plain save/load path
+ * allocates nothing and formats nothing.
+ */
+#include "vmstate.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NULL_MARKER 0x30    /* QEMU's VMS_NULLPTR_MARKER, the byte '0' */
+#define SUBSECTION_MARK 0x05 /* QEMU_VM_SUBSECTION */
+#define PATH_MAX_DEPTH 32   /* deeper levels are walked but not named */
+#define MAX_SUBSECTIONS 64  /* per description, for duplicate detection on load */
+
+/* ------------------------------------------------------------ errors */
+
+const char *vms_error_class_name(VmsErrClass cls)
+{
+    static const char *const names[] = {
+        [VMS_ERR_NONE] = "none",         [VMS_ERR_TRUNCATED] = "truncated",
+        [VMS_ERR_FORMAT] = "format",     [VMS_ERR_VERSION] = "version",
+        [VMS_ERR_UNKNOWN] = "unknown",   [VMS_ERR_DUPLICATE] = "duplicate",
+        [VMS_ERR_RANGE] = "range",       [VMS_ERR_EQUAL] = "equal",
+        [VMS_ERR_VALIDATE] = "validate", [VMS_ERR_HOOK] = "hook",
+        [VMS_ERR_LIMIT] = "limit",       [VMS_ERR_CONFIG] = "config",
+    };
+    if ((unsigned)cls < sizeof(names) / sizeof(names[0]) && names[cls])
+        return names[cls];
+    return "invalid";
+}
+
+int vms_error_format(const VmsError *e, char *buf, size_t n)
+{
+    char sec[128] = "", fld[200] = "";
+    if (e->section[0])
+        snprintf(sec, sizeof(sec), " in section '%s' instance %lld", e->section,
+                 (long long)e->instance);
+    if (e->field[0])
+        snprintf(fld, sizeof(fld), " field '%s'", e->field);
+    return snprintf(buf, n, "%s at offset %zu%s%s: %s", vms_error_class_name(e->cls),
+                    e->offset, sec, fld, e->msg);
+}
+
+void vms_error_clear(VmsError *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->instance = -1;
+}
+
+bool vms_fail(VmsMsg *m, const char *fmt, ...)
+{
+    if (m) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(m->text, sizeof(m->text), fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------ leaf codecs */
+
+static bool out_u8(VmsOut *o, uint8_t v) { return vms_out_u8(o, v); }
+static bool in_u8(VmsIn *in, uint8_t *v) { return vms_in_u8(in, v); }
+
+/*
+ * Integers: the bits are copied through the unsigned type of the same width
+ * (memcpy keeps it free of aliasing and alignment questions).
+ */
+#define INT_CODEC(id, UT, wr, rd)                                                        \
+    static bool put_##id(VmsOut *o, const void *pv, size_t size, const VmsField *f,     \
+                         VmsMsg *why)                                                    \
+    {                                                                                    \
+        UT v;                                                                            \
+        memcpy(&v, pv, sizeof(v));                                                       \
+        return wr(o, v);                                                                 \
+    }                                                                                    \
+    static bool get_##id(VmsIn *in, void *pv, size_t size, const VmsField *f, VmsMsg *why) \
+    {                                                                                    \
+        UT v;                                                                            \
+        if (!rd(in, &v))                                                                 \
+            return false;                                                                \
+        memcpy(pv, &v, sizeof(v));                                                       \
+        return true;                                                                     \
+    }
+INT_CODEC(u8, uint8_t, out_u8, in_u8)
+INT_CODEC(u16, uint16_t, vms_out_be16, vms_in_be16)
+INT_CODEC(u32, uint32_t, vms_out_be32, vms_in_be32)
+INT_CODEC(u64, uint64_t, vms_out_be64, vms_in_be64)
+
+#define INFO(var, nm, p, g, cls) \
+    const VmsInfo var = { .name = nm, .put = p, .get = g, .fail_class = cls }
+INFO(vms_info_int8, "int8", put_u8, get_u8, VMS_ERR_FORMAT);
+INFO(vms_info_int16, "int16", put_u16, get_u16, VMS_ERR_FORMAT);
+INFO(vms_info_int32, "int32", put_u32, get_u32, VMS_ERR_FORMAT);
+INFO(vms_info_int64, "int64", put_u64, get_u64, VMS_ERR_FORMAT);
+INFO(vms_info_uint8, "uint8", put_u8, get_u8, VMS_ERR_FORMAT);
+INFO(vms_info_uint16, "uint16", put_u16, get_u16, VMS_ERR_FORMAT);
+INFO(vms_info_uint32, "uint32", put_u32, get_u32, VMS_ERR_FORMAT);
+INFO(vms_info_uint64, "uint64", put_u64, get_u64, VMS_ERR_FORMAT);
+
+static bool put_bool(VmsOut *o, const void *pv, size_t size, const VmsField *f, VmsMsg *why)
+{
+    return vms_out_u8(o, *(const bool *)pv ? 1 : 0);
+}
+
+static bool get_bool(VmsIn *in, void *pv, size_t size, const VmsField *f, VmsMsg *why)
+{
+    uint8_t v;
+    if (!vms_in_u8(in, &v))
+        return false;
+    *(bool *)pv = v != 0;   /* any non-zero byte is true, as QEMU */
+    return true;
+}
+INFO(vms_info_bool, "bool", put_bool, get_bool, VMS_ERR_FORMAT);
+
+/*
+ * *_EQUAL: the stream must carry what the destination already holds
+ * (configuration such as a FIFO depth). Compared as unsigned bits of the
+ * width, reported in both decimal forms that matter.
+ */
+#define EQUAL_CODEC(id, UT, rd, ST)                                                      \
+    static bool get_##id##_equal(VmsIn *in, void *pv, size_t size, const VmsField *f,   \
+                                 VmsMsg *why)                                            \
+    {                                                                                    \
+        UT v, cur;                                                                       \
+        if (!rd(in, &v))                                                                 \
+            return false;                                                                \
+        memcpy(&cur, pv, sizeof(cur));                                                   \
+        if (v != cur)                                                                    \
+            return vms_fail(why, "loaded %lld (0x%llx) != expected %lld (0x%llx)",       \
+                            (long long)(ST)v, (unsigned long long)v,                     \
+                            (long long)(ST)cur, (unsigned long long)cur);                \
+        return true;                                                                     \
+    }
+EQUAL_CODEC(u8, uint8_t, in_u8, uint8_t)
+EQUAL_CODEC(u16, uint16_t, vms_in_be16, uint16_t)
+EQUAL_CODEC(u32, uint32_t, vms_in_be32, uint32_t)
+EQUAL_CODEC(i32, uint32_t, vms_in_be32, int32_t)
+EQUAL_CODEC(u64, uint64_t, vms_in_be64, uint64_t)
+INFO(vms_info_uint8_equal, "uint8 equal", put_u8, get_u8_equal, VMS_ERR_EQUAL);
+INFO(vms_info_uint16_equal, "uint16 equal", put_u16, get_u16_equal, VMS_ERR_EQUAL);
+INFO(vms_info_uint32_equal, "uint32 equal", put_u32, get_u32_equal, VMS_ERR_EQUAL);
+INFO(vms_info_int32_equal, "int32 equal", put_u32, get_i32_equal, VMS_ERR_EQUAL);
+/* QEMU names its uint64 check "int64 equal"; the name is what tools key on. */
+INFO(vms_info_uint64_equal, "int64 equal", put_u64, get_u64_equal, VMS_ERR_EQUAL);
+
+static bool get_int32_le(VmsIn *in, void *pv, size_t size, const VmsField *f, VmsMsg *why)
+{
+    uint32_t u;
+    int32_t cur;
+    if (!vms_in_be32(in, &u))
+        return false;
+    int32_t v = (int32_t)u;
+    memcpy(&cur, pv, sizeof(cur));
+    if (v < 0 || v > cur)
+        return vms_fail(why, "loaded %d not in [0, %d]", (int)v, (int)cur);
+    memcpy(pv, &v, sizeof(v));
+    return true;
+}
+INFO(vms_info_int32_le, "int32 le", put_u32, get_int32_le, VMS_ERR_RANGE);
+
+static bool put_buffer(VmsOut *o, const void *pv, size_t size, const VmsField *f, VmsMsg *why)
+{
+    return vms_out_bytes(o, pv, size);
+}
+
+static bool get_buffer(VmsIn *in, void *pv, size_t size, const VmsField *f, VmsMsg *why)
+{
+    return vms_in_bytes(in, pv, size);
+}
+INFO(vms_info_buffer, "buffer", put_buffer, get_buffer, VMS_ERR_FORMAT);
+
+static bool put_unused(VmsOut *o, const void *pv, size_t size, const VmsField *f, VmsMsg *why)
+{
+    return vms_out_zeros(o, size);
+}
+
+static bool get_unused(VmsIn *in, void *pv, size_t size, const VmsField *f, VmsMsg *why)
+{
+    return vms_in_skip(in, size);
+}
+INFO(vms_info_unused_buffer, "unused_buffer", put_unused, get_unused, VMS_ERR_FORMAT);
+
+static bool put_nullptr(VmsOut *o, const void *pv, size_t size, const VmsField *f, VmsMsg *why)
+{
+    return vms_out_u8(o, NULL_MARKER);
+}
+
+static bool get_nullptr(VmsIn *in, void *pv, size_t size, const VmsField *f, VmsMsg *why)
+{
+    uint8_t v;
+    if (!vms_in_u8(in, &v))
+        return false;
+    if (v != NULL_MARKER)
+        return vms_fail(why, "expected NULL-pointer marker 0x30, got 0x%02x", v);
+    return true;
+}
+INFO(vms_info_nullptr, "nullptr", put_nullptr, get_nullptr, VMS_ERR_FORMAT);
+
+/* ------------------------------------------------------------ the walk */
+
+typedef struct PathEnt {
+    const char *name;
+    int64_t index;      /* -1: not an array element */
+} PathEnt;
+
+typedef struct Walk {
+    VmsCtx *c;
+    VmsOut *out;        /* saving */
+    VmsIn *in;          /* loading */
+    PathEnt path[PATH_MAX_DEPTH];
+    int depth;
+    VmsMsg why;         /* filled by codecs and hooks on failure */
+} Walk;
+
+static void path_push(Walk *w, const char *name)
+{
+    if (w->depth < PATH_MAX_DEPTH)
+        w->path[w->depth] = (PathEnt){ name, -1 };
+    w->depth++;
+}
+
+static void path_index(Walk *w, int64_t i)
+{
+    if (w->depth > 0 && w->depth <= PATH_MAX_DEPTH)
+        w->path[w->depth - 1].index = i;
+}
+
+static void path_pop(Walk *w) { w->depth--; }
+
+static void path_format(const Walk *w, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    int d = w->depth < PATH_MAX_DEPTH ? w->depth : PATH_MAX_DEPTH;
+    for (int i = 0; i < d && len < n; i++) {
+        const PathEnt *p = &w->path[i];
+        int k = p->index >= 0
+                    ? snprintf(buf + len, n - len, "%s%s[%lld]", i ? "." : "", p->name,
+                               (long long)p->index)
+                    : snprintf(buf + len, n - len, "%s%s", i ? "." : "", p->name);
+        if (k < 0)
+            break;
+        len += (size_t)k;
+    }
+}
+
+static void walk_event(Walk *w, VmsObsEvent ev, const VmsDesc *d, int version)
+{
+    if (w->c->observe_event)
+        w->c->observe_event(w->c->obs_opaque, ev, d, version, NULL);
+}
+
+static size_t walk_pos(const Walk *w) { return w->in ? w->in->pos : w->out->len; }
+
+/* Fill the context's error (first failure only) and return false. */
+__attribute__((format(printf, 4, 5)))
+static bool walk_fail(Walk *w, VmsErrClass cls, size_t pos, const char *fmt, ...)
+{
+    VmsError *e = w->c->err;
+    if (!e || e->cls != VMS_ERR_NONE)
+        return false;
+    e->cls = cls;
+    snprintf(e->section, sizeof(e->section), "%s", w->c->section ? w->c->section : "");
+    e->instance = w->c->section ? w->c->instance : -1;
+    path_format(w, e->field, sizeof(e->field));
+    e->offset = w->c->base_offset + pos;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static bool fail_limit(Walk *w, size_t pos)
+{
+    return walk_fail(w, VMS_ERR_LIMIT, pos, "output stream over its limit of %zu bytes "
+                     "or out of memory", w->out->limit);
+}
+
+static bool field_present(const VmsField *f, void *opaque, int version)
+{
+    if (f->field_exists)
+        return f->field_exists(opaque, version);
+    return f->version_id <= version;
+}
+
+static bool is_array(const VmsField *f)
+{
+    return (f->flags & (VMS_ARRAY | VMS_VARRAY_ANY)) != 0;
+}
+
+/* Element count of f in opaque, checked against the capacity before use. */
+static bool field_count(Walk *w, const VmsField *f, const void *opaque, uint32_t *n)
+{
+    if (!(f->flags & VMS_VARRAY_ANY)) {
+        *n = (f->flags & VMS_ARRAY) ? f->num : 1;
+        return true;
+    }
+    const uint8_t *p = (const uint8_t *)opaque + f->num_offset;
+    int64_t cnt;
+    if (f->flags & VMS_VARRAY_U8) {
+        cnt = *p;
+    } else if (f->flags & VMS_VARRAY_U16) {
+        uint16_t v;
+        memcpy(&v, p, sizeof(v));
+        cnt = v;
+    } else if (f->flags & VMS_VARRAY_U32) {
+        uint32_t v;
+        memcpy(&v, p, sizeof(v));
+        cnt = v;
+    } else {
+        int32_t v;
+        memcpy(&v, p, sizeof(v));
+        cnt = v;
+    }
+    if (cnt < 0)
+        return walk_fail(w, VMS_ERR_RANGE, walk_pos(w), "negative element count %lld",
+                         (long long)cnt);
+    if (cnt > f->num)
+        return walk_fail(w, VMS_ERR_RANGE, walk_pos(w),
+                         "element count %lld over capacity %u", (long long)cnt, f->num);
+    *n = (uint32_t)cnt;
+    return true;
+}
+
+/* Element size: fixed, or a VBUFFER's byte count checked against its capacity. */
+static bool field_size(Walk *w, const VmsField *f, const void *opaque, size_t *size)
+{
+    if (!(f->flags & VMS_VBUFFER)) {
+        *size = f->size;
+        return true;
+    }
+    uint32_t len;
+    memcpy(&len, (const uint8_t *)opaque + f->size_offset, sizeof(len));
+    if (len > f->num)
+        return walk_fail(w, VMS_ERR_RANGE, walk_pos(w), "buffer size %u over capacity %u",
+                         len, f->num);
+    *size = len;
+    return true;
+}
+
+/* The element at index i (following pointers); NULL when it is absent. */
+static uint8_t *field_elem(const VmsField *f, uint8_t *base, uint32_t i, size_t size)
+{
+    if (!base)
+        return NULL;
+    uint8_t *e = base + (size_t)i * size;
+    if (f->flags & VMS_ARRAY_OF_PTR) {
+        void *p;
+        memcpy(&p, e, sizeof(p));
+        e = p;
+    }
+    return e;
+}
+
+static uint8_t *field_base(const VmsField *f, void *opaque)
+{
+    uint8_t *p = (uint8_t *)opaque + f->offset;
+    if (f->flags & VMS_POINTER) {
+        void *q;
+        memcpy(&q, p, sizeof(q));
+        p = q;
+    }
+    return p;
+}
+
+/* A NULL element with a non-zero size travels as the marker byte. */
+static bool wants_marker(const VmsField *f, const void *elem, size_t size)
+{
+    return !elem && size && !(f->flags & VMS_VBUFFER);
+}
+
+static bool map_add(Walk *w, const VmsDesc *d, const VmsField *f, uint32_t index,
+                    size_t start, size_t len)
+{
+    VmsMap *m = w->c->map;
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        VmsSpan *ns = realloc(m->spans, cap * sizeof(*ns));
+        if (!ns)
+            return fail_limit(w, start);
+        m->spans = ns;
+        m->cap = cap;
+    }
+    char path[sizeof(((VmsError *)0)->field)];
+    path_format(w, path, sizeof(path));
+    char *dup = strdup(path);
+    if (!dup)
+        return fail_limit(w, start);
+    m->spans[m->n++] = (VmsSpan){
+        .offset = w->c->base_offset + start, .size = (uint32_t)len, .index = index,
+        .desc = d, .field = f, .path = dup, .section = -1,
+    };
+    return true;
+}
+
+/* ---------------------------------------------------------------- fast arrays */
+
+/*
+ * Arrays of plain integers are the bulk of device state (FIFOs, register
+ * banks). When nothing watches the walk, they are converted in one pass
+ * over a reserved block instead of one codec call per element. Only the
+ * plain codecs qualify: EQUAL/le/bool have per-element semantics.
+ */
+static size_t plain_width(const VmsInfo *info)
+{
+    if (info == &vms_info_uint32 || info == &vms_info_int32)
+        return 4;
+    if (info == &vms_info_uint16 || info == &vms_info_int16)
+        return 2;
+    if (info == &vms_info_uint64 || info == &vms_info_int64)
+        return 8;
+    if (info == &vms_info_uint8 || info == &vms_info_int8)
+        return 1;
+    return 0;
+}
+
+static bool walk_is_plain(const Walk *w) { return !w->c->observe && !w->c->map; }
+
+static bool fast_array_ok(const Walk *w, const VmsField *f, const uint8_t *base, uint32_t n,
+                          size_t size)
+{
+    return n > 1 && base && walk_is_plain(w) &&
+           !(f->flags & (VMS_STRUCT | VMS_ARRAY_OF_PTR)) && plain_width(f->info) == size;
+}
+
+static void to_be(uint8_t *d, const uint8_t *s, uint32_t n, size_t width)
+{
+    for (uint32_t i = 0; i < n; i++, d += width, s += width) {
+        uint64_t x;
+        switch (width) {
+        case 1: x = s[0]; break;
+        case 2: { uint16_t t; memcpy(&t, s, 2); x = t; break; }
+        case 4: { uint32_t t; memcpy(&t, s, 4); x = t; break; }
+        default: memcpy(&x, s, 8); break;
+        }
+        for (size_t k = 0; k < width; k++)
+            d[k] = (uint8_t)(x >> (8 * (width - 1 - k)));
+    }
+}
+
+static void from_be(uint8_t *d, const uint8_t *s, uint32_t n, size_t width)
+{
+    for (uint32_t i = 0; i < n; i++, d += width, s += width) {
+        uint64_t x = 0;
+        for (size_t k = 0; k < width; k++)
+            x = (x << 8) | s[k];
+        switch (width) {
+        case 1: d[0] = (uint8_t)x; break;
+        case 2: { uint16_t t = (uint16_t)x; memcpy(d, &t, 2); break; }
+        case 4: { uint32_t t = (uint32_t)x; memcpy(d, &t, 4); break; }
+        default: memcpy(d, &x, 8); break;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* Whether an array of f may be described once with "array_len" (QEMU's rule). */
+static bool can_compress(const VmsField *f)
+{
+    if (f->field_exists)
+        return false;
+    if (f->flags & VMS_STRUCT) {
+        for (const VmsField *c = f->vmsd->fields; c && !(c->flags & VMS_END); c++)
+            if (!can_compress(c))
+                return false;
+        if (f->vmsd->subsections && f->vmsd->subsections[0])
+            return false;
+    }
+    return true;
+}
+
+/* Field name as the vmdesc shows it: repeated names get "[k]" by occurrence. */
+static void json_field_name(const VmsDesc *d, const VmsField *f, char *buf, size_t n)
+{
+    int total = 0, mine = 0;
+    for (const VmsField *g = d->fields; !(g->flags & VMS_END); g++) {
+        if (strcmp(g->name, f->name) == 0) {
+            if (g == f)
+                mine = total;
+            total++;
+        }
+    }
+    if (total > 1)
+        snprintf(buf, n, "%s[%d]", f->name, mine);
+    else
+        snprintf(buf, n, "%s", f->name);
+}
+
+/* ---------------------------------------------------------------- save */
+
+static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd);
+
+static bool save_elem(Walk *w, const VmsDesc *d, const VmsField *f, uint8_t *elem, size_t size,
+                      uint32_t i, json_t *je)
+{
+    VmsOut *out = w->out;
+    size_t start = out->len;
+    bool leaf = true;
+    if (wants_marker(f, elem, size)) {
+        if (je)
+            json_object_set_new(je, "type", json_string("nullptr"));
+        if (!vms_out_u8(out, NULL_MARKER))
+            return fail_limit(w, start);
+    } else if (!elem && size) {
+        return walk_fail(w, VMS_ERR_RANGE, start, "NULL buffer with %zu bytes", size);
+    } else if (f->flags & VMS_STRUCT) {
+        json_t *js = NULL;
+        leaf = false;
+        if (je) {
+            json_object_set_new(je, "type", json_string("struct"));
+            js = json_object();
+            json_object_set_new(je, "struct", js);
+        }
+        if (!save_desc(w, f->vmsd, elem, js))
+            return false;
+    } else {
+        if (je)
+            json_object_set_new(je, "type", json_string(f->info->name));
+        w->why.text[0] = 0;
+        if (!f->info->put(out, elem, size, f, &w->why)) {
+            if (out->failed)
+                return fail_limit(w, start);
+            return walk_fail(w, f->info->fail_class ? f->info->fail_class : VMS_ERR_FORMAT,
+                             start, "%s", w->why.text);
+        }
+        if (w->c->observe)
+            w->c->observe(w->c->obs_opaque, d, f, i, elem, size, false);
+    }
+    if (leaf && w->c->map && !map_add(w, d, f, i, start, out->len - start))
+        return false;
+    if (je)
+        json_object_set_new(je, "size", json_integer((json_int_t)(out->len - start)));
+    return true;
+}
+
+static bool save_field(Walk *w, const VmsDesc *d, const VmsField *f, void *opaque,
+                       json_t *jfields)
+{
+    uint32_t n;
+    size_t size;
+    if (!field_count(w, f, opaque, &n) || !field_size(w, f, opaque, &size))
+        return false;
+    uint8_t *base = field_base(f, opaque);
+    bool arr = is_array(f);
+
+    bool compress = false;
+    char jname[200];
+    if (jfields) {
+        compress = can_compress(f);
+        if (compress && (f->flags & VMS_ARRAY_OF_PTR) && n > 1) {
+            /* A mix of NULL and real elements cannot share one description. */
+            bool first_null = !field_elem(f, base, 0, size);
+            for (uint32_t i = 1; i < n && compress; i++)
+                compress = !field_elem(f, base, i, size) == first_null;
+        }
+        json_field_name(d, f, jname, sizeof(jname));
+    } else if (fast_array_ok(w, f, base, n, size)) {
+        size_t start = w->out->len;
+        if (!vms_out_zeros(w->out, (size_t)n * size))
+            return fail_limit(w, start);
+        to_be(w->out->buf + start, base, n, size);
+        return true;
+    }
+
+    for (uint32_t i = 0; i < n; i++) {
+        if (arr)
+            path_index(w, i);
+        json_t *je = NULL;
+        if (jfields && (i == 0 || !compress)) {
+            je = json_object();
+            json_object_set_new(je, "name", json_string(jname));
+            if (n > 1)
+                json_object_set_new(je, compress ? "array_len" : "index",
+                                    json_integer(compress ? n : i));
+            json_array_append_new(jfields, je);
+        }
+        if (!save_elem(w, d, f, field_elem(f, base, i, size), size, i, je))
+            return false;
+    }
+    return true;
+}
+
+static bool save_subsections(Walk *w, const VmsDesc *d, void *opaque, json_t *jd)
+{
+    if (!d->subsections)
+        return true;
+    json_t *jsubs = NULL;
+    for (const VmsDesc *const *sp = d->subsections; *sp; sp++) {
+        const VmsDesc *sub = *sp;
+        if (sub->needed && !sub->needed(opaque)) {
+            walk_event(w, VMS_OBS_SUB_NOT_NEEDED, sub, sub->version_id);
+            continue;
+        }
+        walk_event(w, VMS_OBS_SUB_NEEDED, sub, sub->version_id);
+        size_t start = w->out->len;
+        size_t nl = strlen(sub->name);
+        path_push(w, sub->name);
+        if (nl > 255) {
+            walk_fail(w, VMS_ERR_FORMAT, start, "subsection name longer than 255 bytes");
+            path_pop(w);
+            return false;
+        }
+        bool ok = vms_out_u8(w->out, SUBSECTION_MARK) && vms_out_u8(w->out, (uint8_t)nl) &&
+                  vms_out_bytes(w->out, sub->name, nl) &&
+                  vms_out_be32(w->out, (uint32_t)sub->version_id);
+        if (!ok) {
+            fail_limit(w, start);
+            path_pop(w);
+            return false;
+        }
+        json_t *js = NULL;
+        if (jd) {
+            if (!jsubs) {
+                jsubs = json_array();
+                json_object_set_new(jd, "subsections", jsubs);
+            }
+            js = json_object();
+            json_array_append_new(jsubs, js);
+        }
+        ok = save_desc(w, sub, opaque, js);
+        path_pop(w);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd)
+{
+    walk_event(w, VMS_OBS_SAVE_DESC, d, d->version_id);
+    w->why.text[0] = 0;
+    if (d->pre_save && !d->pre_save(opaque, &w->why))
+        return walk_fail(w, VMS_ERR_HOOK, w->out->len, "pre_save of '%s' failed: %s", d->name,
+                         w->why.text);
+    json_t *jfields = NULL;
+    if (jd) {
+        json_object_set_new(jd, "vmsd_name", json_string(d->name));
+        json_object_set_new(jd, "version", json_integer(d->version_id));
+        jfields = json_array();
+        json_object_set_new(jd, "fields", jfields);
+    }
+    bool ok = true;
+    for (const VmsField *f = d->fields; ok && f && !(f->flags & VMS_END); f++) {
+        path_push(w, f->name);
+        if (f->flags & VMS_MUST_EXIST) {
+            if (!f->field_exists || !f->field_exists(opaque, d->version_id))
+                ok = walk_fail(w, VMS_ERR_VALIDATE, w->out->len,
+                               "validation failed in '%s' on save", d->name);
+        } else if (field_present(f, opaque, d->version_id)) {
+            ok = save_field(w, d, f, opaque, jfields);
+        }
+        path_pop(w);
+    }
+    if (ok)
+        ok = save_subsections(w, d, opaque, jd);
+    /* As in QEMU, post_save runs after a failure too (it undoes pre_save). */
+    w->why.text[0] = 0;
+    if (d->post_save && !d->post_save(opaque, &w->why) && ok)
+        ok = walk_fail(w, VMS_ERR_HOOK, w->out->len, "post_save of '%s' failed: %s", d->name,
+                       w->why.text);
+    return ok;
+}
+
+bool vms_save_state(VmsCtx *c, VmsOut *out, const VmsDesc *d, void *opaque)
+{
+    Walk w;
+    w.c = c;
+    w.out = out;
+    w.in = NULL;
+    w.depth = 0;
+    if (c->err)
+        vms_error_clear(c->err);
+    if (out->failed)
+        return fail_limit(&w, out->len);
+    return save_desc(&w, d, opaque, c->vmdesc);
+}
+
+/* ---------------------------------------------------------------- load */
+
+static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size_t item_pos);
+
+static bool load_elem(Walk *w, const VmsDesc *d, const VmsField *f, uint8_t *elem, size_t size,
+                      uint32_t i)
+{
+    VmsIn *in = w->in;
+    size_t start = in->pos;
+    if (wants_marker(f, elem, size)) {
+        /* The destination has nothing here, so the source must have had nothing too. */
+        w->why.text[0] = 0;
+        if (vms_info_nullptr.get(in, NULL, 1, f, &w->why))
+            return true;
+        if (in->failed)
+            return walk_fail(w, VMS_ERR_TRUNCATED, start, "stream ends inside a NULL marker");
+        return walk_fail(w, VMS_ERR_FORMAT, start, "%s", w->why.text);
+    }
+    if (!elem && size)
+        return walk_fail(w, VMS_ERR_RANGE, start, "NULL buffer for %zu bytes", size);
+    if (f->flags & VMS_STRUCT)
+        return load_desc(w, f->vmsd, elem, f->vmsd->version_id, start);
+    w->why.text[0] = 0;
+    if (!f->info->get(in, elem, size, f, &w->why) || in->failed) {
+        if (in->failed)
+            return walk_fail(w, VMS_ERR_TRUNCATED, start,
+                             "stream ends inside a %zu-byte '%s' (%zu bytes left)", size,
+                             f->info->name, in->len - start);
+        return walk_fail(w, f->info->fail_class ? f->info->fail_class : VMS_ERR_FORMAT, start,
+                         "%s", w->why.text);
+    }
+    if (w->c->observe)
+        w->c->observe(w->c->obs_opaque, d, f, i, elem, size, true);
+    return true;
+}
+
+/* VMS_ALLOC: size the pointee for `bytes` (already bounded by the capacity). */
+static bool load_alloc(Walk *w, const VmsField *f, void *opaque, size_t bytes)
+{
+    void **pp = (void **)((uint8_t *)opaque + f->offset);
+    if (bytes == 0) {
+        free(*pp);
+        *pp = NULL;
+        return true;
+    }
+    void *nb = realloc(*pp, bytes);
+    if (!nb)
+        return walk_fail(w, VMS_ERR_LIMIT, w->in->pos, "cannot allocate %zu bytes", bytes);
+    *pp = nb;
+    return true;
+}
+
+static bool load_field(Walk *w, const VmsDesc *d, const VmsField *f, void *opaque)
+{
+    uint32_t n;
+    size_t size;
+    if (!field_count(w, f, opaque, &n) || !field_size(w, f, opaque, &size))
+        return false;
+    if ((f->flags & VMS_POINTER) && (f->flags & VMS_ALLOC) &&
+        !load_alloc(w, f, opaque, (size_t)n * size))
+        return false;
+    uint8_t *base = field_base(f, opaque);
+    if (fast_array_ok(w, f, base, n, size) && vms_in_left(w->in) >= (size_t)n * size) {
+        from_be(base, w->in->buf + w->in->pos, n, size);
+        w->in->pos += (size_t)n * size;
+        return true;
+    }
+    bool arr = is_array(f);
+    for (uint32_t i = 0; i < n; i++) {
+        if (arr)
+            path_index(w, i);
+        if (!load_elem(w, d, f, field_elem(f, base, i, size), size, i))
+            return false;
+    }
+    return true;
+}
+
+static const VmsDesc *find_subsection(const VmsDesc *d, const uint8_t *name, size_t len,
+                                      int *idx)
+{
+    int k = 0;
+    for (const VmsDesc *const *sp = d->subsections; sp && *sp; sp++, k++) {
+        if (strlen((*sp)->name) == len && memcmp((*sp)->name, name, len) == 0) {
+            *idx = k;
+            return *sp;
+        }
+    }
+    return NULL;
+}
+
+static bool load_subsections(Walk *w, const VmsDesc *d, void *opaque)
+{
+    VmsIn *in = w->in;
+    size_t plen = strlen(d->name);
+    uint64_t seen = 0;
+    for (;;) {
+        uint8_t b, len;
+        /* QEMU's rule: a 0x05 followed by a counted name that starts with
+         * the parent's name is ours; anything else belongs to whoever reads next. */
+        if (!vms_in_peek(in, 0, &b) || b != SUBSECTION_MARK || !vms_in_peek(in, 1, &len))
+            return true;
+        if (len < plen + 1 || vms_in_left(in) < 2u + len)
+            return true;
+        const uint8_t *name = in->buf + in->pos + 2;
+        if (memcmp(name, d->name, plen) != 0)
+            return true;
+        size_t start = in->pos;
+        int idx = -1;
+        const VmsDesc *sub = find_subsection(d, name, len, &idx);
+        if (!sub) {
+            char nm[256];
+            memcpy(nm, name, len);
+            nm[len] = 0;
+            path_push(w, nm);
+            walk_fail(w, VMS_ERR_UNKNOWN, start, "subsection '%s' does not exist in '%s'", nm,
+                      d->name);
+            path_pop(w);
+            return false;
+        }
+        path_push(w, sub->name);
+        bool ok;
+        if (idx >= MAX_SUBSECTIONS) {
+            ok = walk_fail(w, VMS_ERR_LIMIT, start, "more than %d subsections in '%s'",
+                           MAX_SUBSECTIONS, d->name);
+        } else if (seen & (1ull << idx)) {
+            ok = walk_fail(w, VMS_ERR_DUPLICATE, start, "subsection '%s' appears twice",
+                           sub->name);
+        } else {
+            seen |= 1ull << idx;
+            uint32_t ver;
+            vms_in_skip(in, 2u + len);
+            size_t vpos = in->pos;
+            if (!vms_in_be32(in, &ver))
+                ok = walk_fail(w, VMS_ERR_TRUNCATED, vpos,
+                               "stream ends inside the version of subsection '%s'", sub->name);
+            else if (ver > (uint32_t)sub->version_id)
+                ok = walk_fail(w, VMS_ERR_VERSION, vpos,
+                               "incoming version %u of '%s' is too new (max %d)", ver,
+                               sub->name, sub->version_id);
+            else {
+                walk_event(w, VMS_OBS_SUB_LOADED, sub, (int)ver);
+                ok = load_desc(w, sub, opaque, (int)ver, start);
+            }
+        }
+        path_pop(w);
+        if (!ok)
+            return false;
+    }
+}
+
+static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size_t item_pos)
+{
+    if (version > d->version_id)
+        return walk_fail(w, VMS_ERR_VERSION, item_pos,
+                         "incoming version %d of '%s' is too new (max %d)", version, d->name,
+                         d->version_id);
+    if (version < d->minimum_version_id)
+        return walk_fail(w, VMS_ERR_VERSION, item_pos,
+                         "incoming version %d of '%s' is too old (min %d)", version, d->name,
+                         d->minimum_version_id);
+    walk_event(w, VMS_OBS_LOAD_DESC, d, version);
+    w->why.text[0] = 0;
+    if (d->pre_load && !d->pre_load(opaque, version, &w->why))
+        return walk_fail(w, VMS_ERR_HOOK, w->in->pos, "pre_load of '%s' failed: %s", d->name,
+                         w->why.text);
+    for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++) {
+        bool ok = true;
+        path_push(w, f->name);
+        if (f->flags & VMS_MUST_EXIST) {
+            if (!f->field_exists || !f->field_exists(opaque, version))
+                ok = walk_fail(w, VMS_ERR_VALIDATE, w->in->pos,
+                               "validation failed in '%s' on load", d->name);
+        } else if (field_present(f, opaque, version)) {
+            ok = load_field(w, d, f, opaque);
+        }
+        path_pop(w);
+        if (!ok)
+            return false;
+    }
+    if (!load_subsections(w, d, opaque))
+        return false;
+    w->why.text[0] = 0;
+    if (d->post_load && !d->post_load(opaque, version, &w->why))
+        return walk_fail(w, VMS_ERR_HOOK, w->in->pos, "post_load of '%s' failed: %s", d->name,
+                         w->why.text);
+    return true;
+}
+
+bool vms_load_state(VmsCtx *c, VmsIn *in, const VmsDesc *d, void *opaque, int version_id)
+{
+    Walk w;
+    w.c = c;
+    w.out = NULL;
+    w.in = in;
+    w.depth = 0;
+    if (c->err)
+        vms_error_clear(c->err);
+    if (in->failed)
+        return walk_fail(&w, VMS_ERR_TRUNCATED, in->fail_pos, "stream already failed");
+    return load_desc(&w, d, opaque, version_id, in->pos);
+}
+
+/* ---------------------------------------------------------------- map */
+
+void vms_map_init(VmsMap *m)
+{
+    m->spans = NULL;
+    m->n = m->cap = 0;
+}
+
+void vms_map_free(VmsMap *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free((void *)m->spans[i].path);
+    free(m->spans);
+    vms_map_init(m);
+}
+
+const VmsSpan *vms_map_find(const VmsMap *m, size_t off)
+{
+    /* Last span starting at or before off; spans are in stream order. */
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->spans[mid].offset <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    const VmsSpan *s = &m->spans[lo - 1];
+    return off < s->offset + s->size ? s : NULL;
+}
+
+/* ---------------------------------------------------------------- members */
+
+typedef void MemberFn(void *arg, const VmsDesc *d, const VmsField *f, size_t offset,
+                      size_t size);
+
+static size_t count_width(uint32_t flags)
+{
+    if (flags & VMS_VARRAY_U8)
+        return 1;
+    if (flags & VMS_VARRAY_U16)
+        return 2;
+    return 4;
+}
+
+/* Pointee offset within [obj, obj+size), or SIZE_MAX when there is no
+ * object to look at or the pointer leads outside it. */
+static size_t inner_offset(const uint8_t *obj, size_t size, size_t at)
+{
+    if (!obj || at + sizeof(void *) > size)
+        return SIZE_MAX;
+    const uint8_t *p;
+    memcpy(&p, obj + at, sizeof(p));
+    if (!p || p < obj || p >= obj + size)
+        return SIZE_MAX;
+    return (size_t)(p - obj);
+}
+
+static void members(const VmsDesc *d, size_t base, const uint8_t *obj, size_t obj_size,
+                    MemberFn *fn, void *arg, int depth)
+{
+    if (depth > PATH_MAX_DEPTH)
+        return;
+    for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++) {
+        if ((f->flags & VMS_MUST_EXIST) || f->info == &vms_info_unused_buffer)
+            continue;   /* no struct bytes behind these */
+        size_t off = base + f->offset;
+        if (f->flags & VMS_VARRAY_ANY)
+            fn(arg, d, f, base + f->num_offset, count_width(f->flags));
+        if (f->flags & VMS_VBUFFER)
+            fn(arg, d, f, base + f->size_offset, sizeof(uint32_t));
+        size_t n = (f->flags & (VMS_ARRAY | VMS_VARRAY_ANY)) ? f->num : 1;
+        if (f->flags & VMS_POINTER) {
+            fn(arg, d, f, off, sizeof(void *));
+            /* A pointer into the same object (a device's inline timer or
+             * clock) covers what it points at; anything else is outside. */
+            size_t in = inner_offset(obj, obj_size, off);
+            if (in == SIZE_MAX)
+                continue;
+            if (f->flags & VMS_STRUCT)
+                members(f->vmsd, in, obj, obj_size, fn, arg, depth + 1);
+            else
+                fn(arg, d, f, in, (f->flags & VMS_VBUFFER) ? f->num : f->size);
+        } else if (f->flags & VMS_ARRAY_OF_PTR) {
+            fn(arg, d, f, off, n * sizeof(void *));
+        } else if (f->flags & VMS_STRUCT) {
+            for (size_t i = 0; i < n; i++)
+                members(f->vmsd, off + i * f->size, obj, obj_size, fn, arg, depth + 1);
+        } else if (f->flags & VMS_VBUFFER) {
+            fn(arg, d, f, off, f->num);
+        } else {
+            fn(arg, d, f, off, n * f->size);
+        }
+    }
+    for (const VmsDesc *const *sp = d->subsections; sp && *sp; sp++)
+        members(*sp, base, obj, obj_size, fn, arg, depth + 1);
+}
+
+void vms_for_each_member(const VmsDesc *d, void (*fn)(void *arg, const VmsDesc *d,
+                         const VmsField *f, size_t offset, size_t size), void *arg)
+{
+    members(d, 0, NULL, 0, fn, arg, 0);
+}
+
+void vms_for_each_member_in(const VmsDesc *d, const void *obj, size_t size,
+                            void (*fn)(void *arg, const VmsDesc *d, const VmsField *f,
+                                       size_t offset, size_t size),
+                            void *arg)
+{
+    members(d, 0, obj, size, fn, arg, 0);
+}

@@ -165,6 +165,23 @@ void vms_map_free(VmsMap *m);
 /* The span containing stream offset off, or NULL (framing bytes). */
 const VmsSpan *vms_map_find(const VmsMap *m, size_t off);
 
+/*
+ * Walk decisions reported to an optional observer (field coverage), besides
+ * the leaf elements. d is the description concerned; version is the version
+ * it is saved or loaded at (SAVE_DESC, LOAD_DESC) or 0; err is set only for
+ * LOAD_END of a failed load (NULL: the load was accepted).
+ */
+typedef enum VmsObsEvent {
+    VMS_OBS_SAVE_DESC = 1,      /* d is about to be saved at `version` (also nested structs) */
+    VMS_OBS_LOAD_DESC,          /* d is about to be loaded from a stream at `version` */
+    VMS_OBS_SUB_NEEDED,         /* save: subsection d is needed, so it is sent */
+    VMS_OBS_SUB_NOT_NEEDED,     /* save: subsection d is not needed, so it is left out */
+    VMS_OBS_SUB_LOADED,         /* load: subsection d was found in the stream */
+    VMS_OBS_LOAD_END,           /* a whole-stream load (vms_load) finished */
+} VmsObsEvent;
+typedef void VmsObserveEvent(void *obs_opaque, VmsObsEvent ev, const VmsDesc *d, int version,
+                             const VmsError *err);
+
 /* Per-walk options and context. Zero-initialise, then set what is wanted. */
 typedef struct VmsCtx {
     VmsError *err;              /* filled on failure (required) */
@@ -176,6 +193,8 @@ typedef struct VmsCtx {
     void (*observe)(void *obs_opaque, const VmsDesc *d, const VmsField *f, uint32_t index,
                     const void *pv, size_t size, bool loading);
     void *obs_opaque;
+    /* Optional observer of walk decisions (field coverage): versions, subsections. */
+    VmsObserveEvent *observe_event;
     /* Optional: the vmdesc JSON object for this section (a jansson json_t *), filled on save. */
     void *vmdesc;
 } VmsCtx;
@@ -190,6 +209,12 @@ bool vms_load_state(VmsCtx *c, VmsIn *in, const VmsDesc *d, void *opaque, int ve
  * the shadow diff to tell "covered by a field" from "forgotten". */
 void vms_for_each_member(const VmsDesc *d, void (*fn)(void *arg, const VmsDesc *d,
                          const VmsField *f, size_t offset, size_t size), void *arg);
+/* The same for one object of `size` bytes: pointer fields that point inside
+ * the object (an inline timer, clock or ptimer) also cover their pointee. */
+void vms_for_each_member_in(const VmsDesc *d, const void *obj, size_t size,
+                            void (*fn)(void *arg, const VmsDesc *d, const VmsField *f,
+                                       size_t offset, size_t size),
+                            void *arg);
 
 /* ------------------------------------------------------------- macros */
 
