@@ -1,0 +1,618 @@
+/*
+ * machine.c - an ARMv6-M machine built from a board. See machine.h.
+ *
+ * Sections, in registration order (also save and load order):
+ *   1. "vmstress-machine": the virtual clock's cycle count and a pending
+ *      system-reset request (both guest-observable, neither owned by a device);
+ *   2. the core's components, as cpu_components lists them;
+ *   3. "sram": all of SRAM as one buffer;
+ *   4. devices in board order, each device's extra sections (registered by
+ *      its realize) before its own.
+ * The clock comes first so that timers loaded later are armed against the
+ * loaded time.
+ *
+ * Time: the clock counts cycles; the core adds them while executing and
+ * sleeping; mach_run fires due timers between cpu_exec slices (the core
+ * returns at every timer deadline, so a timer fires at exactly its cycle).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine_int.h"
+
+/* --------------------------------------------------------- the section */
+
+static bool machine_post_load(void *opaque, int version_id, VmsMsg *why)
+{
+    MachState *ms = opaque;
+    /* next_cycle is derived: recompute it for the loaded time. */
+    vclock_set_cycles(&ms->clock, ms->clock.cycles);
+    return true;
+}
+
+static const VmsField machine_fields[] = {
+    { .name = "cycles", .offset = offsetof(MachState, clock.cycles), .size = sizeof(uint64_t),
+      .info = &vms_info_uint64, .flags = VMS_SINGLE },
+    VMS_BOOL(reset_pending, MachState),
+    VMS_END_OF_LIST(),
+};
+
+static const VmsDesc machine_vmsd = {
+    .name = "vmstress-machine",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = machine_fields,
+    .post_load = machine_post_load,
+};
+
+static const DevMember machine_members[] = {
+    DEV_MEMBER(MachState, clock.cycles),
+    DEV_VOLATILE(MachState, clock.next_cycle, "derived from the armed timers; recomputed on load"),
+    DEV_HOST(MachState, clock.armed, "list links of armed timers; each timer's deadline is its owner's state"),
+    DEV_HOST(MachState, clock.n_timers, "timers initialised at realize: configuration, not guest state"),
+    DEV_HOST(MachState, clock.kick, "host pointer to the core's wake-up flag"),
+    DEV_MEMBER(MachState, reset_pending),
+    DEV_MEMBERS_END,
+};
+
+/* ------------------------------------------------------------- events */
+
+void mach_emit(Machine *m, uint16_t source, MachEventKind kind, unsigned channel, uint32_t value)
+{
+    if (!m->sink || m->quiet)
+        return;
+    MachEvent ev = {
+        .cycle = m->ms.clock.cycles,
+        .source = source,
+        .kind = (uint8_t)kind,
+        .channel = (uint8_t)channel,
+        .value = value,
+    };
+    m->sink(m->sink_opaque, &ev);
+}
+
+void mach_set_event_sink(Machine *m, MachEventSink *sink, void *opaque)
+{
+    m->sink = sink;
+    m->sink_opaque = opaque;
+}
+
+void mach_set_console(Machine *m, FILE *f) { m->console = f; }
+
+/* ----------------------------------------------------------------- bus */
+
+static MachMmio *find_mmio(Machine *m, uint32_t addr)
+{
+    size_t lo = 0, hi = m->n_mmio;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        MachMmio *r = &m->mmio[mid];
+        if (addr < r->base)
+            hi = mid;
+        else if (addr - r->base >= r->size)
+            lo = mid + 1;
+        else
+            return r;
+    }
+    return NULL;
+}
+
+static bool in_range(uint32_t addr, unsigned size, uint32_t base, uint32_t len)
+{
+    return addr >= base && addr - base < len && len - (addr - base) >= size;
+}
+
+static uint32_t load_le(const uint8_t *p, unsigned size)
+{
+    uint32_t v = 0;
+    for (unsigned i = size; i-- > 0;)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Everything but flash and SRAM, which the core reaches directly. */
+static bool bus_read(void *opaque, uint32_t addr, unsigned size, uint32_t *val)
+{
+    Machine *m = opaque;
+    MachMmio *r = find_mmio(m, addr);
+    if (!r || !in_range(addr, size, r->base, r->size))
+        return false;
+    *val = r->ops->read ? r->ops->read(r->s, addr - r->base, size) : 0;
+    return true;
+}
+
+static bool bus_write(void *opaque, uint32_t addr, unsigned size, uint32_t val)
+{
+    Machine *m = opaque;
+    MachMmio *r = find_mmio(m, addr);
+    if (!r || !in_range(addr, size, r->base, r->size))
+        return false;
+    if (r->ops->write)
+        r->ops->write(r->s, addr - r->base, val, size);
+    return true;
+}
+
+bool mach_bus_read(Machine *m, uint32_t addr, unsigned size, uint32_t *val)
+{
+    if (size != 1 && size != 2 && size != 4)
+        return false;
+    if (in_range(addr, size, MACH_FLASH_BASE, m->board->flash_size)) {
+        *val = load_le(m->flash + (addr - MACH_FLASH_BASE), size);
+        return true;
+    }
+    if (in_range(addr, size, MACH_SRAM_BASE, m->board->sram_size)) {
+        *val = load_le(m->sram + (addr - MACH_SRAM_BASE), size);
+        return true;
+    }
+    return bus_read(m, addr, size, val);
+}
+
+bool mach_bus_write(Machine *m, uint32_t addr, unsigned size, uint32_t val)
+{
+    if (size != 1 && size != 2 && size != 4)
+        return false;
+    if (in_range(addr, size, MACH_FLASH_BASE, m->board->flash_size))
+        return false;   /* flash is read-only to the guest */
+    if (in_range(addr, size, MACH_SRAM_BASE, m->board->sram_size)) {
+        uint8_t *p = m->sram + (addr - MACH_SRAM_BASE);
+        for (unsigned i = 0; i < size; i++)
+            p[i] = (uint8_t)(val >> (8 * i));
+        return true;
+    }
+    return bus_write(m, addr, size, val);
+}
+
+bool mach_map(Machine *m, uint32_t base, uint32_t size, const DevMmioOps *ops, void *s)
+{
+    if (size == 0 || (uint64_t)base + size > (uint64_t)MACH_PERIPH_BASE + MACH_PERIPH_SIZE ||
+        base < MACH_PERIPH_BASE)
+        return false;
+    size_t at = 0;
+    while (at < m->n_mmio && m->mmio[at].base < base)
+        at++;
+    if (at > 0 && m->mmio[at - 1].base + m->mmio[at - 1].size > base)
+        return false;
+    if (at < m->n_mmio && base + size > m->mmio[at].base)
+        return false;
+    if (m->n_mmio == m->cap_mmio) {
+        size_t cap = m->cap_mmio ? 2 * m->cap_mmio : 16;
+        MachMmio *p = realloc(m->mmio, cap * sizeof(*p));
+        if (!p)
+            return false;
+        m->mmio = p;
+        m->cap_mmio = cap;
+    }
+    memmove(&m->mmio[at + 1], &m->mmio[at], (m->n_mmio - at) * sizeof(*m->mmio));
+    m->mmio[at] = (MachMmio){ base, size, ops, s };
+    m->n_mmio++;
+    return true;
+}
+
+/* -------------------------------------------------------- semihosting */
+
+#define SH_SYS_WRITEC 0x03
+#define SH_SYS_WRITE0 0x04
+#define SH_SYS_EXIT 0x18
+#define SH_SYS_EXIT_EXTENDED 0x20
+#define SH_ADP_APPLICATION_EXIT 0x20026u
+#define SH_WRITE0_MAX 4096u     /* a runaway string stops here */
+
+static void console_byte(Machine *m, uint8_t c)
+{
+    if (m->console)
+        fputc(c, m->console);
+    mach_emit(m, MACH_SRC_CORE, MACH_EV_CONSOLE, 0, c);
+}
+
+static void guest_exit(Machine *m, Cpu *cpu, int code)
+{
+    if (m->console)
+        fflush(m->console);
+    mach_emit(m, MACH_SRC_CORE, MACH_EV_EXIT, 0, (uint32_t)code);
+    cpu_halt(cpu, code);
+}
+
+static bool semihost(void *opaque, Cpu *cpu)
+{
+    Machine *m = opaque;
+    uint32_t op = cpu_reg(cpu, 0), arg = cpu_reg(cpu, 1), v;
+    switch (op) {
+    case SH_SYS_WRITEC:
+        if (mach_bus_read(m, arg, 1, &v))
+            console_byte(m, (uint8_t)v);
+        return true;
+    case SH_SYS_WRITE0:
+        for (uint32_t i = 0; i < SH_WRITE0_MAX && mach_bus_read(m, arg + i, 1, &v) && v; i++)
+            console_byte(m, (uint8_t)v);
+        return true;
+    case SH_SYS_EXIT:
+        /* AArch32: r1 is the reason itself; anything but a normal exit fails. */
+        guest_exit(m, cpu, arg == SH_ADP_APPLICATION_EXIT ? 0 : 1);
+        return true;
+    case SH_SYS_EXIT_EXTENDED: {
+        uint32_t reason, code;
+        if (!mach_bus_read(m, arg, 4, &reason) || !mach_bus_read(m, arg + 4, 4, &code))
+            guest_exit(m, cpu, 1);
+        else
+            guest_exit(m, cpu, reason == SH_ADP_APPLICATION_EXIT ? (int)code : 1);
+        return true;
+    }
+    default:
+        cpu_set_reg(cpu, 0, 0xffffffffu);   /* unsupported: the call fails */
+        return true;
+    }
+}
+
+static void sysreset(void *opaque)
+{
+    mach_request_reset(opaque);
+}
+
+/* ------------------------------------------------------------- resets */
+
+void mach_request_reset(Machine *m)
+{
+    m->ms.reset_pending = true;
+    if (m->cpu)
+        cpu_stop(m->cpu);
+}
+
+static void disarm_all_timers(VClock *c)
+{
+    while (c->armed)
+        vtimer_del(c->armed);
+}
+
+/* Core and devices to their reset state; memory and time are left alone. */
+static void reset_core_and_devices(Machine *m)
+{
+    m->quiet = true;
+    disarm_all_timers(&m->ms.clock);
+    /* Release every IRQ line first, so devices that raise theirs during
+     * reset land in a freshly reset NVIC. */
+    for (unsigned irq = 0; irq < 32; irq++)
+        cpu_set_irq(m->cpu, irq, false);
+    cpu_reset(m->cpu);
+    for (size_t i = 0; i < m->n_devs; i++)
+        if (m->devs[i].type->reset)
+            m->devs[i].type->reset(m->devs[i].state);
+    m->ms.reset_pending = false;
+    m->quiet = false;
+}
+
+void mach_reset(Machine *m)
+{
+    memset(m->sram, 0, m->board->sram_size);
+    disarm_all_timers(&m->ms.clock);
+    vclock_set_cycles(&m->ms.clock, 0);
+    reset_core_and_devices(m);
+}
+
+/* A system reset (AIRCR.SYSRESETREQ, watchdog) resets what a real chip's
+ * reset line reaches: the core and the peripherals. SRAM keeps its
+ * contents (a warm reset does not clear RAM) and time keeps running (the
+ * clock is the host's view of elapsed cycles, not a register of the chip). */
+static void system_reset(Machine *m)
+{
+    reset_core_and_devices(m);
+    mach_emit(m, MACH_SRC_CORE, MACH_EV_RESET, 0, 0);
+}
+
+/* --------------------------------------------------------------- run */
+
+static bool stopped(const Machine *m)
+{
+    CpuRunState s = cpu_run_state(m->cpu);
+    return s == CPU_HALTED || s == CPU_LOCKUP;
+}
+
+uint64_t mach_run(Machine *m, uint64_t cycles)
+{
+    VClock *c = &m->ms.clock;
+    uint64_t start = c->cycles, target = start + cycles;
+    while (c->cycles < target) {
+        if (m->ms.reset_pending)
+            system_reset(m);
+        if (stopped(m))
+            break;
+        vclock_run_due(c);
+        if (m->ms.reset_pending)
+            continue;
+        cpu_exec(m->cpu, target - c->cycles);
+        vclock_run_due(c);
+    }
+    /* A reset requested in the last slice stays pending (it is in the machine
+     * section) and happens at the start of the next run. */
+    return c->cycles - start;
+}
+
+void mach_idle(Machine *m, uint64_t cycles)
+{
+    VClock *c = &m->ms.clock;
+    uint64_t target = c->cycles + cycles;
+    vclock_run_due(c);
+    while (c->next_cycle <= target) {
+        if (c->next_cycle > c->cycles)
+            vclock_set_cycles(c, c->next_cycle);
+        vclock_run_due(c);
+    }
+    vclock_set_cycles(c, target);
+}
+
+uint64_t mach_cycles(const Machine *m) { return m->ms.clock.cycles; }
+CpuRunState mach_state(const Machine *m) { return cpu_run_state(m->cpu); }
+int mach_exit_code(const Machine *m) { return cpu_exit_code(m->cpu); }
+Cpu *mach_cpu(Machine *m) { return m->cpu; }
+VClock *mach_clock(Machine *m) { return &m->ms.clock; }
+
+bool mach_input(Machine *m, unsigned dev_index, unsigned channel, uint32_t value)
+{
+    if (dev_index >= m->n_devs)
+        return false;
+    Device *d = &m->devs[dev_index];
+    if (!d->type->input)
+        return false;
+    if (d->type->inputs) {
+        unsigned n = 0;
+        while (d->type->inputs[n])
+            n++;
+        if (channel >= n)
+            return false;
+    }
+    d->type->input(d->state, channel, value);
+    return true;
+}
+
+/* ------------------------------------------------------- construction */
+
+bool mach_add_section(Machine *m, const VmsDesc *vmsd, void *opaque, const DevMember *members,
+                      size_t size, const char *shadow_name, VmsMsg *why)
+{
+    if (members && !dev_members_check(members, size, why))
+        return false;
+    if (!vms_register(&m->reg, vmsd->name, -1, vmsd, opaque))
+        return vms_fail(why, "cannot register section '%s'", vmsd->name);
+    if (m->n_shadows == m->cap_shadows) {
+        size_t cap = m->cap_shadows ? 2 * m->cap_shadows : 16;
+        MachShadow *p = realloc(m->shadows, cap * sizeof(*p));
+        if (!p)
+            return vms_fail(why, "out of memory");
+        m->shadows = p;
+        m->cap_shadows = cap;
+    }
+    MachShadow *sh = &m->shadows[m->n_shadows++];
+    memset(sh, 0, sizeof(*sh));
+    snprintf(sh->name, sizeof(sh->name), "%s", shadow_name ? shadow_name : vmsd->name);
+    sh->state = opaque;
+    sh->size = size;
+    sh->members = members;
+    sh->vmsd = vmsd;
+    return true;
+}
+
+/* SRAM as a section: the buffer itself is the object, one field covers it,
+ * so the shadow compare and the description agree byte for byte. */
+static bool add_sram_section(Machine *m, VmsMsg *why)
+{
+    uint32_t n = m->board->sram_size;
+    m->sram_fields[0] = (VmsField){ .name = "sram", .offset = 0, .size = n,
+                                    .info = &vms_info_buffer, .flags = VMS_BUFFER };
+    m->sram_fields[1] = (VmsField)VMS_END_OF_LIST();
+    m->sram_vmsd = (VmsDesc){ .name = "sram", .version_id = 1, .minimum_version_id = 1,
+                              .fields = m->sram_fields };
+    m->sram_members[0] = (DevMember){ "sram", 0, n, DEV_M_STATE, NULL };
+    m->sram_members[1] = (DevMember)DEV_MEMBERS_END;
+    return mach_add_section(m, &m->sram_vmsd, m->sram, m->sram_members, n, "sram", why);
+}
+
+static bool add_devices(Machine *m, VmsMsg *why)
+{
+    const DevConfig *cfg = m->board->devices;
+    size_t n = 0;
+    while (cfg && cfg[n].type)
+        n++;
+    m->devs = calloc(n ? n : 1, sizeof(*m->devs));
+    if (!m->devs)
+        return vms_fail(why, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const DevType *t = dev_type_find(cfg[i].type);
+        if (!t)
+            return vms_fail(why, "board '%s' device %zu: unknown device type '%s'",
+                            m->board->name, i, cfg[i].type);
+        unsigned k = 0;
+        for (size_t j = 0; j < i; j++)
+            k += m->devs[j].type == t;
+        Device *d = &m->devs[i];
+        d->m = m;
+        d->type = t;
+        d->cfg = &cfg[i];
+        d->index = (unsigned)i;
+        snprintf(d->name, sizeof(d->name), "%s.%u", t->name, k);
+        d->state = calloc(1, t->state_size ? t->state_size : 1);
+        if (!d->state)
+            return vms_fail(why, "out of memory");
+        m->n_devs = i + 1;
+        VmsMsg sub = { "" };
+        if (!dev_members_check(t->members, t->state_size, &sub))
+            return vms_fail(why, "%s: member table: %s", d->name, sub.text);
+        if (t->realize && !t->realize(d, d->state, &sub))
+            return vms_fail(why, "%s: realize failed: %s", d->name, sub.text);
+        if (t->vmsd && !mach_add_section(m, t->vmsd, d->state, t->members, t->state_size,
+                                         d->name, &sub))
+            return vms_fail(why, "%s: %s", d->name, sub.text);
+    }
+    return true;
+}
+
+static bool add_core_sections(Machine *m, VmsMsg *why)
+{
+    CpuComponent comps[16];
+    size_t n = cpu_components(m->cpu, comps, 16);
+    for (size_t i = 0; i < n && i < 16; i++) {
+        VmsMsg sub = { "" };
+        if (!mach_add_section(m, comps[i].vmsd, comps[i].opaque, comps[i].members,
+                              comps[i].size, comps[i].idstr, &sub))
+            return vms_fail(why, "core component '%s': %s", comps[i].idstr, sub.text);
+    }
+    return true;
+}
+
+Machine *mach_new(const Board *board, VmsMsg *why)
+{
+    Machine *m = calloc(1, sizeof(*m));
+    if (!m) {
+        vms_fail(why, "out of memory");
+        return NULL;
+    }
+    m->board = board;
+    vms_registry_init(&m->reg, board->name);
+    vms_out_init(&m->scratch, 0);
+    vclock_init(&m->ms.clock);
+    m->flash = malloc(board->flash_size ? board->flash_size : 1);
+    m->sram = calloc(1, board->sram_size ? board->sram_size : 1);
+    if (!m->flash || !m->sram) {
+        vms_fail(why, "out of memory for %u + %u bytes of memory", board->flash_size,
+                 board->sram_size);
+        mach_free(m);
+        return NULL;
+    }
+    memset(m->flash, 0xff, board->flash_size);     /* erased flash */
+    m->bus = (CpuBus){
+        .opaque = m,
+        .flash = m->flash,
+        .flash_size = board->flash_size,
+        .sram = m->sram,
+        .sram_base = MACH_SRAM_BASE,
+        .sram_size = board->sram_size,
+        .read = bus_read,
+        .write = bus_write,
+        .sysreset = sysreset,
+        .semihost = semihost,
+        .clock = &m->ms.clock,
+    };
+    m->cpu = cpu_new(&m->bus);
+    if (!m->cpu) {
+        vms_fail(why, "cannot create the core");
+        mach_free(m);
+        return NULL;
+    }
+    if (!mach_add_section(m, &machine_vmsd, &m->ms, machine_members, sizeof(MachState),
+                          "machine", why) ||
+        !add_core_sections(m, why) || !add_sram_section(m, why) || !add_devices(m, why)) {
+        mach_free(m);
+        return NULL;
+    }
+    mach_reset(m);
+    return m;
+}
+
+void mach_free(Machine *m)
+{
+    if (!m)
+        return;
+    if (m->cpu)
+        cpu_free(m->cpu);
+    for (size_t i = 0; i < m->n_devs; i++)
+        free(m->devs[i].state);
+    free(m->devs);
+    free(m->mmio);
+    free(m->shadows);
+    vms_registry_free(&m->reg);
+    vms_out_free(&m->scratch);
+    free(m->flash);
+    free(m->sram);
+    free(m);
+}
+
+const Board *mach_board_find(const char *name)
+{
+    for (size_t i = 0; mach_boards[i]; i++)
+        if (strcmp(mach_boards[i]->name, name) == 0)
+            return mach_boards[i];
+    return NULL;
+}
+
+/* -------------------------------------------------------- accessors */
+
+size_t mach_n_devices(const Machine *m) { return m->n_devs; }
+Device *mach_device(Machine *m, size_t i) { return i < m->n_devs ? &m->devs[i] : NULL; }
+const DevType *mach_device_type(const Machine *m, size_t i) { return i < m->n_devs ? m->devs[i].type : NULL; }
+void *mach_device_state(Machine *m, size_t i) { return i < m->n_devs ? m->devs[i].state : NULL; }
+VmsRegistry *mach_registry(Machine *m) { return &m->reg; }
+size_t mach_n_shadows(const Machine *m) { return m->n_shadows; }
+const MachShadow *mach_shadow(const Machine *m, size_t i) { return i < m->n_shadows ? &m->shadows[i] : NULL; }
+
+/* ------------------------------------------------------ firmware */
+
+bool mach_load_image(Machine *m, const void *data, size_t len, VmsMsg *why)
+{
+    return elf_load_flash(data, len, m->flash, MACH_FLASH_BASE, m->board->flash_size, why);
+}
+
+#define MACH_ELF_MAX (16u << 20)
+
+bool mach_load_elf(Machine *m, const char *path, VmsMsg *why)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return vms_fail(why, "%s: cannot open", path);
+    uint8_t *buf = malloc(MACH_ELF_MAX);
+    size_t len = buf ? fread(buf, 1, MACH_ELF_MAX, f) : 0;
+    bool too_big = buf && len == MACH_ELF_MAX && fgetc(f) != EOF;
+    bool io_err = ferror(f);
+    fclose(f);
+    bool ok = false;
+    if (!buf)
+        vms_fail(why, "%s: out of memory", path);
+    else if (io_err)
+        vms_fail(why, "%s: read error", path);
+    else if (too_big)
+        vms_fail(why, "%s: larger than %u bytes", path, MACH_ELF_MAX);
+    else if (!mach_load_image(m, buf, len, why))
+        ;
+    else
+        ok = true;
+    if (!ok && buf) {
+        /* Prefix the file name to the loader's message. */
+        char tmp[sizeof(why->text)];
+        snprintf(tmp, sizeof(tmp), "%s", why->text);
+        if (strncmp(tmp, path, strlen(path)) != 0)
+            vms_fail(why, "%s: %s", path, tmp);
+    }
+    free(buf);
+    return ok;
+}
+
+/* --------------------------------------------------------- save/load */
+
+bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
+{
+    return vms_save(&m->reg, out, opts, err);
+}
+
+/* All or nothing: the load starts from power-on and returns there on failure,
+ * so no caller ever sees a machine with some sections loaded and others not. */
+bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
+{
+    mach_reset(m);
+    if (vms_load(&m->reg, buf, len, err))
+        return true;
+    mach_reset(m);
+    return false;
+}
+
+/* FNV-1a over the stream without its JSON trailer: every section's bytes. */
+uint64_t mach_digest(Machine *m)
+{
+    VmsSaveOpts opts = { .no_vmdesc = true };
+    VmsError err;
+    vms_out_reset(&m->scratch);
+    if (!vms_save(&m->reg, &m->scratch, &opts, &err))
+        return 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < m->scratch.len; i++) {
+        h ^= m->scratch.buf[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}

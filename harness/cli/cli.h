@@ -12,4 +12,15 @@ bool cli_guest_path(const char *name, char *out, size_t n);
 int cmd_run(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 
+/* cmd_machine.c: single-machine subcommands. */
+int cmd_exec(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_dump_vmstate(int argc, char **argv);
+int cmd_selfcheck(int argc, char **argv);
+
+/* cmd_report.c: field-coverage reports. */
+int cmd_report(int argc, char **argv);
+
 #endif

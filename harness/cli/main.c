@@ -1,7 +1,52 @@
-/* vmstress - placeholder until the command line lands. */
+/*
+ * main.c - the `vmstress` command: a table of subcommands, nothing else.
+ * Each subcommand parses its own options and returns the exit status
+ * (0 ok, 1 finding or guest failure, 2 usage or input error).
+ */
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct Subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} Subcommand;
+
+static const Subcommand subcommands[] = {
+    { "run", cmd_run, "round-trip stress loop (the main job)" },
+    { "replay", cmd_replay, "re-run a reproducer written by run" },
+    { "exec", cmd_exec, "run firmware and print its console" },
+    { "trace", cmd_trace, "run firmware and print its last instructions" },
+    { "save", cmd_save, "run firmware for N cycles and write a migration stream" },
+    { "load", cmd_load, "load a migration stream into a fresh machine" },
+    { "dump-vmstate", cmd_dump_vmstate, "write every description as JSON (QEMU -dump-vmstate shape)" },
+    { "selfcheck", cmd_selfcheck, "bounded engine and machine self-check" },
+    { "report", cmd_report, "field-coverage reports" },
+};
+
+static void usage(FILE *f)
 {
-    fputs("vmstress: not built yet\n", stderr);
+    fputs("usage: vmstress <command> [options]   (vmstress <command> --help for details)\n\n", f);
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        fprintf(f, "  %-14s %s\n", subcommands[i].name, subcommands[i].summary);
+    fputs("\nExit status: 0 ok, 1 finding or guest failure, 2 usage or input error.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        if (!strcmp(argv[1], subcommands[i].name))
+            return subcommands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "vmstress: unknown command '%s' (try vmstress --help)\n", argv[1]);
     return 2;
 }

@@ -1,0 +1,626 @@
+/*
+ * cmd_machine.c - single-machine subcommands: exec, trace, save, load,
+ * dump-vmstate, selfcheck.
+ *
+ * They share one option parser (each accepts a subset of the options) and
+ * one machine set-up, so every subcommand reports bad input the same way.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "machine.h"
+
+#define DEFAULT_BOARD "vmstress-m0"
+#define DEFAULT_CYCLES 1000000000ull    /* 10 s of virtual time */
+#define STREAM_MAX (64u << 20)
+
+/* ------------------------------------------------------------ options */
+
+typedef struct Opts {
+    const char *cmd;
+    const char *board;
+    const char *firmware;
+    const char *out;
+    const char *pos;            /* the one positional argument */
+    uint64_t cycles;
+    bool cycles_set;
+    uint64_t last;
+    uint64_t interval;
+} Opts;
+
+enum { O_BOARD = 'b', O_CYCLES = 'c', O_FIRMWARE = 'f', O_HELP = 'h', O_LAST = 'l',
+       O_OUT = 'o', O_INTERVAL = 'i' };
+
+static const struct option all_opts[] = {
+    { "board", required_argument, NULL, O_BOARD },
+    { "cycles", required_argument, NULL, O_CYCLES },
+    { "firmware", required_argument, NULL, O_FIRMWARE },
+    { "help", no_argument, NULL, O_HELP },
+    { "last", required_argument, NULL, O_LAST },
+    { "output", required_argument, NULL, O_OUT },
+    { "interval", required_argument, NULL, O_INTERVAL },
+    { NULL, 0, NULL, 0 },
+};
+
+static bool parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *end || s[0] == '-') {
+        fprintf(stderr, "vmstress %s: --%s wants a non-negative integer, got '%s'\n", cmd, opt, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* Parse argv for a subcommand accepting the option letters in `accepted`.
+ * Returns -1 to go on, or the exit status (0 after --help, 2 on bad use). */
+static int parse(int argc, char **argv, const char *usage, const char *accepted, bool want_pos,
+                 Opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->cmd = argv[0];
+    o->board = DEFAULT_BOARD;
+    o->cycles = DEFAULT_CYCLES;
+    o->last = 32;
+    o->interval = 1000;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:", all_opts, NULL)) != -1) {
+        if (c == O_HELP) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (c == '?' || c == ':' || !strchr(accepted, c)) {
+            const char *what = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+            fprintf(stderr, "vmstress %s: %s option '%s' (see vmstress %s --help)\n", o->cmd,
+                    c == ':' ? "missing value for" : "unknown", what, o->cmd);
+            return 2;
+        }
+        const char *name = NULL;
+        for (const struct option *p = all_opts; p->name; p++)
+            if (p->val == c)
+                name = p->name;
+        switch (c) {
+        case O_BOARD: o->board = optarg; break;
+        case O_FIRMWARE: o->firmware = optarg; break;
+        case O_OUT: o->out = optarg; break;
+        case O_CYCLES:
+            if (!parse_u64(o->cmd, name, optarg, &o->cycles))
+                return 2;
+            o->cycles_set = true;
+            break;
+        case O_LAST:
+            if (!parse_u64(o->cmd, name, optarg, &o->last))
+                return 2;
+            break;
+        case O_INTERVAL:
+            if (!parse_u64(o->cmd, name, optarg, &o->interval) || o->interval == 0) {
+                if (o->interval == 0)
+                    fprintf(stderr, "vmstress %s: --interval must be at least 1\n", o->cmd);
+                return 2;
+            }
+            break;
+        }
+    }
+    int npos = argc - optind;
+    if (want_pos && npos != 1) {
+        fprintf(stderr, "vmstress %s: %s (see vmstress %s --help)\n", o->cmd,
+                npos == 0 ? "missing argument" : "too many arguments", o->cmd);
+        return 2;
+    }
+    if (!want_pos && npos != 0) {
+        fprintf(stderr, "vmstress %s: unexpected argument '%s'\n", o->cmd, argv[optind]);
+        return 2;
+    }
+    o->pos = want_pos ? argv[optind] : NULL;
+    return -1;
+}
+
+/* ------------------------------------------------------------ set-up */
+
+static const Board *find_board(const char *cmd, const char *name)
+{
+    const Board *b = mach_board_find(name);
+    if (!b) {
+        fprintf(stderr, "vmstress %s: unknown board '%s' (known:", cmd, name);
+        for (size_t i = 0; mach_boards[i]; i++)
+            fprintf(stderr, " %s", mach_boards[i]->name);
+        fputs(")\n", stderr);
+    }
+    return b;
+}
+
+/* A machine for `board` with `firmware` in flash (NULL: none), at power-on. */
+static Machine *setup(const char *cmd, const Board *b, const char *firmware)
+{
+    VmsMsg why = { "" };
+    Machine *m = mach_new(b, &why);
+    if (!m) {
+        fprintf(stderr, "vmstress %s: cannot build board '%s': %s\n", cmd, b->name, why.text);
+        return NULL;
+    }
+    if (firmware && !mach_load_elf(m, firmware, &why)) {
+        fprintf(stderr, "vmstress %s: %s\n", cmd, why.text);
+        mach_free(m);
+        return NULL;
+    }
+    mach_reset(m);
+    return m;
+}
+
+/* Guest output (semihosting and device data) straight to a FILE. */
+static void print_sink(void *opaque, const MachEvent *ev)
+{
+    if (ev->kind == MACH_EV_CONSOLE || ev->kind == MACH_EV_DATA)
+        fputc((int)(ev->value & 0xff), (FILE *)opaque);
+}
+
+/* The exit status that describes how the guest ended. */
+static int guest_status(const char *cmd, Machine *m, uint64_t cycles)
+{
+    fflush(stdout);
+    switch (mach_state(m)) {
+    case CPU_HALTED: {
+        int code = mach_exit_code(m);
+        return code < 0 || code > 255 ? 1 : code;
+    }
+    case CPU_LOCKUP:
+        fprintf(stderr, "vmstress %s: guest locked up at cycle %" PRIu64 " (pc 0x%08x)\n", cmd,
+                mach_cycles(m), cpu_reg(mach_cpu(m), 15));
+        return 1;
+    default:
+        fprintf(stderr, "vmstress %s: guest still running after %" PRIu64 " cycles\n", cmd, cycles);
+        return 1;
+    }
+}
+
+static bool read_file(const char *cmd, const char *path, uint8_t **buf, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "vmstress %s: cannot open %s: %s\n", cmd, path, strerror(errno));
+        return false;
+    }
+    *buf = malloc(STREAM_MAX);
+    *len = *buf ? fread(*buf, 1, STREAM_MAX, f) : 0;
+    bool ok = *buf && !ferror(f) && !(*len == STREAM_MAX && fgetc(f) != EOF);
+    fclose(f);
+    if (!ok) {
+        fprintf(stderr, "vmstress %s: cannot read %s (error, or larger than %u bytes)\n", cmd, path,
+                STREAM_MAX);
+        free(*buf);
+        *buf = NULL;
+    }
+    return ok;
+}
+
+/* --------------------------------------------------------------- exec */
+
+static const char exec_usage[] =
+    "usage: vmstress exec FIRMWARE.elf [--board NAME] [--cycles N]\n"
+    "\n"
+    "Run guest firmware from power-on until it exits (semihosting SYS_EXIT),\n"
+    "locks up, or N cycles pass, printing its console (UART transmit data and\n"
+    "semihosting output) on standard output.\n"
+    "\n"
+    "  --board NAME   machine layout (default " DEFAULT_BOARD "; vmstress-m0-core has\n"
+    "                 no devices)\n"
+    "  --cycles N     give up after N virtual cycles (default 1000000000 = 10 s)\n"
+    "  --help         this text\n"
+    "\n"
+    "Exit status: the guest's exit code; 1 if it locked up or did not finish;\n"
+    "2 on a usage error or a bad firmware file.\n";
+
+int cmd_exec(int argc, char **argv)
+{
+    Opts o;
+    int st = parse(argc, argv, exec_usage, "bc", true, &o);
+    if (st >= 0)
+        return st;
+    const Board *b = find_board(o.cmd, o.board);
+    Machine *m = b ? setup(o.cmd, b, o.pos) : NULL;
+    if (!m)
+        return 2;
+    mach_set_event_sink(m, print_sink, stdout);
+    mach_run(m, o.cycles);
+    st = guest_status(o.cmd, m, o.cycles);
+    mach_free(m);
+    return st;
+}
+
+/* -------------------------------------------------------------- trace */
+
+static const char trace_usage[] =
+    "usage: vmstress trace FIRMWARE.elf [--board NAME] [--cycles N] [--last K]\n"
+    "\n"
+    "Run guest firmware like exec (its console goes to standard output), then\n"
+    "print the last K executed instructions, disassembled, each with the\n"
+    "registers before it.\n"
+    "\n"
+    "  --board NAME   machine layout (default " DEFAULT_BOARD ")\n"
+    "  --cycles N     stop after N virtual cycles (default 1000000000)\n"
+    "  --last K       instructions to print, 1..64 (default 32)\n"
+    "  --help         this text\n"
+    "\n"
+    "Exit status: 0 after printing the trace; 2 on a usage error or bad firmware.\n";
+
+int cmd_trace(int argc, char **argv)
+{
+    Opts o;
+    int st = parse(argc, argv, trace_usage, "bcl", true, &o);
+    if (st >= 0)
+        return st;
+    if (o.last < 1 || o.last > CPU_TRACE_LEN) {
+        fprintf(stderr, "vmstress trace: --last must be 1..%d, got %" PRIu64 "\n", CPU_TRACE_LEN, o.last);
+        return 2;
+    }
+    const Board *b = find_board(o.cmd, o.board);
+    Machine *m = b ? setup(o.cmd, b, o.pos) : NULL;
+    if (!m)
+        return 2;
+    mach_set_event_sink(m, print_sink, stdout);
+    cpu_trace_regs(mach_cpu(m), true);
+    mach_run(m, o.cycles);
+    CpuTraceEntry e[CPU_TRACE_LEN];
+    size_t n = cpu_trace(mach_cpu(m), e, CPU_TRACE_LEN);
+    size_t skip = n > o.last ? n - (size_t)o.last : 0;
+    printf("-- last %zu instructions before cycle %" PRIu64 " --\n", n - skip, mach_cycles(m));
+    cpu_trace_print(e + skip, n - skip, true, stdout);
+    fflush(stdout);
+    mach_free(m);
+    return 0;
+}
+
+/* --------------------------------------------------------------- save */
+
+static const char save_usage[] =
+    "usage: vmstress save FIRMWARE.elf --cycles N -o OUT [--board NAME]\n"
+    "\n"
+    "Run guest firmware for N cycles (or until it stops), then write the whole\n"
+    "machine as a migration stream in QEMU's format, with the JSON vmdescription\n"
+    "trailer (QEMU's scripts/analyze-migration.py can read it).\n"
+    "\n"
+    "  --cycles N        cycles to run before saving (required)\n"
+    "  -o, --output OUT  stream file to write (required)\n"
+    "  --board NAME      machine layout (default " DEFAULT_BOARD ")\n"
+    "  --help            this text\n"
+    "\n"
+    "Exit status: 0 written; 1 the save failed; 2 usage, firmware or I/O error.\n";
+
+static bool write_file(const char *cmd, const char *path, const void *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(buf, 1, len, f) == len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok)
+        fprintf(stderr, "vmstress %s: cannot write %s: %s\n", cmd, path, strerror(errno));
+    return ok;
+}
+
+int cmd_save(int argc, char **argv)
+{
+    Opts o;
+    int st = parse(argc, argv, save_usage, "bco", true, &o);
+    if (st >= 0)
+        return st;
+    if (!o.cycles_set || !o.out) {
+        fprintf(stderr, "vmstress save: %s is required (see vmstress save --help)\n",
+                !o.cycles_set ? "--cycles" : "-o OUT");
+        return 2;
+    }
+    const Board *b = find_board(o.cmd, o.board);
+    Machine *m = b ? setup(o.cmd, b, o.pos) : NULL;
+    if (!m)
+        return 2;
+    mach_run(m, o.cycles);
+    VmsOut out;
+    vms_out_init(&out, 0);
+    VmsError err;
+    VmsSaveOpts so = { .no_vmdesc = false };
+    st = 0;
+    if (!mach_save(m, &out, &so, &err)) {
+        char line[400];
+        vms_error_format(&err, line, sizeof(line));
+        fprintf(stderr, "vmstress save: %s\n", line);
+        st = 1;
+    } else if (!write_file(o.cmd, o.out, out.buf, out.len)) {
+        st = 2;
+    } else {
+        printf("saved %zu bytes at cycle %" PRIu64 " to %s\n", out.len, mach_cycles(m), o.out);
+    }
+    vms_out_free(&out);
+    mach_free(m);
+    return st;
+}
+
+/* --------------------------------------------------------------- load */
+
+static const char load_usage[] =
+    "usage: vmstress load STREAM [--firmware F] [--board NAME]\n"
+    "\n"
+    "Load a migration stream into a fresh machine and print \"ok\", or print\n"
+    "the one-line error naming the section, field and byte offset at fault.\n"
+    "The board is the one named in the stream's configuration section unless\n"
+    "--board is given.\n"
+    "\n"
+    "  --firmware F   put this ELF in flash first (flash is not in the stream)\n"
+    "  --board NAME   machine layout to load into\n"
+    "  --help         this text\n"
+    "\n"
+    "Exit status: 0 loaded; 2 the stream was rejected, or a usage/input error.\n";
+
+/* The machine type a stream names in its configuration section, if any. */
+static const char *stream_machine(const uint8_t *b, size_t len, char *name, size_t n)
+{
+    if (len < 13 || b[0] != 0x51 || b[1] != 0x45 || b[2] != 0x56 || b[3] != 0x4d || b[8] != 0x07)
+        return NULL;
+    uint32_t l = (uint32_t)b[9] << 24 | (uint32_t)b[10] << 16 | (uint32_t)b[11] << 8 | b[12];
+    if (l == 0 || l >= n || l > len - 13)
+        return NULL;
+    memcpy(name, b + 13, l);
+    name[l] = 0;
+    return name;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    Opts o;
+    int st = parse(argc, argv, load_usage, "bf", true, &o);
+    if (st >= 0)
+        return st;
+    bool board_given = false;
+    for (int i = 1; i < argc; i++)
+        board_given |= !strcmp(argv[i], "--board") || !strncmp(argv[i], "--board=", 8);
+    uint8_t *buf;
+    size_t len;
+    if (!read_file(o.cmd, o.pos, &buf, &len))
+        return 2;
+    char name[64];
+    const char *type = board_given ? o.board : stream_machine(buf, len, name, sizeof(name));
+    const Board *b = type ? mach_board_find(type) : NULL;
+    if (!b)
+        b = board_given ? find_board(o.cmd, o.board) : mach_board_find(DEFAULT_BOARD);
+    Machine *m = b ? setup(o.cmd, b, o.firmware) : NULL;
+    if (!m) {
+        free(buf);
+        return 2;
+    }
+    VmsError err;
+    if (mach_load(m, buf, len, &err)) {
+        puts("ok");
+        st = 0;
+    } else {
+        char line[400];
+        vms_error_format(&err, line, sizeof(line));
+        printf("%s\n", line);
+        st = 2;
+    }
+    free(buf);
+    mach_free(m);
+    return st;
+}
+
+/* ------------------------------------------------------- dump-vmstate */
+
+static const char dump_usage[] =
+    "usage: vmstress dump-vmstate OUT.json\n"
+    "\n"
+    "Write every registered device type's description (key: the type name),\n"
+    "extra sections devices register (key: the description name) and the core's\n"
+    "components (key: the section name) as JSON, in the shape of QEMU's\n"
+    "-dump-vmstate, for comparison with QEMU's own dump.\n"
+    "\n"
+    "  --help   this text\n"
+    "\n"
+    "Exit status: 0 written; 2 on a usage or I/O error.\n";
+
+static void add_entry(VmsDumpEntry *e, size_t *n, size_t cap, const char *key, const VmsDesc *d)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp(e[i].type_name, key))
+            return;
+    if (*n < cap)
+        e[(*n)++] = (VmsDumpEntry){ key, d };
+}
+
+int cmd_dump_vmstate(int argc, char **argv)
+{
+    Opts o;
+    int st = parse(argc, argv, dump_usage, "", true, &o);
+    if (st >= 0)
+        return st;
+    const Board *core = mach_board_find("vmstress-m0-core");
+    Machine *m = core ? setup(o.cmd, core, NULL) : NULL;
+    if (!m)
+        return 2;
+    enum { CAP = 256 };
+    VmsDumpEntry e[CAP];
+    size_t n = 0;
+    for (size_t i = 0; i < dev_n_types; i++) {
+        const DevType *t = dev_types[i];
+        if (t->vmsd)
+            add_entry(e, &n, CAP, t->name, t->vmsd);
+        for (size_t k = 0; t->extra_vmsds && t->extra_vmsds[k]; k++)
+            add_entry(e, &n, CAP, t->extra_vmsds[k]->name, t->extra_vmsds[k]);
+    }
+    CpuComponent comps[16];
+    size_t nc = cpu_components(mach_cpu(m), comps, 16);
+    for (size_t i = 0; i < nc && i < 16; i++)
+        add_entry(e, &n, CAP, comps[i].idstr, comps[i].vmsd);
+    json_t *j = vms_dump_descriptions(DEFAULT_BOARD, e, n);
+    st = j && vms_json_write_file(j, o.pos) ? 0 : 2;
+    if (st)
+        fprintf(stderr, "vmstress dump-vmstate: cannot write %s\n", o.pos);
+    else
+        printf("%zu descriptions written to %s\n", n, o.pos);
+    json_decref(j);
+    mach_free(m);
+    return st;
+}
+
+/* ---------------------------------------------------------- selfcheck */
+
+static const char selfcheck_usage[] =
+    "usage: vmstress selfcheck [--firmware F] [--board NAME] [--cycles N] [--interval N]\n"
+    "\n"
+    "A bounded check of the engine and the machine together. Two machines run\n"
+    "the same firmware (default: the built hello program); every N cycles the\n"
+    "second is saved, reset, loaded from its own stream and saved again, and\n"
+    "  - the two saves must be byte-identical (load is a fixpoint),\n"
+    "  - both machines must have the same state digest,\n"
+    "  - a truncated stream must be rejected and leave the power-on state;\n"
+    "at the end both must have printed the same console output and exited alike.\n"
+    "\n"
+    "  --firmware F   guest ELF (default: hello.elf from the build)\n"
+    "  --board NAME   machine layout (default " DEFAULT_BOARD ")\n"
+    "  --cycles N     bound on the run (default 1000000000)\n"
+    "  --interval N   cycles between round trips (default 1000)\n"
+    "  --help         this text\n"
+    "\n"
+    "Exit status: 0 all checks passed; 1 a check failed; 2 usage or set-up error.\n";
+
+typedef struct Capture {
+    char buf[4096];
+    size_t len;
+} Capture;
+
+static void capture_sink(void *opaque, const MachEvent *ev)
+{
+    Capture *c = opaque;
+    if ((ev->kind == MACH_EV_CONSOLE || ev->kind == MACH_EV_DATA) && c->len + 1 < sizeof(c->buf))
+        c->buf[c->len++] = (char)ev->value;
+}
+
+static bool running(Machine *m)
+{
+    CpuRunState s = mach_state(m);
+    return s != CPU_HALTED && s != CPU_LOCKUP;
+}
+
+/* Save, reset, load, save: false with a one-line reason on any difference. */
+static bool round_trip(Machine *m, VmsOut *s1, VmsOut *s2, uint64_t power_on, char *why, size_t n)
+{
+    VmsError err;
+    VmsSaveOpts so = { .no_vmdesc = false };
+    vms_out_reset(s1);
+    vms_out_reset(s2);
+    if (!mach_save(m, s1, &so, &err)) {
+        vms_error_format(&err, why, n);
+        return false;
+    }
+    /* A damaged copy must be refused and leave nothing half-loaded. */
+    if (mach_load(m, s1->buf, s1->len / 2, &err)) {
+        snprintf(why, n, "a stream truncated to %zu bytes was accepted", s1->len / 2);
+        return false;
+    }
+    if (mach_digest(m) != power_on) {
+        snprintf(why, n, "a failed load left the machine different from power-on");
+        return false;
+    }
+    if (!mach_load(m, s1->buf, s1->len, &err)) {
+        vms_error_format(&err, why, n);
+        return false;
+    }
+    if (!mach_save(m, s2, &so, &err)) {
+        vms_error_format(&err, why, n);
+        return false;
+    }
+    if (s1->len != s2->len || memcmp(s1->buf, s2->buf, s1->len) != 0) {
+        size_t i = 0;
+        while (i < s1->len && i < s2->len && s1->buf[i] == s2->buf[i])
+            i++;
+        snprintf(why, n, "save after load differs from the stream loaded, first at offset %zu", i);
+        return false;
+    }
+    return true;
+}
+
+int cmd_selfcheck(int argc, char **argv)
+{
+    Opts o;
+    int st = parse(argc, argv, selfcheck_usage, "bcfi", false, &o);
+    if (st >= 0)
+        return st;
+    char fw[4096];
+    if (!o.firmware) {
+        if (!cli_guest_path("hello", fw, sizeof(fw)))
+            return 2;
+        o.firmware = fw;
+    }
+    const Board *b = find_board(o.cmd, o.board);
+    Machine *a = b ? setup(o.cmd, b, o.firmware) : NULL;
+    Machine *m = a ? setup(o.cmd, b, o.firmware) : NULL;
+    if (!m) {
+        mach_free(a);
+        return 2;
+    }
+    uint64_t power_on = mach_digest(m);
+    Capture ca = { .len = 0 }, cb = { .len = 0 };
+    mach_set_event_sink(a, capture_sink, &ca);
+    mach_set_event_sink(m, capture_sink, &cb);
+    VmsOut s1, s2;
+    vms_out_init(&s1, 0);
+    vms_out_init(&s2, 0);
+    char why[400] = "";
+    unsigned trips = 0;
+    size_t stream_len = 0;
+    bool ok = true;
+    while (ok && mach_cycles(a) < o.cycles && (running(a) || running(m))) {
+        uint64_t step = o.cycles - mach_cycles(a) < o.interval ? o.cycles - mach_cycles(a) : o.interval;
+        uint64_t target = mach_cycles(a) + step;
+        mach_run(a, target - mach_cycles(a));
+        mach_run(m, target - mach_cycles(m));
+        if (mach_cycles(a) != mach_cycles(m) || mach_state(a) != mach_state(m)) {
+            snprintf(why, sizeof(why), "the machines stopped apart: cycles %" PRIu64 " and %" PRIu64,
+                     mach_cycles(a), mach_cycles(m));
+            ok = false;
+            break;
+        }
+        if (mach_digest(a) != mach_digest(m)) {
+            snprintf(why, sizeof(why), "state digests differ at cycle %" PRIu64, mach_cycles(a));
+            ok = false;
+            break;
+        }
+        mach_set_event_sink(m, NULL, NULL);
+        ok = round_trip(m, &s1, &s2, power_on, why, sizeof(why));
+        mach_set_event_sink(m, capture_sink, &cb);
+        trips += ok;
+        stream_len = s1.len;
+    }
+    if (ok && (ca.len != cb.len || memcmp(ca.buf, cb.buf, ca.len) != 0)) {
+        snprintf(why, sizeof(why), "console output differs (%zu and %zu bytes)", ca.len, cb.len);
+        ok = false;
+    }
+    if (ok && running(a)) {
+        snprintf(why, sizeof(why), "the guest did not finish within %" PRIu64 " cycles", o.cycles);
+        ok = false;
+    }
+    printf("selfcheck: board %s, firmware %s\n", b->name, o.firmware);
+    printf("  sections %zu, stream %zu bytes, %u round trips at %" PRIu64 "-cycle intervals\n",
+           mach_registry(m)->n, stream_len, trips, o.interval);
+    printf("  guest: %s after %" PRIu64 " cycles, exit code %d, console %zu bytes: %.*s%s",
+           mach_state(a) == CPU_HALTED ? "exited" : mach_state(a) == CPU_LOCKUP ? "locked up" : "running",
+           mach_cycles(a), mach_exit_code(a), ca.len, (int)ca.len, ca.buf,
+           ca.len && ca.buf[ca.len - 1] == '\n' ? "" : "\n");
+    if (ok && mach_exit_code(a) != 0) {
+        snprintf(why, sizeof(why), "the guest exited with code %d", mach_exit_code(a));
+        ok = false;
+    }
+    printf("selfcheck: %s%s\n", ok ? "ok" : "FAILED: ", ok ? "" : why);
+    vms_out_free(&s1);
+    vms_out_free(&s2);
+    mach_free(a);
+    mach_free(m);
+    return ok ? 0 : 1;
+}

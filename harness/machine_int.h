@@ -1,0 +1,75 @@
+/*
+ * machine_int.h - the machine's internals shared by machine.c, device.c and
+ * elf.c. Not a public interface: everything outside harness/ goes through
+ * machine.h and device.h.
+ */
+#ifndef VMSTRESS_MACHINE_INT_H
+#define VMSTRESS_MACHINE_INT_H
+
+#include "machine.h"
+
+#define MACH_SRC_CORE 0xffffu
+
+struct Device {
+    Machine *m;
+    const DevType *type;
+    const DevConfig *cfg;
+    void *state;
+    unsigned index;             /* board order */
+    char name[48];              /* "<type>.<k>" */
+};
+
+typedef struct MachMmio {
+    uint32_t base, size;
+    const DevMmioOps *ops;
+    void *s;
+} MachMmio;
+
+/* The machine's own section: the clock and a pending system reset. */
+typedef struct MachState {
+    VClock clock;
+    bool reset_pending;
+} MachState;
+
+struct Machine {
+    const Board *board;
+    uint8_t *flash, *sram;
+    MachState ms;
+    Cpu *cpu;
+    CpuBus bus;
+
+    Device *devs;
+    size_t n_devs;
+
+    MachMmio *mmio;             /* sorted by base, non-overlapping */
+    size_t n_mmio, cap_mmio;
+
+    VmsRegistry reg;
+    MachShadow *shadows;
+    size_t n_shadows, cap_shadows;
+
+    /* The SRAM section: one buffer field covering all of SRAM. */
+    VmsField sram_fields[2];
+    VmsDesc sram_vmsd;
+    DevMember sram_members[2];
+
+    MachEventSink *sink;
+    void *sink_opaque;
+    FILE *console;
+    bool quiet;                 /* resetting: no events */
+    VmsOut scratch;             /* mach_digest's buffer */
+};
+
+/* machine.c */
+void mach_emit(Machine *m, uint16_t source, MachEventKind kind, unsigned channel, uint32_t value);
+bool mach_add_section(Machine *m, const VmsDesc *vmsd, void *opaque, const DevMember *members,
+                      size_t size, const char *shadow_name, VmsMsg *why);
+void mach_request_reset(Machine *m);
+bool mach_map(Machine *m, uint32_t base, uint32_t size, const DevMmioOps *ops, void *s);
+
+/* elf.c: validate a whole ELF32 ARM image, then copy its loadable bytes into
+ * flash (erased to 0xff first). Nothing is written unless all of it is valid. */
+bool elf_load_flash(const void *data, size_t len, uint8_t *flash, uint32_t flash_base,
+                    uint32_t flash_size, VmsMsg *why);
+
+#endif

@@ -1,0 +1,517 @@
+/*
+ * test_machine.c - the machine's specification: behaviour of whole machines
+ * running the guest programs, whole-machine save/load, and the loaders and
+ * checks the machine applies to its inputs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "machine.h"
+
+#define BOARD_DEFAULT "vmstress-m0"
+#define BOARD_CORE "vmstress-m0-core"
+#define RUN_LIMIT 50000000ull
+
+/* ---------------------------------------------------------- helpers */
+
+static const char *guest(const char *name)
+{
+    static char path[1024];
+    snprintf(path, sizeof(path), "%s/%s.elf", VMSTRESS_GUEST_DIR, name);
+    return path;
+}
+
+static Machine *boot(const char *board, const char *program)
+{
+    VmsMsg why = { "" };
+    const Board *b = mach_board_find(board);
+    assert_non_null(b);
+    Machine *m = mach_new(b, &why);
+    if (!m)
+        fail_msg("mach_new(%s): %s", board, why.text);
+    if (program && !mach_load_elf(m, guest(program), &why))
+        fail_msg("loading %s: %s", program, why.text);
+    mach_reset(m);
+    return m;
+}
+
+typedef struct Events {
+    char console[256];
+    size_t n_console;
+    unsigned n_irq, n_reset, n_exit;
+    int exit_code;
+} Events;
+
+static void record(void *opaque, const MachEvent *ev)
+{
+    Events *e = opaque;
+    switch (ev->kind) {
+    case MACH_EV_CONSOLE:
+    case MACH_EV_DATA:
+        if (e->n_console + 1 < sizeof(e->console))
+            e->console[e->n_console++] = (char)ev->value;
+        break;
+    case MACH_EV_IRQ: e->n_irq++; break;
+    case MACH_EV_RESET: e->n_reset++; break;
+    case MACH_EV_EXIT: e->n_exit++; e->exit_code = (int)ev->value; break;
+    default: break;
+    }
+}
+
+static void run_to_exit(Machine *m)
+{
+    mach_run(m, RUN_LIMIT);
+    assert_int_equal(mach_state(m), CPU_HALTED);
+}
+
+static void save(Machine *m, VmsOut *out, bool vmdesc)
+{
+    VmsSaveOpts o = { .no_vmdesc = !vmdesc };
+    VmsError err;
+    vms_out_init(out, 0);
+    if (!mach_save(m, out, &o, &err)) {
+        char line[400];
+        vms_error_format(&err, line, sizeof(line));
+        fail_msg("save: %s", line);
+    }
+}
+
+/* ------------------------------------------------------- guest programs */
+
+static void machine_hello_console(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, "hello");
+    Events ev = { .n_console = 0 };
+    mach_set_event_sink(m, record, &ev);
+    run_to_exit(m);
+    assert_int_equal(mach_exit_code(m), 0);
+    assert_int_equal(ev.n_exit, 1);
+    assert_int_equal(ev.exit_code, 0);
+    assert_int_equal(ev.n_console, strlen("Hello from vmstress\n"));
+    assert_memory_equal(ev.console, "Hello from vmstress\n", ev.n_console);
+    mach_free(m);
+}
+
+static void machine_systick_output(void **state)
+{
+    /* SysTick is part of the core, so the core-only board is enough. */
+    Machine *m = boot(BOARD_CORE, "systick");
+    Events ev = { .n_console = 0 };
+    mach_set_event_sink(m, record, &ev);
+    run_to_exit(m);
+    assert_int_equal(mach_exit_code(m), 0);
+    assert_int_equal(ev.n_console, strlen("systick: 20 ticks\n"));
+    assert_memory_equal(ev.console, "systick: 20 ticks\n", ev.n_console);
+    /* 20 ticks of 5000 cycles: the program cannot finish sooner. */
+    assert_true(mach_cycles(m) >= 20 * 5000);
+    mach_free(m);
+}
+
+static void machine_semihost_exit_code(void **state)
+{
+    /* compute exits 0 and prints a checksum line by semihosting. */
+    Machine *m = boot(BOARD_CORE, "compute");
+    Events ev = { .n_console = 0 };
+    mach_set_event_sink(m, record, &ev);
+    mach_run(m, 400000000ull);
+    assert_int_equal(mach_state(m), CPU_HALTED);
+    assert_int_equal(mach_exit_code(m), 0);
+    assert_true(ev.n_console > strlen("compute: rounds="));
+    assert_memory_equal(ev.console, "compute: rounds=", strlen("compute: rounds="));
+    mach_free(m);
+}
+
+/* --------------------------------------------------------- determinism */
+
+static void machine_determinism_digest(void **state)
+{
+    /* Two runs of the interrupt-driven program agree at every 1000-cycle
+     * step (one cycle per instruction while running). */
+    Machine *a = boot(BOARD_DEFAULT, "systick");
+    Machine *b = boot(BOARD_DEFAULT, "systick");
+    unsigned steps = 0;
+    while (mach_state(a) != CPU_HALTED && steps < 1000) {
+        mach_run(a, 1000);
+        mach_run(b, 1000);
+        assert_int_equal(mach_cycles(a), mach_cycles(b));
+        uint64_t da = mach_digest(a), db = mach_digest(b);
+        assert_true(da != 0);
+        assert_true(da == db);
+        steps++;
+    }
+    assert_int_equal(mach_state(a), CPU_HALTED);
+    assert_int_equal(mach_state(b), CPU_HALTED);
+    assert_true(steps >= 100);
+    /* The digest does follow the state: a changed SRAM byte changes it. */
+    uint64_t before = mach_digest(a);
+    assert_true(mach_bus_write(a, MACH_SRAM_BASE + 0x100, 1, 0x5a));
+    assert_true(mach_digest(a) != before);
+    mach_free(a);
+    mach_free(b);
+}
+
+/* ------------------------------------------------------------ save/load */
+
+static void machine_save_reset_load_save(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, "systick");
+    Machine *twin = boot(BOARD_DEFAULT, "systick");
+    mach_run(m, 30000);
+    mach_run(twin, 30000);
+    VmsOut s1, s2;
+    save(m, &s1, true);
+    mach_reset(m);
+    assert_int_equal(mach_cycles(m), 0);
+    VmsError err;
+    assert_true(mach_load(m, s1.buf, s1.len, &err));
+    assert_int_equal(mach_cycles(m), 30000);
+    save(m, &s2, true);
+    assert_int_equal(s1.len, s2.len);
+    assert_memory_equal(s1.buf, s2.buf, s1.len);
+    /* And the loaded machine carries on exactly as its twin. */
+    Events ea = { .n_console = 0 }, eb = { .n_console = 0 };
+    mach_set_event_sink(twin, record, &ea);
+    mach_set_event_sink(m, record, &eb);
+    run_to_exit(twin);
+    run_to_exit(m);
+    assert_int_equal(mach_cycles(m), mach_cycles(twin));
+    assert_true(mach_digest(m) == mach_digest(twin));
+    assert_int_equal(ea.n_console, eb.n_console);
+    assert_memory_equal(ea.console, eb.console, ea.n_console);
+    vms_out_free(&s1);
+    vms_out_free(&s2);
+    mach_free(m);
+    mach_free(twin);
+}
+
+static void machine_failed_load_is_power_on(void **state)
+{
+    Machine *fresh = boot(BOARD_DEFAULT, "systick");
+    uint64_t power_on = mach_digest(fresh);
+    Machine *m = boot(BOARD_DEFAULT, "systick");
+    mach_run(m, 30000);
+    VmsOut s;
+    save(m, &s, false);
+    VmsError err;
+    /* Truncated at several points, including inside SRAM and the devices. */
+    size_t cuts[] = { 0, 5, 40, s.len / 3, s.len / 2, s.len - 1 };
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+        mach_run(m, 100);  /* make the machine differ from power-on first */
+        assert_true(mach_digest(m) != power_on);
+        assert_false(mach_load(m, s.buf, cuts[i], &err));
+        assert_int_equal(err.cls, VMS_ERR_TRUNCATED);
+        assert_true(mach_digest(m) == power_on);
+        assert_int_equal(mach_cycles(m), 0);
+    }
+    /* A stream of another machine type. */
+    Machine *core = boot(BOARD_CORE, "systick");
+    VmsOut other;
+    save(core, &other, false);
+    assert_true(mach_load(m, s.buf, s.len, &err));
+    assert_false(mach_load(m, other.buf, other.len, &err));
+    assert_int_equal(err.cls, VMS_ERR_CONFIG);
+    assert_true(mach_digest(m) == power_on);
+    /* A late failure: the last byte before EOF corrupted (a section footer). */
+    uint8_t *bad = malloc(s.len);
+    memcpy(bad, s.buf, s.len);
+    bad[s.len - 2] ^= 0xff;
+    assert_false(mach_load(m, bad, s.len, &err));
+    assert_true(mach_digest(m) == power_on);
+    free(bad);
+    vms_out_free(&s);
+    vms_out_free(&other);
+    mach_free(core);
+    mach_free(m);
+    mach_free(fresh);
+}
+
+/* ---------------------------------------------------------- ELF loader */
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(*len);
+    assert_int_equal(fread(buf, 1, *len, f), *len);
+    fclose(f);
+    return buf;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+
+/* Load a damaged copy; it must fail, say `what`, and leave flash alone. */
+static void expect_reject(Machine *m, const uint8_t *img, size_t len, const char *what)
+{
+    uint32_t w0, w1;
+    VmsMsg why = { "" };
+    assert_true(mach_bus_read(m, 0, 4, &w0));
+    assert_false(mach_load_image(m, img, len, &why));
+    if (!strstr(why.text, what))
+        fail_msg("message '%s' does not mention '%s'", why.text, what);
+    assert_null(strchr(why.text, '\n'));
+    assert_true(mach_bus_read(m, 0, 4, &w1));
+    assert_int_equal(w0, w1);
+}
+
+static void machine_elf_rejects_malformed(void **state)
+{
+    Machine *m = boot(BOARD_CORE, "hello");
+    size_t len;
+    uint8_t *good = read_all(guest("hello"), &len);
+    uint8_t *img = malloc(len);
+    VmsMsg why;
+    assert_true(mach_load_image(m, good, len, &why));
+    uint32_t sp;
+    assert_true(mach_bus_read(m, 0, 4, &sp));
+    assert_int_equal(sp, 0x20010000u);   /* initial SP: top of SRAM */
+
+#define MUTATE(stmt, what) do { memcpy(img, good, len); stmt; expect_reject(m, img, len, what); } while (0)
+    MUTATE(img[1] = 'X', "bad magic");
+    MUTATE(img[4] = 2, "class");
+    MUTATE(img[5] = 2, "encoding");
+    MUTATE(img[18] = 3, "machine");
+    uint32_t phoff = get32(good + 28);
+    /* First program header: a PT_LOAD of the code at physical 0. */
+    assert_int_equal(get32(good + phoff), 1);
+    MUTATE(put32(img + phoff + 12, 0x30000000u), "outside flash");
+    MUTATE(put32(img + phoff + 12, 0x0003fff0u), "outside flash");
+    MUTATE(put32(img + phoff + 4, 0xfffffff0u), "truncated");
+    MUTATE(put32(img + 28, (uint32_t)len - 8), "truncated");
+#undef MUTATE
+    expect_reject(m, good, 20, "truncated");
+    expect_reject(m, good, get32(good + phoff + 4) + 16, "truncated");
+
+    VmsMsg why2 = { "" };
+    assert_false(mach_load_elf(m, "/nonexistent/x.elf", &why2));
+    assert_non_null(strstr(why2.text, "/nonexistent/x.elf"));
+    free(img);
+    free(good);
+    mach_free(m);
+}
+
+/* -------------------------------------------------------- member tables */
+
+typedef struct Sample {
+    uint32_t a;
+    uint8_t b;
+    /* 3 bytes of padding */
+    uint32_t c;
+    void *host;
+    uint8_t tail;
+    /* 7 bytes of padding */
+} Sample;
+
+static void machine_members_check(void **state)
+{
+    VmsMsg why;
+    const DevMember good[] = {
+        DEV_MEMBER(Sample, a), DEV_MEMBER(Sample, b), DEV_MEMBER(Sample, c),
+        DEV_HOST(Sample, host, "a pointer"), DEV_MEMBER(Sample, tail), DEV_MEMBERS_END,
+    };
+    assert_true(dev_members_check(good, sizeof(Sample), &why));
+
+    const DevMember overlap[] = {
+        DEV_MEMBER(Sample, a), { "a_low", 0, 2, DEV_M_STATE, NULL }, DEV_MEMBER(Sample, b),
+        DEV_MEMBER(Sample, c), DEV_HOST(Sample, host, "p"), DEV_MEMBER(Sample, tail), DEV_MEMBERS_END,
+    };
+    assert_false(dev_members_check(overlap, sizeof(Sample), &why));
+    assert_non_null(strstr(why.text, "a_low"));
+    assert_non_null(strstr(why.text, "overlaps"));
+
+    /* c is missing: bytes 5..11 are not padding before an aligned member. */
+    const DevMember gap[] = {
+        DEV_MEMBER(Sample, a), DEV_MEMBER(Sample, b),
+        DEV_HOST(Sample, host, "p"), DEV_MEMBER(Sample, tail), DEV_MEMBERS_END,
+    };
+    assert_false(dev_members_check(gap, sizeof(Sample), &why));
+    assert_non_null(strstr(why.text, "not covered"));
+    assert_non_null(strstr(why.text, "host"));
+
+    /* tail is missing: 8 bytes at the end. */
+    const DevMember end[] = {
+        DEV_MEMBER(Sample, a), DEV_MEMBER(Sample, b), DEV_MEMBER(Sample, c),
+        DEV_HOST(Sample, host, "p"), DEV_MEMBERS_END,
+    };
+    assert_false(dev_members_check(end, sizeof(Sample), &why));
+    assert_non_null(strstr(why.text, "at the end"));
+
+    const DevMember noreason[] = {
+        DEV_MEMBER(Sample, a), DEV_MEMBER(Sample, b), DEV_MEMBER(Sample, c),
+        DEV_HOST(Sample, host, NULL), DEV_MEMBER(Sample, tail), DEV_MEMBERS_END,
+    };
+    assert_false(dev_members_check(noreason, sizeof(Sample), &why));
+    assert_non_null(strstr(why.text, "without a reason"));
+
+    const DevMember emptyreason[] = {
+        DEV_MEMBER(Sample, a), DEV_MEMBER(Sample, b), DEV_MEMBER(Sample, c),
+        DEV_VOLATILE(Sample, host, ""), DEV_MEMBER(Sample, tail), DEV_MEMBERS_END,
+    };
+    assert_false(dev_members_check(emptyreason, sizeof(Sample), &why));
+    assert_non_null(strstr(why.text, "without a reason"));
+
+    /* Every registered device type passes. */
+    for (size_t i = 0; i < dev_n_types; i++)
+        if (!dev_members_check(dev_types[i]->members, dev_types[i]->state_size, &why))
+            fail_msg("%s: %s", dev_types[i]->name, why.text);
+}
+
+/* --------------------------------------------------------------- time */
+
+typedef struct Fired {
+    VClock *clock;
+    VTimer *timer;
+    uint64_t at[16];
+    unsigned n;
+    uint64_t period;    /* re-arm this many cycles later; 0: one-shot */
+} Fired;
+
+static void on_timer(void *opaque)
+{
+    Fired *f = opaque;
+    if (f->n < 16)
+        f->at[f->n] = f->clock->cycles;
+    f->n++;
+    if (f->period)
+        vtimer_mod(f->timer, vclock_ns(f->clock) + (int64_t)(f->period * VCLOCK_NS_PER_CYCLE));
+}
+
+static void machine_idle_fires_timers(void **state)
+{
+    Machine *m = boot(BOARD_CORE, NULL);
+    VClock *c = mach_clock(m);
+    VTimer once, tick;
+    Fired fo = { .clock = c, .timer = &once }, ft = { .clock = c, .timer = &tick, .period = 1000 };
+    vtimer_init(&once, c, on_timer, &fo);
+    vtimer_init(&tick, c, on_timer, &ft);
+    vtimer_mod(&once, 12345 * VCLOCK_NS_PER_CYCLE);
+    vtimer_mod(&tick, 1000 * VCLOCK_NS_PER_CYCLE);
+    mach_idle(m, 5500);
+    assert_int_equal(mach_cycles(m), 5500);
+    assert_int_equal(ft.n, 5);
+    for (unsigned i = 0; i < 5; i++)
+        assert_int_equal(ft.at[i], 1000 * (i + 1));
+    assert_int_equal(fo.n, 0);
+    mach_idle(m, 20000);
+    assert_int_equal(mach_cycles(m), 25500);
+    assert_int_equal(fo.n, 1);
+    assert_int_equal(fo.at[0], 12345);
+    assert_int_equal(ft.n, 25);
+    /* Power-on reset puts time back to 0 and disarms everything. */
+    mach_reset(m);
+    assert_int_equal(mach_cycles(m), 0);
+    assert_false(vtimer_pending(&tick));
+    mach_idle(m, 3000);
+    assert_int_equal(ft.n, 25);
+    mach_free(m);
+}
+
+/* ------------------------------------------------- bus, resets, layout */
+
+static void machine_bus_map(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, "hello");
+    uint32_t v;
+    assert_true(mach_bus_write(m, MACH_SRAM_BASE + 8, 4, 0xdeadbeef));
+    assert_true(mach_bus_read(m, MACH_SRAM_BASE + 8, 4, &v));
+    assert_int_equal(v, 0xdeadbeef);
+    assert_true(mach_bus_read(m, MACH_SRAM_BASE + 9, 1, &v));
+    assert_int_equal(v, 0xbe);
+    assert_false(mach_bus_write(m, 0x100, 4, 0));                  /* flash is read-only */
+    assert_false(mach_bus_read(m, MACH_SRAM_BASE + 0x10000, 4, &v)); /* past SRAM */
+    assert_false(mach_bus_read(m, 0x10000000, 4, &v));             /* hole */
+    assert_false(mach_bus_read(m, 0x4fff0000, 4, &v));             /* unmapped peripheral */
+    assert_true(mach_bus_read(m, 0x40000000 + 0xfe0, 4, &v));     /* PL011 PeriphID0 */
+    assert_int_equal(v, 0x11);
+    mach_free(m);
+}
+
+static void machine_system_reset_keeps_sram(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, "systick");
+    Events ev = { .n_console = 0 };
+    mach_set_event_sink(m, record, &ev);
+    mach_run(m, 20000);
+    assert_true(mach_bus_write(m, MACH_SRAM_BASE + 0x8000, 4, 0x12345678));
+    dev_request_reset(mach_device(m, 0), "test");
+    mach_run(m, 1);
+    assert_int_equal(ev.n_reset, 1);
+    uint32_t v;
+    assert_true(mach_bus_read(m, MACH_SRAM_BASE + 0x8000, 4, &v));
+    assert_int_equal(v, 0x12345678);
+    assert_true(mach_cycles(m) >= 20000);   /* time went on */
+    /* The program starts over and still finishes correctly. */
+    ev.n_console = 0;
+    run_to_exit(m);
+    assert_int_equal(mach_exit_code(m), 0);
+    assert_memory_equal(ev.console, "systick: 20 ticks\n", ev.n_console);
+    /* Power-on reset, by contrast, clears SRAM. */
+    mach_reset(m);
+    assert_true(mach_bus_read(m, MACH_SRAM_BASE + 0x8000, 4, &v));
+    assert_int_equal(v, 0);
+    mach_free(m);
+}
+
+static void machine_section_order(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, NULL);
+    VmsRegistry *r = mach_registry(m);
+    assert_true(r->n >= 3 + mach_n_devices(m));
+    assert_string_equal(r->sec[0].idstr, "vmstress-machine");
+    size_t sram = 0;
+    while (sram < r->n && strcmp(r->sec[sram].idstr, "sram"))
+        sram++;
+    assert_true(sram > 1 && sram < r->n);     /* core components in between */
+    assert_int_equal(mach_n_shadows(m), r->n);
+    /* Devices after SRAM, in board order; shadows named <type>.<k>. */
+    const Board *b = mach_board_find(BOARD_DEFAULT);
+    size_t next = sram + 1;
+    for (size_t i = 0; b->devices[i].type; i++) {
+        const DevType *t = mach_device_type(m, i);
+        char name[64];
+        unsigned k = 0;     /* earlier devices of the same type */
+        for (size_t j = 0; j < i; j++)
+            k += !strcmp(b->devices[j].type, b->devices[i].type);
+        snprintf(name, sizeof(name), "%s.%u", t->name, k);
+        assert_string_equal(dev_name(mach_device(m, i)), name);
+        while (next < r->n && strcmp(mach_shadow(m, next)->name, name))
+            next++;
+        assert_true(next < r->n);
+        assert_string_equal(r->sec[next].idstr, t->vmsd->name);
+    }
+    mach_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(machine_hello_console),
+        cmocka_unit_test(machine_systick_output),
+        cmocka_unit_test(machine_semihost_exit_code),
+        cmocka_unit_test(machine_determinism_digest),
+        cmocka_unit_test(machine_save_reset_load_save),
+        cmocka_unit_test(machine_failed_load_is_power_on),
+        cmocka_unit_test(machine_elf_rejects_malformed),
+        cmocka_unit_test(machine_members_check),
+        cmocka_unit_test(machine_idle_fires_timers),
+        cmocka_unit_test(machine_bus_map),
+        cmocka_unit_test(machine_system_reset_keeps_sram),
+        cmocka_unit_test(machine_section_order),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
