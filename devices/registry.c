@@ -18,17 +18,19 @@ const size_t dev_n_types = sizeof(dev_types) / sizeof(dev_types[0]) - 1;
 
 /*
  * Test-only device variants (the planted bugs of tests/planted/) are found
- * by name too, but only in binaries that link them: this weak, empty list
- * is replaced by the strong one those binaries provide.
+ * by name too, but only in binaries that link them. This is a weak
+ * declaration, not a definition: in other binaries its address is NULL.
+ * (A weak definition such as "= { NULL }" would not do: its known size of
+ * one entry lets the compiler assume no later entry is ever read.)
  */
-__attribute__((weak)) const DevType *dev_test_types[] = { NULL };
+extern const DevType *dev_test_types[] __attribute__((weak));
 
 const DevType *dev_type_find(const char *name)
 {
     for (size_t i = 0; i < dev_n_types; i++)
         if (strcmp(dev_types[i]->name, name) == 0)
             return dev_types[i];
-    for (size_t i = 0; dev_test_types[i]; i++)
+    for (size_t i = 0; dev_test_types && dev_test_types[i]; i++)
         if (strcmp(dev_test_types[i]->name, name) == 0)
             return dev_test_types[i];
     return NULL;

@@ -1,0 +1,297 @@
+/*
+ * pl061.c - ARM PrimeCell GPIO PL061 (DDI0190): eight pins.
+ *
+ * data holds the level of every pin: the driven value for outputs (DIR
+ * set), the external level for inputs. Host input channel 0 gives the eight
+ * external levels; levels offered for pins that are outputs are ignored (the
+ * pad is driven by the PL061), as in QEMU, so nothing beyond QEMU's fields
+ * is stored. Whenever the output pins change (levels or direction) the
+ * device reports dev_output(DEV_OUT_PINS, 0, dir << 8 | (data & dir)).
+ *
+ * GPIODATA is 256 words: address bits [9:2] mask which bits a read returns
+ * and which bits a write may change (writes change output pins only).
+ *
+ * Interrupts: the detection logic watches every pin's level, outputs
+ * included (the pad's input buffer sees a driven pin), so firmware can test
+ * the logic without external stimulus. QEMU 7.2 watches edges on input pins
+ * only; see docs/devices.md. old_in_data is the level last sampled.
+ *   IS=1 level-sensitive: RIS follows (level == IEV) and IC does not clear it.
+ *   IS=0 edge: IBE=1 any edge, else the edge towards IEV (1 rising, 0 falling);
+ *        latched in RIS until cleared by IC.
+ * The IRQ line is the OR of RIS & IE.
+ *
+ * Migration: "pl061" v4/min4 with QEMU 7.2's fields. The Stellaris
+ * (pl061_luminary) registers at 0x500.. are not decoded by the plain PL061
+ * but keep their QEMU reset values and are carried for the wire format.
+ */
+#include "device.h"
+
+enum {
+    GPIO_DATA_END = 0x400, GPIO_DIR = 0x400, GPIO_IS = 0x404, GPIO_IBE = 0x408,
+    GPIO_IEV = 0x40c, GPIO_IE = 0x410, GPIO_RIS = 0x414, GPIO_MIS = 0x418,
+    GPIO_IC = 0x41c, GPIO_AFSEL = 0x420, GPIO_ID = 0xfe0,
+};
+
+/* GPIOPeriphID0..3, GPIOPCellID0..3. */
+static const uint8_t pl061_id[8] = { 0x61, 0x10, 0x04, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
+
+typedef struct PL061State {
+    Device *dev;
+    /* --- migrated, in QEMU's order and with QEMU's names --- */
+    uint32_t locked;
+    uint32_t data;
+    uint32_t old_out_data;  /* data & dir last reported */
+    uint32_t old_in_data;   /* pin levels last sampled by the interrupt logic */
+    uint32_t dir;
+    uint32_t isense;        /* IS */
+    uint32_t ibe;
+    uint32_t iev;
+    uint32_t im;            /* IE */
+    uint32_t istate;        /* RIS */
+    uint32_t afsel;
+    uint32_t dr2r;          /* Stellaris-only from here on (not decoded) */
+    uint32_t dr4r;
+    uint32_t dr8r;
+    uint32_t odr;
+    uint32_t pur;
+    uint32_t pdr;
+    uint32_t slr;
+    uint32_t den;
+    uint32_t cr;
+    uint32_t amsel;
+} PL061State;
+
+static void pl061_report_pins(PL061State *s)
+{
+    dev_output(s->dev, DEV_OUT_PINS, 0, (s->dir << 8) | (s->data & s->dir));
+}
+
+/*
+ * Bring outputs and interrupt state up to date after data, dir or the
+ * interrupt configuration changed. dir_changed forces a pin report even
+ * when the driven levels are the same (a pin stopped or started driving).
+ */
+static void pl061_update(PL061State *s, bool dir_changed)
+{
+    uint32_t out = s->data & s->dir;
+    if (out != s->old_out_data || dir_changed) {
+        s->old_out_data = out;
+        pl061_report_pins(s);
+    }
+
+    uint32_t changed = (s->old_in_data ^ s->data) & 0xff;
+    if (changed) {
+        uint32_t edge = changed & ~s->isense;
+        /* Both edges, or the one that ends at the IEV level. */
+        s->istate |= edge & (s->ibe | ~(s->data ^ s->iev));
+        s->old_in_data = s->data;
+    }
+    /* Level-sensitive bits mirror the pins all the time. */
+    s->istate = (s->istate & ~s->isense) | (~(s->data ^ s->iev) & s->isense);
+    s->istate &= 0xff;
+
+    dev_set_irq(s->dev, 0, (s->istate & s->im) != 0);
+}
+
+static uint32_t pl061_read_reg(PL061State *s, uint32_t offset)
+{
+    if (offset < GPIO_DATA_END)
+        return s->data & (offset >> 2);
+    if (offset >= GPIO_ID)
+        return pl061_id[(offset - GPIO_ID) >> 2];
+    switch (offset) {
+    case GPIO_DIR: return s->dir;
+    case GPIO_IS: return s->isense;
+    case GPIO_IBE: return s->ibe;
+    case GPIO_IEV: return s->iev;
+    case GPIO_IE: return s->im;
+    case GPIO_RIS: return s->istate;
+    case GPIO_MIS: return s->istate & s->im;
+    case GPIO_AFSEL: return s->afsel;
+    default: return 0;      /* IC is write-only; reserved reads as zero */
+    }
+}
+
+static void pl061_write_reg(PL061State *s, uint32_t offset, uint32_t value)
+{
+    value &= 0xff;
+    if (offset < GPIO_DATA_END) {
+        uint32_t mask = (offset >> 2) & s->dir;
+        s->data = (s->data & ~mask) | (value & mask);
+        pl061_update(s, false);
+        return;
+    }
+    switch (offset) {
+    case GPIO_DIR: {
+        bool changed = value != s->dir;
+        s->dir = value;
+        pl061_update(s, changed);
+        return;
+    }
+    case GPIO_IS: s->isense = value; break;
+    case GPIO_IBE: s->ibe = value; break;
+    case GPIO_IEV: s->iev = value; break;
+    case GPIO_IE: s->im = value; break;
+    case GPIO_IC: s->istate &= ~value; break;
+    case GPIO_AFSEL: s->afsel = value; return;
+    default: return;        /* RIS, MIS, IDs are read-only */
+    }
+    pl061_update(s, false);
+}
+
+static uint32_t pl061_read(void *opaque, uint32_t offset, unsigned size)
+{
+    uint32_t v = pl061_read_reg(opaque, offset & ~3u) >> (8 * (offset & 3));
+    return size == 4 ? v : v & ((1u << (8 * size)) - 1);
+}
+
+static void pl061_write(void *opaque, uint32_t offset, uint32_t value, unsigned size)
+{
+    if ((offset & 3) == 0)
+        pl061_write_reg(opaque, offset, value);
+}
+
+static const DevMmioOps pl061_ops = { pl061_read, pl061_write };
+
+static void pl061_input(void *opaque, unsigned channel, uint32_t value)
+{
+    PL061State *s = opaque;
+    if (channel != 0)
+        return;
+    s->data = (s->data & s->dir) | (value & ~s->dir & 0xff);
+    pl061_update(s, false);
+}
+
+static void pl061_reset(void *opaque)
+{
+    PL061State *s = opaque;
+    s->locked = 1;
+    s->data = 0;
+    s->old_out_data = 0;
+    s->old_in_data = 0;
+    s->dir = 0;
+    s->isense = 0;
+    s->ibe = 0;
+    s->iev = 0;
+    s->im = 0;
+    s->istate = 0;
+    s->afsel = 0;
+    s->dr2r = 0xff;
+    s->dr4r = 0;
+    s->dr8r = 0;
+    s->odr = 0;
+    s->pur = 0;
+    s->pdr = 0;
+    s->slr = 0;
+    s->den = 0;
+    s->cr = 0xff;
+    s->amsel = 0;
+    dev_set_irq(s->dev, 0, false);
+}
+
+static bool pl061_realize(Device *dev, void *opaque, VmsMsg *why)
+{
+    PL061State *s = opaque;
+    s->dev = dev;
+    if (!dev_map_mmio(dev, 0, 0x1000, &pl061_ops, s))
+        return vms_fail(why, "%s: cannot map MMIO", dev_name(dev));
+    return true;
+}
+
+/* ------------------------------------------------------------ migration */
+
+/*
+ * Every register the guest can reach holds eight pin bits; a stream with
+ * more is not a state the device can be in. (QEMU 7.2 has no post_load
+ * and accepts them.) The check names the first offending field.
+ */
+static bool pl061_post_load(void *opaque, int version_id, VmsMsg *why)
+{
+    static const struct { const char *name; size_t off; } pins[] = {
+#define PIN_REG(m) { #m, offsetof(PL061State, m) }
+        PIN_REG(data), PIN_REG(old_out_data), PIN_REG(old_in_data), PIN_REG(dir),
+        PIN_REG(isense), PIN_REG(ibe), PIN_REG(iev), PIN_REG(im), PIN_REG(istate),
+        PIN_REG(afsel),
+#undef PIN_REG
+    };
+    for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+        uint32_t v = *(const uint32_t *)((const char *)opaque + pins[i].off);
+        if (v > 0xff)
+            return vms_fail(why, "%s 0x%x has bits beyond the 8 pins", pins[i].name,
+                            (unsigned)v);
+    }
+    return true;
+}
+
+static const VmsField pl061_fields[] = {
+    VMS_UINT32(locked, PL061State),
+    VMS_UINT32(data, PL061State),
+    VMS_UINT32(old_out_data, PL061State),
+    VMS_UINT32(old_in_data, PL061State),
+    VMS_UINT32(dir, PL061State),
+    VMS_UINT32(isense, PL061State),
+    VMS_UINT32(ibe, PL061State),
+    VMS_UINT32(iev, PL061State),
+    VMS_UINT32(im, PL061State),
+    VMS_UINT32(istate, PL061State),
+    VMS_UINT32(afsel, PL061State),
+    VMS_UINT32(dr2r, PL061State),
+    VMS_UINT32(dr4r, PL061State),
+    VMS_UINT32(dr8r, PL061State),
+    VMS_UINT32(odr, PL061State),
+    VMS_UINT32(pur, PL061State),
+    VMS_UINT32(pdr, PL061State),
+    VMS_UINT32(slr, PL061State),
+    VMS_UINT32(den, PL061State),
+    VMS_UINT32(cr, PL061State),
+    VMS_UINT32_V(amsel, PL061State, 2),
+    VMS_END_OF_LIST(),
+};
+
+static const VmsDesc vmstate_pl061 = {
+    .name = "pl061",
+    .version_id = 4,
+    .minimum_version_id = 4,
+    .fields = pl061_fields,
+    .post_load = pl061_post_load,
+};
+
+static const DevMember pl061_members[] = {
+    DEV_HOST(PL061State, dev, "back-pointer to the machine's device record"),
+    DEV_MEMBER(PL061State, locked),
+    DEV_MEMBER(PL061State, data),
+    DEV_MEMBER(PL061State, old_out_data),
+    DEV_MEMBER(PL061State, old_in_data),
+    DEV_MEMBER(PL061State, dir),
+    DEV_MEMBER(PL061State, isense),
+    DEV_MEMBER(PL061State, ibe),
+    DEV_MEMBER(PL061State, iev),
+    DEV_MEMBER(PL061State, im),
+    DEV_MEMBER(PL061State, istate),
+    DEV_MEMBER(PL061State, afsel),
+    DEV_MEMBER(PL061State, dr2r),
+    DEV_MEMBER(PL061State, dr4r),
+    DEV_MEMBER(PL061State, dr8r),
+    DEV_MEMBER(PL061State, odr),
+    DEV_MEMBER(PL061State, pur),
+    DEV_MEMBER(PL061State, pdr),
+    DEV_MEMBER(PL061State, slr),
+    DEV_MEMBER(PL061State, den),
+    DEV_MEMBER(PL061State, cr),
+    DEV_MEMBER(PL061State, amsel),
+    DEV_MEMBERS_END,
+};
+
+static const char *const pl061_inputs[] = { "pins", NULL };
+
+const DevType pl061_type = {
+    .name = "pl061",
+    .summary = "ARM PrimeCell GPIO (PL061): 8 pins, edge/level interrupts",
+    .state_size = sizeof(PL061State),
+    .vmsd = &vmstate_pl061,
+    .members = pl061_members,
+    .realize = pl061_realize,
+    .reset = pl061_reset,
+    .input = pl061_input,
+    .inputs = pl061_inputs,
+};

@@ -1,0 +1,229 @@
+/* test_pl061.c - the PL061 GPIO model (DDI0190). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "devtest.h"
+
+enum {
+    DATA_ALL = 0x3fc, DIR = 0x400, IS = 0x404, IBE = 0x408, IEV = 0x40c, IE = 0x410,
+    RIS = 0x414, MIS = 0x418, IC = 0x41c, AFSEL = 0x420,
+};
+#define DATA(mask) ((uint32_t)(mask) << 2)
+
+static const uint8_t pl061_id[8] = { 0x61, 0x10, 0x04, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
+
+static int setup(void **state)
+{
+    *state = devtest_new("pl061", NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    devtest_free(*state);
+    return 0;
+}
+
+static uint32_t last_pins(DevTest *t)
+{
+    size_t n = devtest_count(t, MACH_EV_PINS);
+    assert_true(n > 0);
+    return devtest_event(t, MACH_EV_PINS, n - 1)->value;
+}
+
+static void test_reset_values(void **state)
+{
+    DevTest *t = *state;
+    devtest_check_members("pl061");
+    static const uint32_t zero[] = { DATA_ALL, DIR, IS, IBE, IEV, IE, RIS, MIS, IC, AFSEL, 0x500, 0x800 };
+    for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+        assert_int_equal(devtest_read(t, zero[i]), 0);
+    devtest_check_ids(t, pl061_id);
+    assert_int_equal(devtest_irq(t), 0);
+}
+
+static void test_register_widths(void **state)
+{
+    DevTest *t = *state;
+    static const uint32_t regs[] = { DIR, IS, IBE, IEV, IE, AFSEL };
+    for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+        devtest_write(t, regs[i], 0xffffffffu);
+        assert_int_equal(devtest_read(t, regs[i]), 0xff);
+        devtest_write(t, regs[i], 0x5a);
+        assert_int_equal(devtest_read(t, regs[i]), 0x5a);
+    }
+}
+
+static void test_data_address_mask(void **state)
+{
+    DevTest *t = *state;
+    devtest_write(t, DIR, 0xff);
+    devtest_write(t, DATA(0x0f), 0xff);         /* only bits 0..3 change */
+    assert_int_equal(devtest_read(t, DATA_ALL), 0x0f);
+    devtest_write(t, DATA(0xf0), 0xaa);
+    assert_int_equal(devtest_read(t, DATA_ALL), 0xaf);
+    assert_int_equal(devtest_read(t, DATA(0x03)), 0x03);
+    assert_int_equal(devtest_read(t, DATA(0x50)), 0x00);
+    assert_int_equal(devtest_read(t, DATA(0x00)), 0x00);
+    devtest_write(t, DATA(0x00), 0x00);         /* a write through mask 0 changes nothing */
+    assert_int_equal(devtest_read(t, DATA_ALL), 0xaf);
+    /* Writes do not reach input pins. */
+    devtest_write(t, DIR, 0x0f);
+    devtest_write(t, DATA_ALL, 0x00);
+    assert_int_equal(devtest_read(t, DATA_ALL), 0xa0);
+}
+
+static void test_output_pins_reported(void **state)
+{
+    DevTest *t = *state;
+    devtest_write(t, DIR, 0x81);
+    assert_int_equal(devtest_count(t, MACH_EV_PINS), 1);
+    assert_int_equal(last_pins(t), 0x8100);
+    devtest_write(t, DATA_ALL, 0xff);
+    assert_int_equal(last_pins(t), 0x8181);
+    assert_int_equal(devtest_event(t, MACH_EV_PINS, 0)->channel, 0);
+    devtest_write(t, DATA_ALL, 0xff);           /* no change, no report */
+    assert_int_equal(devtest_count(t, MACH_EV_PINS), 2);
+    devtest_write(t, DIR, 0x01);                /* pin 7 stops driving */
+    assert_int_equal(last_pins(t), 0x0101);
+    assert_int_equal(devtest_count(t, MACH_EV_PINS), 3);
+}
+
+static void test_input_pins(void **state)
+{
+    DevTest *t = *state;
+    devtest_write(t, DIR, 0x0f);
+    devtest_write(t, DATA_ALL, 0x05);
+    devtest_input(t, 0, 0xff);                  /* offered to outputs too: ignored there */
+    assert_int_equal(devtest_read(t, DATA_ALL), 0xf5);
+    devtest_input(t, 0, 0x30);
+    assert_int_equal(devtest_read(t, DATA_ALL), 0x35);
+    assert_int_equal(devtest_read(t, DATA(0xf0)), 0x30);
+}
+
+static void test_edge_interrupts(void **state)
+{
+    DevTest *t = *state;
+    devtest_write(t, IEV, 0x01);                /* pin 0 rising, pin 1 falling */
+    devtest_write(t, IBE, 0x04);                /* pin 2 both */
+    devtest_write(t, IE, 0x07);
+    devtest_input(t, 0, 0x02);                  /* pin 1 up: not its edge */
+    assert_int_equal(devtest_read(t, RIS), 0);
+    devtest_input(t, 0, 0x01);                  /* pin 0 up, pin 1 down */
+    assert_int_equal(devtest_read(t, RIS), 0x03);
+    assert_int_equal(devtest_irq(t), 1);
+    devtest_write(t, IC, 0x01);
+    assert_int_equal(devtest_read(t, RIS), 0x02);
+    devtest_write(t, IE, 0x01);
+    assert_int_equal(devtest_read(t, MIS), 0x00);
+    assert_int_equal(devtest_irq(t), 0);
+    devtest_write(t, IC, 0xff);
+    devtest_input(t, 0, 0x05);                  /* pin 2 up */
+    devtest_input(t, 0, 0x01);                  /* pin 2 down */
+    assert_int_equal(devtest_read(t, RIS), 0x04);
+    devtest_write(t, IC, 0x04);
+    assert_int_equal(devtest_read(t, RIS), 0);
+}
+
+static void test_level_interrupts(void **state)
+{
+    DevTest *t = *state;
+    devtest_write(t, IS, 0x10);
+    devtest_write(t, IEV, 0x10);                /* pin 4 high-level */
+    devtest_write(t, IE, 0x10);
+    assert_int_equal(devtest_read(t, RIS), 0);
+    devtest_input(t, 0, 0x10);
+    assert_int_equal(devtest_read(t, RIS), 0x10);
+    assert_int_equal(devtest_irq(t), 1);
+    devtest_write(t, IC, 0x10);                 /* a level cannot be cleared */
+    assert_int_equal(devtest_read(t, RIS), 0x10);
+    devtest_input(t, 0, 0x00);
+    assert_int_equal(devtest_read(t, RIS), 0);
+    assert_int_equal(devtest_irq(t), 0);
+    devtest_write(t, IEV, 0x00);                /* low-level: true at once */
+    assert_int_equal(devtest_read(t, RIS), 0x10);
+}
+
+/* The logic sees driven pins too, which is what guest firmware can test. */
+static void test_output_pins_interrupt(void **state)
+{
+    DevTest *t = *state;
+    devtest_write(t, DIR, 0xff);
+    devtest_write(t, IEV, 0x80);
+    devtest_write(t, IE, 0x80);
+    devtest_write(t, DATA(0x80), 0x80);
+    assert_int_equal(devtest_read(t, RIS), 0x80);
+    assert_int_equal(devtest_irq(t), 1);
+    devtest_write(t, IC, 0x80);
+    assert_int_equal(devtest_irq(t), 0);
+    devtest_write(t, DATA(0x80), 0x00);         /* falling: not selected */
+    assert_int_equal(devtest_read(t, RIS), 0);
+}
+
+static void regs_snapshot(DevTest *t, uint32_t *out)
+{
+    static const uint32_t regs[] = { DATA_ALL, DIR, IS, IBE, IEV, IE, RIS, MIS, AFSEL };
+    for (size_t i = 0; i < 9; i++)
+        out[i] = devtest_read(t, regs[i]);
+}
+
+static void test_roundtrip(void **state)
+{
+    DevTest *a = *state;
+    devtest_write(a, DIR, 0xf0);
+    devtest_write(a, DATA_ALL, 0x5f);
+    devtest_write(a, IS, 0x01);
+    devtest_write(a, IEV, 0x03);
+    devtest_write(a, IBE, 0x08);
+    devtest_write(a, IE, 0x0b);
+    devtest_write(a, AFSEL, 0x44);
+    devtest_input(a, 0, 0x0a);
+    DevTest *b = devtest_migrate(a);
+    uint32_t ra[9], rb[9];
+    regs_snapshot(a, ra);
+    regs_snapshot(b, rb);
+    assert_memory_equal(ra, rb, sizeof(ra));
+    devtest_clear_events(a);
+    static const uint32_t in[] = { 0x03, 0x01, 0x09, 0x00, 0x0f };
+    for (size_t i = 0; i < 5; i++) {
+        devtest_input(a, 0, in[i]);
+        devtest_input(b, 0, in[i]);
+        assert_int_equal(devtest_read(a, RIS), devtest_read(b, RIS));
+    }
+    devtest_same_irq_events(a, b);
+    devtest_write(a, DATA_ALL, 0xa0);
+    devtest_write(b, DATA_ALL, 0xa0);
+    assert_int_equal(last_pins(a), last_pins(b));
+    assert_int_equal(last_pins(b), 0xf0a0);
+    devtest_free(b);
+}
+
+static void test_hostile_values(void **state)
+{
+    DevTest *t = *state;
+    devtest_write(t, DIR, 0x0f);
+    devtest_hostile(t, "dir", 0x100);
+    devtest_hostile(t, "istate", 0xffffffffu);
+    devtest_hostile(t, "data", 0x80000000u);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reset_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_widths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_data_address_mask, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_pins_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_pins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_edge_interrupts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_level_interrupts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_pins_interrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_values, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("pl061", tests, NULL, NULL);
+}
