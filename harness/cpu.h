@@ -25,6 +25,54 @@
 
 typedef struct Cpu Cpu;
 
+/*
+ * Migratable state, in three parts (one section each; see cpu_components).
+ * Everything here is guest state: nothing is a cache, so a loaded copy
+ * behaves exactly like the saved one.
+ */
+
+/* Exception numbers used by the core. */
+enum {
+    CPU_EXC_RESET = 1, CPU_EXC_NMI = 2, CPU_EXC_HARDFAULT = 3, CPU_EXC_SVCALL = 11,
+    CPU_EXC_PENDSV = 14, CPU_EXC_SYSTICK = 15, CPU_EXC_IRQ0 = 16, CPU_NUM_EXC = 48,
+};
+enum { CPU_SLEEP_NONE = 0, CPU_SLEEP_WFI = 1, CPU_SLEEP_WFE = 2 };
+
+/* Section "cpu": registers and special registers. */
+typedef struct CpuState {
+    uint32_t r[16];         /* r13 is the stack pointer in use; r15 the next instruction */
+    uint32_t sp_other;      /* the banked SP not in use (PSP in Handler mode or with SPSEL=0, else MSP) */
+    uint32_t ipsr;          /* exception number being handled, 0 in Thread mode */
+    uint32_t primask;       /* bit 0 */
+    uint32_t control;       /* bit 1 SPSEL; nPRIV is RAZ/WI (no unprivileged extension) */
+    bool n, z, c, v;        /* APSR flags */
+    bool event;             /* event register (SEV, exception entry/return, SEVONPEND) */
+    uint8_t sleep;          /* CPU_SLEEP_*: why the core sleeps (run == CPU_SLEEPING) */
+    uint8_t run;            /* CpuRunState */
+    int32_t exit_code;      /* semihosting SYS_EXIT status once halted */
+} CpuState;
+
+/* Section "armv6m-nvic": NVIC and SCB. Bit n of pending/active is exception n. */
+typedef struct NvicState {
+    uint64_t pending;
+    uint64_t active;
+    uint32_t enabled;       /* ISER: external IRQ n at bit n */
+    uint32_t level;         /* input line levels of the 32 external IRQs */
+    uint8_t ipr[32];        /* IRQ priority bytes; only bits 7:6 are implemented */
+    uint8_t prio_svcall, prio_pendsv, prio_systick;  /* SHPR2/SHPR3 bytes, bits 7:6 */
+    uint32_t vtor;          /* bits 31:7 */
+    uint32_t scr;           /* SLEEPONEXIT, SLEEPDEEP, SEVONPEND */
+} NvicState;
+
+/* Section "armv6m-systick". The counter is a function of the clock while enabled. */
+typedef struct SysTickState {
+    uint32_t csr;           /* ENABLE, TICKINT, CLKSOURCE, COUNTFLAG (bit 16) */
+    uint32_t rvr;           /* reload value, 24 bits */
+    uint32_t cvr;           /* current value while disabled */
+    uint64_t zero_cycle;    /* while enabled: a cycle at which the counter is 0 (reload reference) */
+    VTimer timer;           /* next 1 -> 0 transition */
+} SysTickState;
+
 typedef struct CpuBus {
     void *opaque;
     const uint8_t *flash;       /* mapped at 0x00000000, read-only to the guest */
@@ -66,10 +114,13 @@ void cpu_free(Cpu *cpu);
 /* Power-on / system reset: SCS to reset values, SP and PC from the vector table. */
 void cpu_reset(Cpu *cpu);
 
-/* Execute until `cycles` more cycles have passed on bus->clock, the clock
- * reaches a timer deadline (clock->next_cycle), cpu_stop() is called, or the
- * core halts. Sleeping (WFI/WFE with nothing pending) advances the clock
- * straight to the next deadline. Returns cycles elapsed. */
+/* Execute until `cycles` more cycles have passed on bus->clock, cpu_stop()
+ * is called, or the core halts or locks up. One instruction is one cycle.
+ * At every instruction boundary where clock->cycles >= clock->next_cycle
+ * the core calls vclock_run_due() itself, so a timer callback that raises
+ * an IRQ takes effect at an exact instruction boundary. Sleeping (WFI/WFE
+ * with nothing that can wake the core) advances the clock straight to
+ * min(clock->next_cycle, end of budget). Returns cycles elapsed. */
 uint64_t cpu_exec(Cpu *cpu, uint64_t cycles);
 void cpu_stop(Cpu *cpu);        /* make cpu_exec return at the next instruction boundary */
 
@@ -80,6 +131,9 @@ int cpu_exit_code(const Cpu *cpu);
 
 /* External interrupt lines 0..31 into the NVIC (level-sensitive; a rising edge pends). */
 void cpu_set_irq(Cpu *cpu, unsigned irq, bool level);
+/* The level the NVIC last saw on a line. It is migrated with the NVIC, so
+ * edge detection built on it stays right across a load. */
+bool cpu_irq_level(const Cpu *cpu, unsigned irq);
 
 /* Register access (semihosting, trace, tests). n = 0..15; 16 = xPSR. */
 uint32_t cpu_reg(const Cpu *cpu, unsigned n);

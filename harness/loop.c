@@ -165,7 +165,7 @@ static void explain_member(char *out, size_t n, const MachShadow *sh, const DevM
 {
     CoverQuery q = { mem->offset, mem->size, NULL };
     if (sh->vmsd)
-        vms_for_each_member(sh->vmsd, cover_fn, &q);
+        vms_for_each_member_in(sh->vmsd, sh->state, sh->size, cover_fn, &q);
     if (q.hit)
         snprintf(out, n, "member '%s' of %s (description field '%s' of '%s')", mem->name,
                  sh->name, q.hit->name, sh->vmsd->name);

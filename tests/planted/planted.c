@@ -82,8 +82,21 @@ static Variant *by_kind(PlantKind k)
     return NULL;
 }
 
-static void keep(Variant *v, void *s) { memcpy(v->saved, (uint8_t *)s + v->member->offset, v->member->size); }
-static void restore(Variant *v, void *s) { memcpy((uint8_t *)s + v->member->offset, v->saved, v->member->size); }
+/* Keep and put back a member's value; a timer's value is its deadline, and
+ * it is put back through the timer API so the clock's list stays sound. */
+static void keep(Variant *v, void *s)
+{
+    memcpy(v->saved, (uint8_t *)s + v->member->offset, v->member->size);
+}
+
+static void restore(Variant *v, void *s)
+{
+    uint8_t *p = (uint8_t *)s + v->member->offset;
+    if (v->member->kind == DEV_M_TIMER)
+        vtimer_mod((VTimer *)p, ((const VTimer *)v->saved)->deadline);
+    else
+        memcpy(p, v->saved, v->member->size);
+}
 
 /* stale-derived: the member keeps the value it had before the load (its reset value). */
 static bool stale_pre_load(void *s, int version, VmsMsg *why)
