@@ -94,7 +94,7 @@ typedef struct DevType {
 /* The registry of all device types, from devices/devices.def. */
 extern const DevType *const dev_types[];
 extern const size_t dev_n_types;
-/* Test-only variants (planted bugs), empty unless a test binary links some. */
+/* Test-only variants (planted bugs): defined only by test binaries that link some. */
 extern const DevType *dev_test_types[];
 const DevType *dev_type_find(const char *name);
 
