@@ -24,6 +24,15 @@ const size_t dev_n_types = sizeof(dev_types) / sizeof(dev_types[0]) - 1;
  * one entry lets the compiler assume no later entry is ever read.)
  */
 extern const DevType *dev_test_types[] __attribute__((weak));
+extern const DevTestDesc dev_test_descs[] __attribute__((weak));
+
+const DevTestDesc *dev_test_desc_find(const char *name)
+{
+    for (size_t i = 0; dev_test_descs && dev_test_descs[i].name; i++)
+        if (strcmp(dev_test_descs[i].name, name) == 0)
+            return &dev_test_descs[i];
+    return NULL;
+}
 
 const DevType *dev_type_find(const char *name)
 {

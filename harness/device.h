@@ -96,6 +96,15 @@ extern const DevType *const dev_types[];
 extern const size_t dev_n_types;
 /* Test-only variants (planted bugs): defined only by test binaries that link some. */
 extern const DevType *dev_test_types[];
+/* Test-only description variants for sections that are not devices (the
+ * core's): {section idstr, variant name, description}. Same rule. */
+typedef struct DevTestDesc {
+    const char *section;
+    const char *name;
+    const VmsDesc *vmsd;
+} DevTestDesc;
+extern const DevTestDesc dev_test_descs[];
+const DevTestDesc *dev_test_desc_find(const char *name);
 const DevType *dev_type_find(const char *name);
 
 /* ---------------------------------------------- what the machine offers */

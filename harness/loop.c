@@ -360,6 +360,8 @@ static bool build_board(LoopTwin *t, LoopFinding *f)
     for (size_t k = 0; k < cfg->n_overrides; k++) {
         const char *o = cfg->overrides[k], *eq = strchr(o, '=');
         bool used = false;
+        if (eq && dev_test_desc_find(eq + 1))
+            continue;   /* a description variant: applied to each machine once built */
         if (!eq || !dev_type_find(eq + 1)) {
             finding_set(f, LOOP_SETUP, "bad override '%s': want BASE=VARIANT with a known variant", o);
             return false;
@@ -394,6 +396,19 @@ static Machine *build_machine(LoopTwin *t, LoopFinding *f)
         finding_set(f, LOOP_SETUP, "%s", why.text);
         mach_free(m);
         return NULL;
+    }
+    for (size_t k = 0; k < t->cfg->n_overrides; k++) {
+        const char *o = t->cfg->overrides[k], *eq = strchr(o, '=');
+        const DevTestDesc *v = eq ? dev_test_desc_find(eq + 1) : NULL;
+        if (!v)
+            continue;
+        if ((size_t)(eq - o) != strlen(v->section) || strncmp(o, v->section, (size_t)(eq - o)) ||
+            !mach_replace_desc(m, v->section, v->vmsd)) {
+            finding_set(f, LOOP_SETUP, "override '%s': variant '%s' is for section '%s', which this board lacks or was not named",
+                        o, v->name, v->section);
+            mach_free(m);
+            return NULL;
+        }
     }
     mach_reset(m);
     return m;

@@ -390,6 +390,22 @@ bool mach_add_section(Machine *m, const VmsDesc *vmsd, void *opaque, const DevMe
     return true;
 }
 
+size_t mach_replace_desc(Machine *m, const char *idstr, const VmsDesc *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->reg.n; i++) {
+        if (strcmp(m->reg.sec[i].idstr, idstr) != 0)
+            continue;
+        /* Shadows and sections are added together, so they share the object. */
+        for (size_t k = 0; k < m->n_shadows; k++)
+            if (m->shadows[k].state == m->reg.sec[i].opaque && m->shadows[k].vmsd == m->reg.sec[i].vmsd)
+                m->shadows[k].vmsd = d;
+        m->reg.sec[i].vmsd = d;
+        n++;
+    }
+    return n;
+}
+
 /* SRAM as a section: the buffer itself is the object, one field covers it,
  * so the shadow compare and the description agree byte for byte. */
 static bool add_sram_section(Machine *m, VmsMsg *why)
