@@ -135,9 +135,16 @@ void cpu_set_irq(Cpu *cpu, unsigned irq, bool level);
  * edge detection built on it stays right across a load. */
 bool cpu_irq_level(const Cpu *cpu, unsigned irq);
 
-/* Register access (semihosting, trace, tests). n = 0..15; 16 = xPSR. */
+/* Register access (semihosting, trace, tests). n = 0..15; 16 = xPSR.
+ * r13 is the stack pointer in use (MSP or PSP); r15 is the address of the
+ * next instruction (of the BKPT itself during a semihosting call). Setting
+ * 16 sets only the flags. */
 uint32_t cpu_reg(const Cpu *cpu, unsigned n);
 void cpu_set_reg(Cpu *cpu, unsigned n, uint32_t v);
+
+/* The core's own description ("cpu", with subsection "cpu/event"); the
+ * planted-bug tests derive variants from it. */
+extern const VmsDesc vmsd_armv6m_cpu;
 
 /* Components to register as sections and shadow-compare, in a fixed order. */
 size_t cpu_components(Cpu *cpu, CpuComponent *out, size_t max);

@@ -134,6 +134,10 @@ static void systick_arm(Cpu *cpu)
         uint64_t p = systick_period(t);
         next = t->zero_cycle + ((c - t->zero_cycle) / p + 1) * p;
     }
+    if (next > (uint64_t)INT64_MAX / VCLOCK_NS_PER_CYCLE) {
+        vtimer_del(&t->timer);      /* only a hostile zero_cycle gets here: never due */
+        return;
+    }
     vtimer_mod(&t->timer, (int64_t)(next * VCLOCK_NS_PER_CYCLE));
 }
 

@@ -1,0 +1,44 @@
+/*
+ * cpu_impl.h - private to the core (cpu.c, scs.c, trace.c). Not for the machine.
+ */
+#ifndef VMSTRESS_CPU_IMPL_H
+#define VMSTRESS_CPU_IMPL_H
+
+#include "cpu.h"
+
+#define SCS_BASE 0xE000E000u
+#define SCS_END  0xE000F000u
+
+struct Cpu {
+    CpuState st;                /* section "cpu" */
+    NvicState nvic;             /* section "armv6m-nvic" */
+    SysTickState systick;       /* section "armv6m-systick" */
+    /* Host side, never migrated. */
+    CpuBus bus;
+    bool stop;                  /* cpu_stop() was called */
+    bool check;                 /* something changed that may let an exception in or wake the core */
+    bool sysreset_req;          /* AIRCR.SYSRESETREQ written: call bus->sysreset at the boundary */
+    bool trace_regs;
+    uint32_t trace_pos;         /* next ring slot */
+    uint64_t trace_count;       /* instructions recorded since reset */
+    CpuTraceEntry trace[CPU_TRACE_LEN];
+};
+
+/* scs.c */
+void scs_reset(Cpu *cpu);
+void scs_init(Cpu *cpu);
+bool scs_read(Cpu *cpu, uint32_t addr, unsigned size, uint32_t *val);
+bool scs_write(Cpu *cpu, uint32_t addr, unsigned size, uint32_t val);
+int cpu_exc_prio(const Cpu *cpu, unsigned n);
+/* Highest-priority pending and enabled exception (number, or -1) and its priority. */
+int cpu_pending_best(const Cpu *cpu, int *prio);
+extern const VmsDesc vmsd_armv6m_nvic, vmsd_armv6m_systick;
+extern const DevMember nvic_members[], systick_members[];
+
+static inline uint32_t cpu_xpsr(const CpuState *s)
+{
+    return (uint32_t)s->n << 31 | (uint32_t)s->z << 30 | (uint32_t)s->c << 29 |
+           (uint32_t)s->v << 28 | 1u << 24 | s->ipsr;
+}
+
+#endif
