@@ -24,7 +24,7 @@ const size_t dev_n_types = sizeof(dev_types) / sizeof(dev_types[0]) - 1;
  * one entry lets the compiler assume no later entry is ever read.)
  */
 extern const DevType *dev_test_types[] __attribute__((weak));
-extern const DevTestDesc dev_test_descs[] __attribute__((weak));
+extern DevTestDesc dev_test_descs[] __attribute__((weak));
 
 const DevTestDesc *dev_test_desc_find(const char *name)
 {

@@ -103,7 +103,7 @@ typedef struct DevTestDesc {
     const char *name;
     const VmsDesc *vmsd;
 } DevTestDesc;
-extern const DevTestDesc dev_test_descs[];
+extern DevTestDesc dev_test_descs[];
 const DevTestDesc *dev_test_desc_find(const char *name);
 const DevType *dev_type_find(const char *name);
 

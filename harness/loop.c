@@ -152,23 +152,26 @@ static bool events_equal(const MachEvent *x, const MachEvent *y)
 typedef struct CoverQuery {
     size_t off, size;
     const VmsField *hit;
+    const VmsDesc *hit_desc;    /* the (sub)description the field belongs to */
 } CoverQuery;
 
 static void cover_fn(void *arg, const VmsDesc *d, const VmsField *f, size_t off, size_t size)
 {
     CoverQuery *q = arg;
-    if (!q->hit && off < q->off + q->size && q->off < off + size)
+    if (!q->hit && off < q->off + q->size && q->off < off + size) {
         q->hit = f;
+        q->hit_desc = d;
+    }
 }
 
 static void explain_member(char *out, size_t n, const MachShadow *sh, const DevMember *mem)
 {
-    CoverQuery q = { mem->offset, mem->size, NULL };
+    CoverQuery q = { mem->offset, mem->size, NULL, NULL };
     if (sh->vmsd)
         vms_for_each_member_in(sh->vmsd, sh->state, sh->size, cover_fn, &q);
     if (q.hit)
         snprintf(out, n, "member '%s' of %s (description field '%s' of '%s')", mem->name,
-                 sh->name, q.hit->name, sh->vmsd->name);
+                 sh->name, q.hit->name, q.hit_desc->name);
     else
         snprintf(out, n, "member '%s' of %s is not carried by any field of description '%s'",
                  mem->name, sh->name, sh->vmsd ? sh->vmsd->name : "(none)");

@@ -4,8 +4,10 @@
  *
  * A variant is derived at start-up from the shipped DevType by editing its
  * tables or wrapping one of its functions; no device code is copied, so the
- * variants follow the devices as they change. Linked only into
- * vmstress-planted, whose dev_test_types[] replaces the empty weak default.
+ * variants follow the devices as they change. A plant on a core section
+ * (not a device type) becomes a description variant instead. Linked only
+ * into vmstress-planted, which defines the weak dev_test_types[] and
+ * dev_test_descs[] the registry looks in.
  *
  * The bug kinds:
  *   missing-field   the description forgets a field
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "device.h"
 #include "vclock.h"
 
@@ -41,7 +44,8 @@ typedef struct Plant {
 
 typedef struct Variant {
     const Plant *plant;
-    const DevType *base;
+    const DevType *base;            /* NULL for a core section */
+    const VmsDesc *base_vmsd;
     DevType type;
     VmsDesc vmsd;
     VmsField fields[MAX_FIELDS];
@@ -53,6 +57,23 @@ typedef struct Variant {
 
 static Variant variants[N_PLANTS];
 const DevType *dev_test_types[N_PLANTS + 1];
+DevTestDesc dev_test_descs[N_PLANTS + 1];
+
+/* Core sections a plant may name as its base, with their descriptions. */
+static const struct {
+    const char *section;
+    const VmsDesc *vmsd;
+} core_bases[] = {
+    { "cpu", &vmsd_armv6m_cpu },
+};
+
+static const VmsDesc *core_base(const char *section)
+{
+    for (size_t i = 0; i < sizeof(core_bases) / sizeof(core_bases[0]); i++)
+        if (!strcmp(core_bases[i].section, section))
+            return core_bases[i].vmsd;
+    return NULL;
+}
 
 static void die(const Plant *p, const char *what)
 {
@@ -103,13 +124,13 @@ static bool stale_pre_load(void *s, int version, VmsMsg *why)
 {
     Variant *v = by_kind(STALE_DERIVED);
     keep(v, s);
-    return v->base->vmsd->pre_load ? v->base->vmsd->pre_load(s, version, why) : true;
+    return v->base_vmsd->pre_load ? v->base_vmsd->pre_load(s, version, why) : true;
 }
 
 static bool stale_post_load(void *s, int version, VmsMsg *why)
 {
     Variant *v = by_kind(STALE_DERIVED);
-    bool ok = v->base->vmsd->post_load ? v->base->vmsd->post_load(s, version, why) : true;
+    bool ok = v->base_vmsd->post_load ? v->base_vmsd->post_load(s, version, why) : true;
     restore(v, s);
     return ok;
 }
@@ -118,7 +139,7 @@ static bool stale_post_load(void *s, int version, VmsMsg *why)
 static bool effect_pre_save(void *s, VmsMsg *why)
 {
     Variant *v = by_kind(PRESAVE_EFFECT);
-    bool ok = v->base->vmsd->pre_save ? v->base->vmsd->pre_save(s, why) : true;
+    bool ok = v->base_vmsd->pre_save ? v->base_vmsd->pre_save(s, why) : true;
     ((uint8_t *)s)[v->member->offset] ^= 1;
     return ok;
 }
@@ -136,7 +157,7 @@ static void forgetful_reset(void *s)
 static bool unarmed_post_load(void *s, int version, VmsMsg *why)
 {
     Variant *v = by_kind(TIMER_UNARMED);
-    bool ok = v->base->vmsd->post_load ? v->base->vmsd->post_load(s, version, why) : true;
+    bool ok = v->base_vmsd->post_load ? v->base_vmsd->post_load(s, version, why) : true;
     vtimer_del((VTimer *)((uint8_t *)s + v->member->offset));
     return ok;
 }
@@ -147,7 +168,7 @@ static void copy_fields(Variant *v, const char *drop)
 {
     size_t n = 0;
     bool dropped = false;
-    for (const VmsField *f = v->base->vmsd->fields; !(f->flags & VMS_END); f++) {
+    for (const VmsField *f = v->base_vmsd->fields; !(f->flags & VMS_END); f++) {
         if (drop && !dropped && !strcmp(f->name, drop)) {
             dropped = true;
             continue;
@@ -166,7 +187,7 @@ static void wrong_needed(Variant *v)
 {
     size_t n = 0;
     bool found = false;
-    for (const VmsDesc *const *s = v->base->vmsd->subsections; s && *s; s++) {
+    for (const VmsDesc *const *s = v->base_vmsd->subsections; s && *s; s++) {
         if (n == MAX_SUBS)
             die(v->plant, "too many subsections near");
         if (!strcmp((*s)->name, v->plant->target)) {
@@ -184,19 +205,39 @@ static void wrong_needed(Variant *v)
     v->vmsd.subsections = v->subs;
 }
 
+/* A plant on a core section: only description edits apply there. */
+static void init_core_variant(Variant *v, size_t *n_descs)
+{
+    if (v->plant->kind != NEEDED_WRONG && v->plant->kind != MISSING_FIELD)
+        die(v->plant, "this kind needs a device type, and there is none named");
+    v->vmsd = *v->base_vmsd;
+    if (v->plant->kind == MISSING_FIELD)
+        copy_fields(v, v->plant->target);
+    else
+        wrong_needed(v);
+    dev_test_descs[(*n_descs)++] = (DevTestDesc){ v->plant->base, v->plant->name, &v->vmsd };
+}
+
 __attribute__((constructor)) static void planted_init(void)
 {
+    size_t n_types = 0, n_descs = 0;
     for (size_t i = 0; i < N_PLANTS; i++) {
         Variant *v = &variants[i];
         v->plant = &plants[i];
         v->base = dev_type_find(plants[i].base);
-        if (!v->base) {
-            fprintf(stderr, "planted variant %s: no device type '%s'\n", plants[i].name, plants[i].base);
+        v->base_vmsd = v->base ? v->base->vmsd : core_base(plants[i].base);
+        if (!v->base_vmsd) {
+            fprintf(stderr, "planted variant %s: no device type or core section '%s'\n",
+                    plants[i].name, plants[i].base);
             exit(2);
+        }
+        if (!v->base) {
+            init_core_variant(v, &n_descs);
+            continue;
         }
         v->type = *v->base;
         v->type.name = plants[i].name;
-        v->vmsd = *v->base->vmsd;       /* same name: the stream stays the device's */
+        v->vmsd = *v->base_vmsd;        /* same name: the stream stays the device's */
         v->type.vmsd = &v->vmsd;
         switch (plants[i].kind) {
         case MISSING_FIELD: copy_fields(v, plants[i].target); break;
@@ -215,7 +256,8 @@ __attribute__((constructor)) static void planted_init(void)
             v->vmsd.post_load = unarmed_post_load;
             break;
         }
-        dev_test_types[i] = &v->type;
+        dev_test_types[n_types++] = &v->type;
     }
-    dev_test_types[N_PLANTS] = NULL;
+    dev_test_types[n_types] = NULL;
+    dev_test_descs[n_descs] = (DevTestDesc){ NULL, NULL, NULL };
 }
