@@ -42,16 +42,38 @@ const char *vms_error_class_name(VmsErrClass cls)
     return "invalid";
 }
 
+/* Copy s into out, writing bytes that are not printable ASCII as \xNN:
+ * names and values quoted from a hostile stream must not break the
+ * one-line report (a newline in a "machine type", say). */
+static void escape_into(char *out, size_t n, const char *s)
+{
+    size_t k = 0;
+    for (; *s && k + 5 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            out[k++] = (char)c;
+        else
+            k += (size_t)snprintf(out + k, n - k, "\\x%02x", c);
+    }
+    out[k] = 0;
+}
+
 int vms_error_format(const VmsError *e, char *buf, size_t n)
 {
-    char sec[128] = "", fld[200] = "";
-    if (e->section[0])
-        snprintf(sec, sizeof(sec), " in section '%s' instance %lld", e->section,
-                 (long long)e->instance);
-    if (e->field[0])
-        snprintf(fld, sizeof(fld), " field '%s'", e->field);
-    return snprintf(buf, n, "%s at offset %zu%s%s: %s", vms_error_class_name(e->cls),
-                    e->offset, sec, fld, e->msg);
+    char esec[sizeof(e->section) * 4 + 1], efld[sizeof(e->field) * 4 + 1];
+    char msg[sizeof(e->msg) * 4 + 1];
+    char sec[sizeof(esec) + 48] = "", fld[sizeof(efld) + 16] = "";
+    if (e->section[0]) {
+        escape_into(esec, sizeof(esec), e->section);
+        snprintf(sec, sizeof(sec), " in section '%s' instance %lld", esec, (long long)e->instance);
+    }
+    if (e->field[0]) {
+        escape_into(efld, sizeof(efld), e->field);
+        snprintf(fld, sizeof(fld), " field '%s'", efld);
+    }
+    escape_into(msg, sizeof(msg), e->msg);
+    return snprintf(buf, n, "%s at offset %zu%s%s: %s", vms_error_class_name(e->cls), e->offset,
+                    sec, fld, msg);
 }
 
 void vms_error_clear(VmsError *e)

@@ -1289,9 +1289,31 @@ static void test_for_each_member(void **state)
     assert_int_equal(b.hit[offsetof(Bufs, vb) + 7], 1);
 }
 
+/* Names and values quoted from a hostile stream cannot break the one-line
+ * report: control and non-ASCII bytes are escaped. */
+static void test_error_format_is_one_line(void **state)
+{
+    (void)state;
+    VmsError e;
+    vms_error_clear(&e);
+    e.cls = VMS_ERR_CONFIG;
+    e.offset = 9;
+    snprintf(e.section, sizeof(e.section), "conf\nig");
+    e.instance = 0;
+    snprintf(e.field, sizeof(e.field), "f\r\x01");
+    snprintf(e.msg, sizeof(e.msg), "machine type 'a\nb\xff' does not match");
+    char line[1024];
+    vms_error_format(&e, line, sizeof(line));
+    assert_null(strchr(line, '\n'));
+    assert_null(strchr(line, '\r'));
+    assert_string_equal(line, "config at offset 9 in section 'conf\\x0aig' instance 0 field "
+                              "'f\\x0d\\x01': machine type 'a\\x0ab\\xff' does not match");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_format_is_one_line),
         cmocka_unit_test(test_primitive),
         cmocka_unit_test(test_primitive_truncated),
         cmocka_unit_test(test_bool_nonzero_is_true),
