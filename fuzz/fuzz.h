@@ -1,0 +1,92 @@
+/*
+ * fuzz.h - what the fuzz targets share (prefix fz_).
+ *
+ * Every target is a plain LLVMFuzzerTestOneInput plus an optional
+ * LLVMFuzzerInitialize; the same object files are linked against libFuzzer
+ * (VMSTRESS_FUZZ), the AFL++ persistent driver (VMSTRESS_AFL), or the plain
+ * replay driver (every other build), so a finding reproduces in all three.
+ *
+ * A finding is reported by fz_finding(): one line naming the target and
+ * what broke, then abort(), which every engine records as a crash.
+ */
+#ifndef VMSTRESS_FUZZ_H
+#define VMSTRESS_FUZZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+#include "machine.h"
+
+/* The guest firmware embedded at build time (fuzz/embed.cmake). */
+extern const unsigned char fz_firmware[];
+extern const size_t fz_firmware_len;
+extern const char fz_firmware_name[];
+
+/* Cycles the guest runs after an accepted load, before the fixpoint check. */
+#define FZ_RUN_CYCLES 20000u
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* Report a finding and abort. */
+void fz_finding(const char *target, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/* The part of argv[0]'s base name after `prefix` ("fuzz_load_pl011" with
+ * prefix "fuzz_load_" gives "pl011"), or NULL when it does not start so. */
+const char *fz_name_suffix(const char *argv0, const char *prefix);
+
+/*
+ * Device type overrides ("base=variant", as LoopConfig.overrides): the
+ * comma-separated environment variable VMSTRESS_FUZZ_OVERRIDES; then one
+ * planted variant named by VMSTRESS_PLANT (or built into the binary, see
+ * fz_builtin_plant), its base found by description name; then `extra` (may
+ * be NULL). Computed once; the array lives for the process.
+ */
+const char *const *fz_overrides(const char *extra, size_t *n);
+
+/* Set by a planted binary to the variant it applies by default. */
+extern const char *const fz_builtin_plant;
+
+/* The default board with overrides applied, the embedded firmware loaded,
+ * reset, console off. Setup failures exit(2) with a message (they are not
+ * findings: the binary is misconfigured). */
+Machine *fz_machine_new(const char *const *overrides, size_t n_overrides);
+
+/* A rejected load must say why: a class and a one-line message. */
+void fz_check_rejected(const char *target, const VmsError *e);
+
+/*
+ * After an accepted load: run the guest for `cycles`, then save, load,
+ * save; the two streams must be identical and both steps must succeed.
+ * s1 and s2 are scratch streams kept by the caller (reused across inputs).
+ */
+void fz_check_fixpoint(const char *target, Machine *m, uint64_t cycles, VmsOut *s1, VmsOut *s2);
+
+/*
+ * Frame `body` as the only section of a stream for machine type `mt`:
+ * magic, version, configuration, FULL header (idstr, instance, version,
+ * section id), body, footer, EOF. False if out overflows.
+ */
+bool fz_frame_section(VmsOut *out, const char *mt, const char *idstr, uint32_t section_id,
+                      uint32_t instance, uint32_t version, const void *body, size_t len);
+
+/*
+ * The structure-aware mutator (mutator.c). The stream is loaded into a
+ * scratch machine and re-saved section by section with a map of every
+ * field; then field values, section versions, subsections (drop,
+ * duplicate) and sections (order, drop, duplicate) are mutated and the
+ * framing rebuilt. Inputs that do not load go to `fallback` (libFuzzer's
+ * LLVMFuzzerMutate, AFL++'s havoc). Deterministic for a given seed.
+ * Returns the new size (<= max).
+ */
+typedef size_t (*FzByteMutate)(uint8_t *data, size_t size, size_t max, void *opaque);
+size_t fz_mutate_stream(uint8_t *data, size_t size, size_t max, unsigned seed,
+                        FzByteMutate fallback, void *opaque);
+
+/* splitmix64, for everything seeded in the fuzz code. */
+uint64_t fz_rng(uint64_t *state);
+
+#endif

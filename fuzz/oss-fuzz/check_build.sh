@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# ctest fuzz_ossfuzz_build: run build.sh as OSS-Fuzz would (clang, libFuzzer,
+# ASan) into a scratch $OUT, check every output exists, and run every target
+# for 200 executions from its seed corpus.
+#   check_build.sh SOURCE_ROOT SCRATCH_DIR
+set -euo pipefail
+root=$1
+scratch=$2
+rm -rf "$scratch"
+mkdir -p "$scratch/out" "$scratch/work"
+export CC=clang CXX=clang++ SRC=$(dirname "$root") WORK=$scratch/work OUT=$scratch/out
+export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=fuzzer-no-link,address"
+export LIB_FUZZING_ENGINE=-fsanitize=fuzzer
+bash "$root/fuzz/oss-fuzz/build.sh"
+
+fail=0
+targets=$(cd "$OUT" && ls | grep -E '^fuzz_[A-Za-z0-9_-]+$' || true)
+[ -n "$targets" ] || { echo "no targets in $OUT"; exit 1; }
+for t in $targets; do
+  for f in "$t.dict" "$t.options" "${t}_seed_corpus.zip"; do
+    [ -s "$OUT/$f" ] || { echo "missing or empty: $OUT/$f"; fail=1; }
+  done
+  seeds=$scratch/run-$t
+  mkdir -p "$seeds"
+  (cd "$seeds" && unzip -q -o "$OUT/${t}_seed_corpus.zip")
+  # Seed replay, then 200 fuzzing executions; a finding fails the test.
+  if ! (cd "$scratch" && "$OUT/$t" -runs=200 -seed=1 -dict="$OUT/$t.dict" -max_len=4096 \
+          -artifact_prefix="$scratch/$t-" "$seeds" >"$scratch/$t.log" 2>&1); then
+    echo "FAILED: $t (log: $scratch/$t.log)"; tail -20 "$scratch/$t.log"; fail=1
+  else
+    echo "ok: $t ($(grep -c . "$scratch/$t.log") log lines)"
+  fi
+done
+for want in fuzz_load fuzz_roundtrip; do
+  [ -x "$OUT/$want" ] || { echo "missing target $want"; fail=1; }
+done
+exit $fail
