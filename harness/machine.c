@@ -565,6 +565,11 @@ bool mach_load_image(Machine *m, const void *data, size_t len, VmsMsg *why)
     return elf_load_flash(data, len, m->flash, MACH_FLASH_BASE, m->board->flash_size, why);
 }
 
+uint32_t mach_device_base(const Machine *m, size_t i)
+{
+    return i < m->n_devs ? m->devs[i].cfg->base : 0;
+}
+
 #define MACH_ELF_MAX (16u << 20)
 
 bool mach_load_elf(Machine *m, const char *path, VmsMsg *why)

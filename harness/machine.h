@@ -106,6 +106,7 @@ size_t mach_n_devices(const Machine *m);
 Device *mach_device(Machine *m, size_t i);
 const DevType *mach_device_type(const Machine *m, size_t i);
 void *mach_device_state(Machine *m, size_t i);
+uint32_t mach_device_base(const Machine *m, size_t i);     /* its MMIO base address */
 
 /* Sections and shadow-compared parts, in registration order. */
 VmsRegistry *mach_registry(Machine *m);
