@@ -824,8 +824,15 @@ uint64_t cpu_exec(Cpu *cpu, uint64_t cycles)
         if (s->run != CPU_RUNNING) {
             if (s->run != CPU_SLEEPING)
                 break;
-            /* Nothing can wake the core before the next timer. */
-            clk->cycles = clk->next_cycle < end ? clk->next_cycle : end;
+            /* Nothing can wake the core before the next timer. Time only
+             * moves forward, even if a timer is somehow overdue. */
+            uint64_t wake = clk->next_cycle < end ? clk->next_cycle : end;
+            if (wake <= clk->cycles) {
+                if (clk->cycles >= end)
+                    break;
+                wake = clk->cycles + 1;
+            }
+            clk->cycles = wake;
             continue;
         }
         /* Fast path: instructions back to back until a timer is due, the

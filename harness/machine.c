@@ -22,6 +22,11 @@
 
 /* --------------------------------------------------------- the section */
 
+static bool clock_in_range(void *opaque, int version_id)
+{
+    return ((const MachState *)opaque)->clock.cycles <= VCLOCK_MAX_CYCLES;
+}
+
 static bool machine_post_load(void *opaque, int version_id, VmsMsg *why)
 {
     MachState *ms = opaque;
@@ -33,6 +38,7 @@ static bool machine_post_load(void *opaque, int version_id, VmsMsg *why)
 static const VmsField machine_fields[] = {
     { .name = "cycles", .offset = offsetof(MachState, clock.cycles), .size = sizeof(uint64_t),
       .info = &vms_info_uint64, .flags = VMS_SINGLE },
+    VMS_VALIDATE("cycles within the clock's range", clock_in_range),
     VMS_BOOL(reset_pending, MachState),
     VMS_END_OF_LIST(),
 };

@@ -20,6 +20,10 @@
 #include "vmstate.h"
 
 #define VCLOCK_NS_PER_CYCLE 10  /* the core runs at a virtual 100 MHz */
+/* The latest time the clock can show: its nanoseconds, and a run's budget on
+ * top of it, stay far from overflowing int64 (about 730 years). A loaded
+ * time beyond it is rejected. */
+#define VCLOCK_MAX_CYCLES ((uint64_t)INT64_MAX / VCLOCK_NS_PER_CYCLE / 4)
 
 typedef struct VClock VClock;
 typedef struct VTimer VTimer;
