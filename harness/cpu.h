@@ -146,6 +146,11 @@ void cpu_set_reg(Cpu *cpu, unsigned n, uint32_t v);
  * planted-bug tests derive variants from it. */
 extern const VmsDesc vmsd_armv6m_cpu;
 
+/* Invariants that span the core's sections (IPSR against the NVIC's active
+ * exceptions). The NVIC's post_load checks them, but a stream may omit a
+ * section, so whoever loads a whole machine checks again at the end. */
+bool cpu_loaded_state_ok(const Cpu *cpu, VmsMsg *why);
+
 /* Components to register as sections and shadow-compare, in a fixed order. */
 size_t cpu_components(Cpu *cpu, CpuComponent *out, size_t max);
 

@@ -622,8 +622,20 @@ bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
 bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
 {
     mach_reset(m);
-    if (vms_load(&m->reg, buf, len, err))
-        return true;
+    if (vms_load(&m->reg, buf, len, err)) {
+        /* Sections a stream leaves out keep their reset state, so checks
+         * that span sections run again once everything is in. */
+        VmsMsg why = { "" };
+        if (cpu_loaded_state_ok(m->cpu, &why))
+            return true;
+        vms_error_clear(err);
+        err->cls = VMS_ERR_VALIDATE;
+        err->offset = len;
+        snprintf(err->section, sizeof(err->section), "armv6m-nvic");
+        err->instance = 0;
+        snprintf(err->field, sizeof(err->field), "active");
+        snprintf(err->msg, sizeof(err->msg), "after the whole stream: %s", why.text);
+    }
     mach_reset(m);
     return false;
 }

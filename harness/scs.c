@@ -362,15 +362,23 @@ static bool nvic_valid(void *opaque, int version_id)
            !(nv->vtor & 0x7F) && !(nv->scr & ~0x16u);
 }
 
-static bool nvic_post_load(void *opaque, int version_id, VmsMsg *why)
+bool cpu_loaded_state_ok(const Cpu *cpu, VmsMsg *why)
 {
-    Cpu *cpu = cpu_of_nvic(opaque);
     const NvicState *nv = &cpu->nvic;
     unsigned ipsr = cpu->st.ipsr;
-    /* The "cpu" section comes first: Handler mode needs its exception active. */
+    /* Handler mode needs its exception active, Thread mode none. */
     if (ipsr >= CPU_NUM_EXC || (ipsr == 0) != (nv->active == 0) || (ipsr && !(nv->active >> ipsr & 1)))
         return vms_fail(why, "IPSR %u does not match active exceptions 0x%llx",
                         ipsr, (unsigned long long)nv->active);
+    return true;
+}
+
+static bool nvic_post_load(void *opaque, int version_id, VmsMsg *why)
+{
+    Cpu *cpu = cpu_of_nvic(opaque);
+    /* The "cpu" section comes first, so its IPSR is already in. */
+    if (!cpu_loaded_state_ok(cpu, why))
+        return false;
     cpu->check = true;
     return true;
 }
