@@ -423,6 +423,31 @@ static void write_special(Cpu *cpu, unsigned sysm, uint32_t v)
 
 /* ------------------------------------------------------ one instruction */
 
+/* Multiple-register transfers (PUSH, POP, LDM, STM): one word per set bit of
+ * `list`, lowest register at the lowest address. False at the first bus
+ * fault; words already stored stay stored, as on hardware. */
+static bool load_words(Cpu *cpu, uint32_t a, uint32_t list, uint32_t *w)
+{
+    for (unsigned i = 0; i < 16; i++)
+        if (list >> i & 1) {
+            if (!mem_read(cpu, a, 4, &w[i]))
+                return false;
+            a += 4;
+        }
+    return true;
+}
+
+static bool store_words(Cpu *cpu, uint32_t a, uint32_t list, const uint32_t *r)
+{
+    for (unsigned i = 0; i < 16; i++)
+        if (list >> i & 1) {
+            if (!mem_write(cpu, a, 4, r[i]))
+                return false;
+            a += 4;
+        }
+    return true;
+}
+
 #define R(n) (s->r[(n)])
 #define FAULT() do { fault(cpu, pc); return; } while (0)
 
@@ -633,12 +658,7 @@ static void exec16(Cpu *cpu, uint32_t pc, uint32_t in)
             uint32_t list = (in & 0xff) | (in & 0x100) << 6;
             if (!list) FAULT();
             a = R(13) - 4 * (uint32_t)__builtin_popcount(list);
-            uint32_t p = a;
-            for (unsigned i = 0; i < 15; i++)
-                if (list >> i & 1) {
-                    if (!mem_write(cpu, p, 4, R(i))) FAULT();
-                    p += 4;
-                }
+            if (!store_words(cpu, a, list, s->r)) FAULT();
             R(13) = a;
             break;
         }
@@ -662,16 +682,11 @@ static void exec16(Cpu *cpu, uint32_t pc, uint32_t in)
             uint32_t list = (in & 0xff) | (in & 0x100) << 7;
             uint32_t w[16];
             if (!list) FAULT();
-            a = R(13);
-            for (unsigned i = 0; i < 16; i++)
-                if (list >> i & 1) {
-                    if (!mem_read(cpu, a, 4, &w[i])) FAULT();
-                    a += 4;
-                }
+            if (!load_words(cpu, R(13), list, w)) FAULT();
             for (unsigned i = 0; i < 8; i++)
                 if (list >> i & 1)
                     R(i) = w[i];
-            R(13) = a;
+            R(13) += 4 * (uint32_t)__builtin_popcount(list);
             if (list & 0x8000) {
                 bx_write_pc(cpu, w[15], pc);
                 return;
@@ -707,25 +722,18 @@ static void exec16(Cpu *cpu, uint32_t pc, uint32_t in)
         uint32_t list = in & 0xff;
         if (!list) FAULT();
         a = R(base);
+        uint32_t end = a + 4 * (uint32_t)__builtin_popcount(list);
         if (in & 0x800) {
             uint32_t w[8];
-            for (unsigned i = 0; i < 8; i++)
-                if (list >> i & 1) {
-                    if (!mem_read(cpu, a, 4, &w[i])) FAULT();
-                    a += 4;
-                }
+            if (!load_words(cpu, a, list, w)) FAULT();
             for (unsigned i = 0; i < 8; i++)
                 if (list >> i & 1)
                     R(i) = w[i];
             if (!(list >> base & 1))
-                R(base) = a;
+                R(base) = end;
         } else {
-            for (unsigned i = 0; i < 8; i++)
-                if (list >> i & 1) {
-                    if (!mem_write(cpu, a, 4, R(i))) FAULT();
-                    a += 4;
-                }
-            R(base) = a;
+            if (!store_words(cpu, a, list, s->r)) FAULT();
+            R(base) = end;
         }
         break;
     }
