@@ -30,8 +30,11 @@ static void setup_fail(const char *fmt, ...)
     exit(2);
 }
 
-/* Planted binaries name their variant here (planted_load.c); weak NULL otherwise. */
-__attribute__((weak)) const char *const fz_builtin_plant = NULL;
+/* Planted binaries name their variant here (planted_load.c). A weak
+ * declaration, not a definition: a weak "= NULL" definition of a const
+ * lets the compiler fold NULL into every read, so planted_load.c's strong
+ * definition would never be seen. Undefined here, its address is NULL. */
+extern const char *const fz_builtin_plant __attribute__((weak));
 
 /* "base=variant" for a planted variant: the base is the shipped type whose
  * description has the variant's name (a variant keeps its stream name). */
@@ -75,7 +78,7 @@ const char *const *fz_overrides(const char *extra, size_t *n)
             list[count++] = tok;
         const char *plant = getenv("VMSTRESS_PLANT");
         if (!plant || !*plant)
-            plant = fz_builtin_plant;
+            plant = &fz_builtin_plant ? fz_builtin_plant : NULL;
         if (plant && *plant)
             list[count++] = plant_override(plant);
         if (extra)
