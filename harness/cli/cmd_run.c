@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fieldcov.h"
 #include "loop.h"
 
 static const char run_usage[] =
@@ -42,6 +43,9 @@ static const char run_usage[] =
     "                        parallel; results go to DIR/seed-<s>\n"
     "  --plant BASE=VARIANT  replace a device by a test-only variant (planted\n"
     "                        bugs; only in binaries that link them)\n"
+    "  --field-coverage FILE count field coverage (A's saves, B's loads) and\n"
+    "                        merge it into FILE (locked, so --jobs share it);\n"
+    "                        see `vmstress report`\n"
     "  --json                print the result as one JSON object\n"
     "  --quiet               no progress line, no summary (exit status only)\n"
     "  --help                this text\n"
@@ -93,6 +97,37 @@ static int report(const LoopConfig *cfg, const LoopFinding *fi, const LoopStats 
     return status;
 }
 
+/* --field-coverage: A's saves and B's loads are counted; each process
+ * merges its own counts into the file when its run ends. */
+typedef struct RunFcov {
+    const char *path;
+    Fcov *fc;
+} RunFcov;
+
+static void fcov_on_machine(Machine *m, int which, void *opaque)
+{
+    RunFcov *rf = opaque;
+    if (!rf->fc)
+        rf->fc = fcov_new();
+    fcov_attach_machine(rf->fc, m, FCOV_SRC_STRESS, which == 0 ? FCOV_SAVES : FCOV_LOADS);
+}
+
+/* Merge and free; a write failure turns the status into 2. */
+static int fcov_finish(const LoopConfig *cfg, int status)
+{
+    RunFcov *rf = cfg->on_machine == fcov_on_machine ? cfg->on_machine_opaque : NULL;
+    if (!rf || !rf->fc)
+        return status;
+    char err[512];
+    if (!fcov_merge_into_file(rf->fc, rf->path, err, sizeof(err))) {
+        fprintf(stderr, "vmstress: --field-coverage: %s\n", err);
+        status = 2;
+    }
+    fcov_free(rf->fc);
+    rf->fc = NULL;
+    return status;
+}
+
 static int run_jobs(LoopConfig *cfg, unsigned jobs, bool json, bool quiet)
 {
     const char *base = cfg->results_dir;
@@ -111,9 +146,10 @@ static int run_jobs(LoopConfig *cfg, unsigned jobs, bool json, bool quiet)
             cfg->progress = NULL;
             LoopFinding fi;
             LoopStats st;
-            int status = loop_run(cfg, &fi, &st);
-            fflush(stdout);
-            _exit(report(cfg, &fi, &st, status, json, quiet));
+            int status = fcov_finish(cfg, loop_run(cfg, &fi, &st));
+            status = report(cfg, &fi, &st, status, json, quiet);
+            fflush(stdout);     /* _exit does not flush stdio */
+            _exit(status);
         }
     }
     for (unsigned k = 0; k < jobs; k++) {
@@ -130,7 +166,7 @@ static int run_jobs(LoopConfig *cfg, unsigned jobs, bool json, bool quiet)
 int cmd_run(int argc, char **argv)
 {
     enum { O_BOARD = 256, O_WORKLOAD, O_FIRMWARE, O_SEED, O_CKPT, O_CYCLES, O_DURATION,
-           O_INTERVAL, O_IMIN, O_IMAX, O_INPUTS, O_RESULTS, O_JOBS, O_PLANT, O_JSON, O_QUIET, O_HELP };
+           O_INTERVAL, O_IMIN, O_IMAX, O_INPUTS, O_RESULTS, O_JOBS, O_PLANT, O_JSON, O_QUIET, O_HELP, O_FCOV };
     static const struct option opts[] = {
         { "board", required_argument, 0, O_BOARD },       { "workload", required_argument, 0, O_WORKLOAD },
         { "firmware", required_argument, 0, O_FIRMWARE }, { "seed", required_argument, 0, O_SEED },
@@ -140,8 +176,10 @@ int cmd_run(int argc, char **argv)
         { "inputs", required_argument, 0, O_INPUTS },     { "results", required_argument, 0, O_RESULTS },
         { "jobs", required_argument, 0, O_JOBS },         { "plant", required_argument, 0, O_PLANT },
         { "json", no_argument, 0, O_JSON },               { "quiet", no_argument, 0, O_QUIET },
-        { "help", no_argument, 0, O_HELP },               { 0, 0, 0, 0 },
+        { "help", no_argument, 0, O_HELP },               { "field-coverage", required_argument, 0, O_FCOV },
+        { 0, 0, 0, 0 },
     };
+    RunFcov rf = { NULL, NULL };
     LoopConfig cfg;
     loop_config_defaults(&cfg);
     cfg.results_dir = "results";
@@ -193,6 +231,11 @@ int cmd_run(int argc, char **argv)
             break;
         case O_JSON: json = true; break;
         case O_QUIET: quiet = true; break;
+        case O_FCOV:
+            rf.path = optarg;
+            cfg.on_machine = fcov_on_machine;
+            cfg.on_machine_opaque = &rf;
+            break;
         case O_HELP: fputs(run_usage, stdout); return 0;
         default:
             fprintf(stderr, "vmstress run: unknown option or missing value '%s' (see --help)\n", argv[optind - 1]);
@@ -222,7 +265,7 @@ int cmd_run(int argc, char **argv)
         return run_jobs(&cfg, (unsigned)jobs, json, quiet);
     LoopFinding fi;
     LoopStats st;
-    int status = loop_run(&cfg, &fi, &st);
+    int status = fcov_finish(&cfg, loop_run(&cfg, &fi, &st));
     return report(&cfg, &fi, &st, status, json, quiet);
 }
 

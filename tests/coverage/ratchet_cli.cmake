@@ -1,0 +1,57 @@
+# The ratchet through the command line, on data from a real stress run:
+# a baseline taken from the data passes; the same data with one covered
+# field emptied (the workload "stopped exercising it") fails with exit 1
+# and names the field.
+# cmake -DVMSTRESS=<vmstress> -DDIR=<scratch dir> -P ratchet_cli.cmake
+file(REMOVE_RECURSE ${DIR})
+file(MAKE_DIRECTORY ${DIR})
+
+function(run expect_rc)
+  execute_process(COMMAND ${VMSTRESS} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL expect_rc)
+    message(FATAL_ERROR "vmstress ${ARGN}: exit ${rc}, want ${expect_rc}\n${out}${err}")
+  endif()
+  set(out "${out}" PARENT_SCOPE)
+endfunction()
+
+run(0 run --workload all --checkpoints 200 --seed 1 --quiet --results ${DIR}/results
+    --field-coverage ${DIR}/data.json)
+run(0 report ${DIR}/data.json --quiet --write-baseline ${DIR}/base.json --baseline-min 1)
+run(0 report ${DIR}/data.json --quiet --ratchet ${DIR}/base.json)
+
+# Empty the first covered field's instances.
+file(READ ${DIR}/data.json data)
+string(JSON nd LENGTH "${data}" descriptions)
+set(victim "")
+math(EXPR last_d "${nd} - 1")
+foreach(i RANGE ${last_d})
+  string(JSON nf LENGTH "${data}" descriptions ${i} fields)
+  if(nf EQUAL 0 OR NOT victim STREQUAL "")
+    continue()
+  endif()
+  math(EXPR last_f "${nf} - 1")
+  foreach(k RANGE ${last_f})
+    string(JSON covered GET "${data}" descriptions ${i} fields ${k} covered)
+    if(covered AND victim STREQUAL "")
+      string(JSON dname GET "${data}" descriptions ${i} name)
+      string(JSON fname GET "${data}" descriptions ${i} fields ${k} name)
+      set(victim "${dname}/${fname}")
+      string(JSON data SET "${data}" descriptions ${i} fields ${k} instances "{}")
+    endif()
+  endforeach()
+endforeach()
+if(victim STREQUAL "")
+  message(FATAL_ERROR "the stress run covered no field at all")
+endif()
+file(WRITE ${DIR}/lost.json "${data}")
+run(1 report ${DIR}/lost.json --quiet --ratchet ${DIR}/base.json)
+string(FIND "${out}" "lost: ${victim} " at)
+if(at LESS 0)
+  message(FATAL_ERROR "the ratchet did not name ${victim}:\n${out}")
+endif()
+string(REGEX MATCHALL "lost: " lines "${out}")
+list(LENGTH lines n)
+if(NOT n EQUAL 1)
+  message(FATAL_ERROR "want exactly one lost field (${victim}), got ${n}:\n${out}")
+endif()
+message(STATUS "ratchet passes on its own data and names ${victim} when it is lost")
