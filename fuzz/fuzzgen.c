@@ -317,7 +317,7 @@ static bool corpus_workload(const char *elf, const char *stem, const char *root,
     bool ok = true;
     for (unsigned k = 0; ok && k < streams; k++) {
         mach_run(m, 2000 + fz_rng(&rng) % 400000);
-        char name[256];
+        char name[320];   /* stem (< 256) + a 20-digit cycle + ".bin" */
         VmsError err;
         /* The first stream of each workload keeps its JSON trailer, so the
          * trailer parser is in the corpus too. */
