@@ -1,5 +1,5 @@
 /*
- * test_pl_guest.c - the guest drivers' self-tests (guest/test_pl0xx.c) on
+ * test_pl_guest.c - the guest drivers' self-tests (guest/test_<device>.c) on
  * the default board: each must print its checks through UART0 and exit 0.
  * The PL011 test waits for host input; it gets "ping" once it prompts.
  */
@@ -89,12 +89,29 @@ static void test_guest_pl061(void **state)
     assert_non_null(strstr(con.text, "pl061: selftest passed (0 failures)\n"));
 }
 
+static void test_guest_sp804(void **state)
+{
+    Console con;
+    run_guest("test_sp804.elf", NULL, NULL, &con);
+    /* Both timers of both SP804s interrupted, twice each. */
+    assert_non_null(strstr(con.text, "sp804: selftest passed (2+2 interrupts)\n"));
+}
+
+static void test_guest_watchdog(void **state)
+{
+    Console con;
+    run_guest("test_watchdog.elf", NULL, NULL, &con);
+    assert_non_null(strstr(con.text, "watchdog: selftest passed (3 kicks)\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_guest_pl011),
         cmocka_unit_test(test_guest_pl031),
         cmocka_unit_test(test_guest_pl061),
+        cmocka_unit_test(test_guest_sp804),
+        cmocka_unit_test(test_guest_watchdog),
     };
     return cmocka_run_group_tests_name("pl_guest", tests, NULL, NULL);
 }
