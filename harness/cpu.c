@@ -768,7 +768,7 @@ static void exec16(Cpu *cpu, uint32_t pc, uint32_t in)
 }
 
 /* Record, fetch and execute the instruction at r15. */
-static inline void step(Cpu *cpu, uint64_t cycle)
+static inline void step(Cpu *cpu, uint64_t cycle, bool regs)
 {
     CpuState *s = &cpu->st;
     uint32_t pc = s->r[15], in;
@@ -777,24 +777,18 @@ static inline void step(Cpu *cpu, uint64_t cycle)
     cpu->trace_count++;
     e->cycle = cycle;
     e->pc = pc;
-    if (cpu->trace_regs) {
+    if (regs) {
         memcpy(e->r, s->r, sizeof e->r);
         e->xpsr = cpu_xpsr(s);
     }
+    /* Only the first halfword: cpu_trace reads the second one of a 32-bit
+     * encoding back from memory, off the hot path. */
     if (!fetch16(cpu, pc, &in)) {
         e->insn = 0;
         fault(cpu, pc);
         return;
     }
-    if (in >= 0xE800) {
-        uint32_t hw2 = 0;
-        if (fetch16(cpu, pc + 2, &hw2))
-            e->insn = in << 16 | hw2;
-        else
-            e->insn = in << 16;
-    } else {
-        e->insn = in;
-    }
+    e->insn = in;
     exec16(cpu, pc, in);
 }
 
@@ -850,7 +844,7 @@ uint64_t cpu_exec(Cpu *cpu, uint64_t cycles)
         uint64_t now = clk->cycles;
         uint64_t lim = end < clk->next_cycle ? end : clk->next_cycle;
         do {
-            step(cpu, now);
+            step(cpu, now, cpu->trace_regs);
             clk->cycles = ++now;
         } while (now < lim && !(cpu->check | cpu->stop));
     }

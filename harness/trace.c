@@ -1,9 +1,9 @@
 /*
  * trace.c - the ring of recently executed instructions and its disassembly.
  *
- * cpu_exec records pc, the instruction and the cycle for every instruction
- * (registers too when asked); nothing is decoded until someone prints, so
- * tracing costs a few stores per instruction.
+ * cpu_exec records pc, the first halfword and the cycle for every
+ * instruction (registers too when asked); nothing is decoded until someone
+ * prints, so tracing costs a few stores per instruction.
  */
 #include "cpu_impl.h"
 
@@ -17,6 +17,16 @@ void cpu_trace_regs(Cpu *cpu, bool on)
     cpu->trace_regs = on;
 }
 
+/* The halfword at a, if it is in flash or SRAM (0 otherwise). */
+static uint32_t read_half(const Cpu *cpu, uint32_t a)
+{
+    const CpuBus *b = &cpu->bus;
+    const uint8_t *p = a + 2 <= b->flash_size ? b->flash + a
+                       : a - b->sram_base + 2 <= b->sram_size ? b->sram + (a - b->sram_base)
+                                                              : NULL;
+    return p ? (uint32_t)(p[0] | p[1] << 8) : 0;
+}
+
 size_t cpu_trace(const Cpu *cpu, CpuTraceEntry *out, size_t max)
 {
     size_t n = cpu->trace_count < CPU_TRACE_LEN ? (size_t)cpu->trace_count : CPU_TRACE_LEN;
@@ -26,6 +36,11 @@ size_t cpu_trace(const Cpu *cpu, CpuTraceEntry *out, size_t max)
     uint32_t first = (cpu->trace_pos + CPU_TRACE_LEN - (uint32_t)n) & (CPU_TRACE_LEN - 1);
     for (size_t i = 0; i < n; i++) {
         out[i] = cpu->trace[(first + i) & (CPU_TRACE_LEN - 1)];
+        /* The ring keeps the first halfword; a 32-bit encoding's second is
+         * read back now (code in SRAM may have changed since: rare, and
+         * only the listing would show it). */
+        if (out[i].insn >= 0xE800 && out[i].insn <= 0xFFFF)
+            out[i].insn = out[i].insn << 16 | read_half(cpu, out[i].pc + 2);
         if (!cpu->trace_regs) {
             memset(out[i].r, 0, sizeof out[i].r);
             out[i].xpsr = 0;
