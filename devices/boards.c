@@ -15,7 +15,7 @@ static const DevConfig default_devices[] = {
     { "sp804", TIMER1_BASE, IRQ1(TIMER1_IRQ), { { "freq0", TIMER_HZ }, { "freq1", TIMER_HZ } } },
     { "pl031", RTC_BASE, IRQ1(RTC_IRQ), { { "start-time", RTC_EPOCH } } },
     { "pl061", GPIO0_BASE, IRQ1(GPIO0_IRQ), { { NULL, 0 } } },
-    { "pl061", GPIO1_BASE, IRQ1(GPIO1_IRQ), { { NULL, 0 } } },
+    { "pl061_luminary", GPIO1_BASE, IRQ1(GPIO1_IRQ), { { NULL, 0 } } },
     { "cmsdk-apb-watchdog", WDOG_BASE, IRQ1(WDOG_IRQ), { { "clk-hz", WDOG_HZ } } },
     { NULL, 0, NO_IRQ, { { NULL, 0 } } },
 };
@@ -26,7 +26,7 @@ static const DevConfig no_devices[] = {
 
 static const Board board_default = {
     .name = "vmstress-m0",
-    .summary = "Cortex-M0 with PL011, 2x SP804, PL031, 2x PL061, CMSDK watchdog",
+    .summary = "Cortex-M0 with PL011, 2x SP804, PL031, PL061, Luminary PL061, CMSDK watchdog",
     .flash_size = BOARD_FLASH_SIZE,
     .sram_size = BOARD_SRAM_SIZE,
     .devices = default_devices,

@@ -20,9 +20,23 @@
  *        latched in RIS until cleared by IC.
  * The IRQ line is the OR of RIS & IE.
  *
- * Migration: "pl061" v4/min4 with QEMU 7.2's fields. The Stellaris
- * (pl061_luminary) registers at 0x500.. are not decoded by the plain PL061
- * but keep their QEMU reset values and are carried for the wire format.
+ * Two types share this file and the state: "pl061" (ARM's part) and
+ * "pl061_luminary" (the PL061 as built into TI/Luminary Stellaris parts, as
+ * QEMU 7.2 models it). The Luminary block differs in its peripheral ID bytes
+ * and decodes the Stellaris pad registers at 0x500..0x528:
+ *   DR2R DR4R DR8R ODR PUR PDR SLR DEN   plain 8-bit read/write storage (pad
+ *                                        drive, pulls, slew, digital enable;
+ *                                        they do not change pin levels here)
+ *   LOCK (0x520) writing 0x0ACCE551 unlocks, anything else locks; reads 1
+ *        while locked (reset: locked)
+ *   CR   (0x524) the commit mask; writes take effect only while unlocked
+ *   AMSEL (0x528) 8-bit storage
+ * CR gates GPIOAFSEL on both types: only bits set in CR can change (on the
+ * plain PL061 CR stays 0xff, so every bit can). The plain PL061 ignores the
+ * 0x500.. block (reads 0, writes dropped) but its state keeps the Luminary
+ * reset values, because QEMU migrates the same fields for both.
+ *
+ * Migration: "pl061" v4/min4 with QEMU 7.2's fields, for both types.
  */
 #include "device.h"
 
@@ -30,10 +44,16 @@ enum {
     GPIO_DATA_END = 0x400, GPIO_DIR = 0x400, GPIO_IS = 0x404, GPIO_IBE = 0x408,
     GPIO_IEV = 0x40c, GPIO_IE = 0x410, GPIO_RIS = 0x414, GPIO_MIS = 0x418,
     GPIO_IC = 0x41c, GPIO_AFSEL = 0x420, GPIO_ID = 0xfe0,
+    /* Luminary only */
+    GPIO_DR2R = 0x500, GPIO_DR4R = 0x504, GPIO_DR8R = 0x508, GPIO_ODR = 0x50c,
+    GPIO_PUR = 0x510, GPIO_PDR = 0x514, GPIO_SLR = 0x518, GPIO_DEN = 0x51c,
+    GPIO_LOCK = 0x520, GPIO_CR = 0x524, GPIO_AMSEL = 0x528,
 };
+#define GPIO_UNLOCK_KEY 0x0acce551u
 
-/* GPIOPeriphID0..3, GPIOPCellID0..3. */
+/* GPIOPeriphID0..3, GPIOPCellID0..3 at 0xfe0 (0xfd0..0xfdc read 0). */
 static const uint8_t pl061_id[8] = { 0x61, 0x10, 0x04, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
+static const uint8_t pl061_luminary_id[8] = { 0x61, 0x00, 0x18, 0x01, 0x0d, 0xf0, 0x05, 0xb1 };
 
 typedef struct PL061State {
     Device *dev;
@@ -59,7 +79,28 @@ typedef struct PL061State {
     uint32_t den;
     uint32_t cr;
     uint32_t amsel;
+    bool luminary;          /* type: decodes the 0x500.. block, Luminary IDs */
 } PL061State;
+
+/*
+ * The plain 8-bit Luminary storage registers, by offset: one table serves
+ * reads and writes (LOCK and CR have their own rules).
+ */
+static uint32_t *luminary_reg(PL061State *s, uint32_t offset)
+{
+    switch (offset) {
+    case GPIO_DR2R: return &s->dr2r;
+    case GPIO_DR4R: return &s->dr4r;
+    case GPIO_DR8R: return &s->dr8r;
+    case GPIO_ODR: return &s->odr;
+    case GPIO_PUR: return &s->pur;
+    case GPIO_PDR: return &s->pdr;
+    case GPIO_SLR: return &s->slr;
+    case GPIO_DEN: return &s->den;
+    case GPIO_AMSEL: return &s->amsel;
+    default: return NULL;
+    }
+}
 
 static void pl061_report_pins(PL061State *s)
 {
@@ -98,7 +139,16 @@ static uint32_t pl061_read_reg(PL061State *s, uint32_t offset)
     if (offset < GPIO_DATA_END)
         return s->data & (offset >> 2);
     if (offset >= GPIO_ID)
-        return pl061_id[(offset - GPIO_ID) >> 2];
+        return (s->luminary ? pl061_luminary_id : pl061_id)[(offset - GPIO_ID) >> 2];
+    if (s->luminary) {
+        const uint32_t *r = luminary_reg(s, offset);
+        if (r)
+            return *r;
+        if (offset == GPIO_LOCK)
+            return s->locked;
+        if (offset == GPIO_CR)
+            return s->cr;
+    }
     switch (offset) {
     case GPIO_DIR: return s->dir;
     case GPIO_IS: return s->isense;
@@ -112,14 +162,31 @@ static uint32_t pl061_read_reg(PL061State *s, uint32_t offset)
     }
 }
 
-static void pl061_write_reg(PL061State *s, uint32_t offset, uint32_t value)
+static void pl061_write_reg(PL061State *s, uint32_t offset, uint32_t raw)
 {
-    value &= 0xff;
+    uint32_t value = raw & 0xff;
     if (offset < GPIO_DATA_END) {
         uint32_t mask = (offset >> 2) & s->dir;
         s->data = (s->data & ~mask) | (value & mask);
         pl061_update(s, false);
         return;
+    }
+    if (s->luminary) {
+        uint32_t *r = luminary_reg(s, offset);
+        if (r) {
+            *r = value;
+            return;
+        }
+        if (offset == GPIO_LOCK) {
+            /* The key is compared on the whole word, before the 8-bit mask. */
+            s->locked = raw != GPIO_UNLOCK_KEY;
+            return;
+        }
+        if (offset == GPIO_CR) {
+            if (!s->locked)
+                s->cr = value;
+            return;
+        }
     }
     switch (offset) {
     case GPIO_DIR: {
@@ -133,7 +200,7 @@ static void pl061_write_reg(PL061State *s, uint32_t offset, uint32_t value)
     case GPIO_IEV: s->iev = value; break;
     case GPIO_IE: s->im = value; break;
     case GPIO_IC: s->istate &= ~value; break;
-    case GPIO_AFSEL: s->afsel = value; return;
+    case GPIO_AFSEL: s->afsel = (s->afsel & ~s->cr) | (value & s->cr); return;
     default: return;        /* RIS, MIS, IDs are read-only */
     }
     pl061_update(s, false);
@@ -189,21 +256,32 @@ static void pl061_reset(void *opaque)
     dev_set_irq(s->dev, 0, false);
 }
 
-static bool pl061_realize(Device *dev, void *opaque, VmsMsg *why)
+static bool pl061_bind(Device *dev, PL061State *s, bool luminary, VmsMsg *why)
 {
-    PL061State *s = opaque;
     s->dev = dev;
+    s->luminary = luminary;
     if (!dev_map_mmio(dev, 0, 0x1000, &pl061_ops, s))
         return vms_fail(why, "%s: cannot map MMIO", dev_name(dev));
     return true;
 }
 
+static bool pl061_realize(Device *dev, void *opaque, VmsMsg *why)
+{
+    return pl061_bind(dev, opaque, false, why);
+}
+
+static bool pl061_luminary_realize(Device *dev, void *opaque, VmsMsg *why)
+{
+    return pl061_bind(dev, opaque, true, why);
+}
+
 /* ------------------------------------------------------------ migration */
 
 /*
- * Every register the guest can reach holds eight pin bits; a stream with
- * more is not a state the device can be in. (QEMU 7.2 has no post_load
- * and accepts them.) The check names the first offending field.
+ * Every register holds eight bits (one per pin) and the lock is a flag; a
+ * stream with more is not a state the device can be in, on either type.
+ * (QEMU 7.2 has no post_load and accepts them.) The check names the first
+ * offending field.
  */
 static bool pl061_post_load(void *opaque, int version_id, VmsMsg *why)
 {
@@ -211,9 +289,13 @@ static bool pl061_post_load(void *opaque, int version_id, VmsMsg *why)
 #define PIN_REG(m) { #m, offsetof(PL061State, m) }
         PIN_REG(data), PIN_REG(old_out_data), PIN_REG(old_in_data), PIN_REG(dir),
         PIN_REG(isense), PIN_REG(ibe), PIN_REG(iev), PIN_REG(im), PIN_REG(istate),
-        PIN_REG(afsel),
+        PIN_REG(afsel), PIN_REG(dr2r), PIN_REG(dr4r), PIN_REG(dr8r), PIN_REG(odr),
+        PIN_REG(pur), PIN_REG(pdr), PIN_REG(slr), PIN_REG(den), PIN_REG(cr), PIN_REG(amsel),
 #undef PIN_REG
     };
+    const PL061State *s = opaque;
+    if (s->locked > 1)
+        return vms_fail(why, "locked %u is not 0 or 1", (unsigned)s->locked);
     for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
         uint32_t v = *(const uint32_t *)((const char *)opaque + pins[i].off);
         if (v > 0xff)
@@ -279,19 +361,30 @@ static const DevMember pl061_members[] = {
     DEV_MEMBER(PL061State, den),
     DEV_MEMBER(PL061State, cr),
     DEV_MEMBER(PL061State, amsel),
+    DEV_HOST(PL061State, luminary, "type (plain or Luminary), fixed at realize"),
     DEV_MEMBERS_END,
 };
 
 static const char *const pl061_inputs[] = { "pins", NULL };
 
+/* Everything but the name and the realize hook is shared by both types. */
+#define PL061_TYPE_COMMON                                                      \
+    .state_size = sizeof(PL061State), .vmsd = &vmstate_pl061,                  \
+    .members = pl061_members, .reset = pl061_reset, .input = pl061_input,      \
+    .inputs = pl061_inputs
+
 const DevType pl061_type = {
     .name = "pl061",
     .summary = "ARM PrimeCell GPIO (PL061): 8 pins, edge/level interrupts",
-    .state_size = sizeof(PL061State),
-    .vmsd = &vmstate_pl061,
-    .members = pl061_members,
     .realize = pl061_realize,
-    .reset = pl061_reset,
-    .input = pl061_input,
-    .inputs = pl061_inputs,
+    PL061_TYPE_COMMON,
+};
+
+/* QEMU's pl061_luminary: the same device and description, plus the
+ * Stellaris pad, lock and commit registers and its own ID bytes. */
+const DevType pl061_luminary_type = {
+    .name = "pl061_luminary",
+    .summary = "Luminary/Stellaris PL061 GPIO: adds pad control, lock and commit registers",
+    .realize = pl061_luminary_realize,
+    PL061_TYPE_COMMON,
 };

@@ -15,10 +15,27 @@ enum {
 #define DATA(mask) ((uint32_t)(mask) << 2)
 
 static const uint8_t pl061_id[8] = { 0x61, 0x10, 0x04, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
+static const uint8_t luminary_id[8] = { 0x61, 0x00, 0x18, 0x01, 0x0d, 0xf0, 0x05, 0xb1 };
+
+/* Stellaris registers of pl061_luminary, with their reset values. */
+enum {
+    DR2R = 0x500, DR4R = 0x504, DR8R = 0x508, ODR = 0x50c, PUR = 0x510, PDR = 0x514,
+    SLR = 0x518, DEN = 0x51c, LOCK = 0x520, CR = 0x524, AMSEL = 0x528,
+};
+#define UNLOCK_KEY 0x0acce551u
+static const uint32_t lum_regs[] = { DR2R, DR4R, DR8R, ODR, PUR, PDR, SLR, DEN, AMSEL };
+static const uint32_t lum_reset[] = { 0xff, 0, 0, 0, 0, 0, 0, 0, 0 };
+#define N_LUM (sizeof(lum_regs) / sizeof(lum_regs[0]))
 
 static int setup(void **state)
 {
     *state = devtest_new("pl061", NULL);
+    return 0;
+}
+
+static int setup_luminary(void **state)
+{
+    *state = devtest_new("pl061_luminary", NULL);
     return 0;
 }
 
@@ -211,6 +228,106 @@ static void test_hostile_values(void **state)
     devtest_hostile(t, "data", 0x80000000u);
 }
 
+/* The plain PL061 ignores the Stellaris block: reads 0, writes change nothing. */
+static void test_plain_ignores_luminary_block(void **state)
+{
+    DevTest *t = *state;
+    for (size_t i = 0; i < N_LUM; i++) {
+        devtest_write(t, lum_regs[i], 0x3c);
+        assert_int_equal(devtest_read(t, lum_regs[i]), 0);
+    }
+    devtest_write(t, LOCK, UNLOCK_KEY);
+    devtest_write(t, CR, 0x01);
+    assert_int_equal(devtest_read(t, LOCK), 0);
+    assert_int_equal(devtest_read(t, CR), 0);
+    /* CR stays 0xff inside, so every AFSEL bit is writable. */
+    devtest_write(t, AFSEL, 0xff);
+    assert_int_equal(devtest_read(t, AFSEL), 0xff);
+}
+
+static void test_luminary_reset_and_ids(void **state)
+{
+    DevTest *t = *state;
+    devtest_check_members("pl061_luminary");
+    devtest_check_ids(t, luminary_id);
+    for (size_t i = 0; i < N_LUM; i++)
+        assert_int_equal(devtest_read(t, lum_regs[i]), lum_reset[i]);
+    assert_int_equal(devtest_read(t, LOCK), 1);     /* locked at reset */
+    assert_int_equal(devtest_read(t, CR), 0xff);
+    assert_int_equal(devtest_read(t, AFSEL), 0);
+    for (uint32_t off = 0xfd0; off < 0xfe0; off += 4)
+        assert_int_equal(devtest_read(t, off), 0);
+}
+
+static void test_luminary_storage_registers(void **state)
+{
+    DevTest *t = *state;
+    for (size_t i = 0; i < N_LUM; i++) {
+        devtest_write(t, lum_regs[i], 0xffffff00u | (uint32_t)(0x11 * (i + 1)));
+        assert_int_equal(devtest_read(t, lum_regs[i]), (0x11 * (i + 1)) & 0xff);
+    }
+    /* Pad settings do not move pins or raise interrupts in this model. */
+    assert_int_equal(devtest_read(t, DATA_ALL), 0);
+    assert_int_equal(devtest_read(t, RIS), 0);
+}
+
+static void test_luminary_lock_commit(void **state)
+{
+    DevTest *t = *state;
+    /* Locked: CR ignores writes. */
+    devtest_write(t, CR, 0x0f);
+    assert_int_equal(devtest_read(t, CR), 0xff);
+    /* Only the exact 32-bit key unlocks (not its low byte, not the CMSDK key). */
+    devtest_write(t, LOCK, 0x51);
+    assert_int_equal(devtest_read(t, LOCK), 1);
+    devtest_write(t, LOCK, 0x1acce551u);
+    assert_int_equal(devtest_read(t, LOCK), 1);
+    devtest_write(t, LOCK, UNLOCK_KEY);
+    assert_int_equal(devtest_read(t, LOCK), 0);
+    devtest_write(t, CR, 0x10f);
+    assert_int_equal(devtest_read(t, CR), 0x0f);
+    /* CR masks AFSEL writes: bits outside it keep their value. */
+    devtest_write(t, AFSEL, 0xff);
+    assert_int_equal(devtest_read(t, AFSEL), 0x0f);
+    devtest_write(t, CR, 0xf0);
+    devtest_write(t, AFSEL, 0x00);
+    assert_int_equal(devtest_read(t, AFSEL), 0x0f);
+    devtest_write(t, AFSEL, 0xa0);
+    assert_int_equal(devtest_read(t, AFSEL), 0xaf);
+    /* Any other value locks again; CR is then frozen. */
+    devtest_write(t, LOCK, 0);
+    assert_int_equal(devtest_read(t, LOCK), 1);
+    devtest_write(t, CR, 0xff);
+    assert_int_equal(devtest_read(t, CR), 0xf0);
+}
+
+static void test_luminary_roundtrip(void **state)
+{
+    DevTest *a = *state;
+    devtest_write(a, LOCK, UNLOCK_KEY);
+    devtest_write(a, CR, 0x3c);
+    for (size_t i = 0; i < N_LUM; i++)
+        devtest_write(a, lum_regs[i], (uint32_t)(0x21 + 7 * i));
+    devtest_write(a, AFSEL, 0xff);
+    DevTest *b = devtest_migrate(a);
+    static const uint32_t regs[] = { DR2R, DR4R, DR8R, ODR, PUR, PDR, SLR, DEN, LOCK, CR, AMSEL, AFSEL };
+    for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+        assert_int_equal(devtest_read(b, regs[i]), devtest_read(a, regs[i]));
+    assert_int_equal(devtest_read(b, LOCK), 0);
+    assert_int_equal(devtest_read(b, AFSEL), 0x3c);
+    /* The migrated copy is still a Luminary block. */
+    devtest_check_ids(b, luminary_id);
+    devtest_free(b);
+}
+
+static void test_luminary_hostile_values(void **state)
+{
+    DevTest *t = *state;
+    devtest_hostile(t, "locked", 2);
+    devtest_hostile(t, "cr", 0x100);
+    devtest_hostile(t, "pur", 0xffffffffu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +341,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_output_pins_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plain_ignores_luminary_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_luminary_reset_and_ids, setup_luminary, teardown),
+        cmocka_unit_test_setup_teardown(test_luminary_storage_registers, setup_luminary, teardown),
+        cmocka_unit_test_setup_teardown(test_luminary_lock_commit, setup_luminary, teardown),
+        cmocka_unit_test_setup_teardown(test_luminary_roundtrip, setup_luminary, teardown),
+        cmocka_unit_test_setup_teardown(test_luminary_hostile_values, setup_luminary, teardown),
     };
     return cmocka_run_group_tests_name("pl061", tests, NULL, NULL);
 }

@@ -35,7 +35,7 @@
 #endif
 
 static const char *const compared_types[] = {
-    "pl011", "pl031", "pl061", "sp804", "cmsdk-apb-watchdog",
+    "pl011", "pl031", "pl061", "pl061_luminary", "sp804", "cmsdk-apb-watchdog",
 };
 #define N_COMPARED (sizeof(compared_types) / sizeof(compared_types[0]))
 
