@@ -151,17 +151,69 @@ int pl011_selftest(void)
     return failures ? 1 : 0;
 }
 
+#define WORKLOAD_IMSC (PL011_INT_RX | PL011_INT_RT | PL011_INT_OE)
+
 static uint32_t workload_sum;
+static uint32_t workload_polls;
 
 void pl011_workload_init(void)
 {
     mmio_write32(UART(PL011_ICR), 0x7ff);
-    mmio_write32(UART(PL011_IMSC), PL011_INT_RX | PL011_INT_RT | PL011_INT_OE);
+    mmio_write32(UART(PL011_IMSC), WORKLOAD_IMSC);
     nvic_enable(UART0_IRQ);
+}
+
+/*
+ * A receive overrun on purpose: receive interrupts masked, then in loopback
+ * 17 bytes into the 16-byte FIFO. The FIFO is left full, so RSR keeps the
+ * overrun error (reading DR would replace it with the byte's status) until
+ * the next phase unmasks the interrupts and the handler drains the FIFO.
+ * Host bytes arriving meanwhile are lost to further overruns.
+ */
+static void pl011_overrun(void)
+{
+    uint32_t cr = mmio_read32(UART(PL011_CR));
+    while (!(mmio_read32(UART(PL011_FR)) & PL011_FR_TXFE))
+        ;
+    irq_disable();
+    mmio_write32(UART(PL011_IMSC), 0);
+    mmio_write32(UART(PL011_CR), cr | PL011_CR_LBE);
+    for (unsigned i = 0; i < 17; i++)
+        mmio_write32(UART(PL011_DR), 'A' + i);
+    mmio_write32(UART(PL011_CR), cr);
+    mmio_write32(UART(PL011_ICR), 0x7ff);
+    irq_enable();
+}
+
+/*
+ * Every 64 polls, a phase: odd phases set the DMA enables (there is no DMA
+ * controller; the model only stores them), a new IrDA divisor and other
+ * FIFO trigger levels; even phases restore DMACR 0 and the reset trigger
+ * levels. The console polls TXFF and the receive path has the timeout
+ * interrupt, so neither depends on these settings. One phase in four
+ * overruns the receive FIFO and holds it full until the next phase.
+ */
+static void pl011_workload_phase(uint32_t p)
+{
+    if ((p & 3) == 1)
+        pl011_overrun();
+    else
+        mmio_write32(UART(PL011_IMSC), WORKLOAD_IMSC);
+    static const uint8_t ifls[] = { 0x00, 0x09, 0x1b, 0x24 };  /* RX/TX levels 1/8..7/8 */
+    if (p & 1) {
+        mmio_write32(UART(PL011_DMACR), (p >> 1) % 7 + 1);
+        mmio_write32(UART(PL011_ILPR), (p * 0x47u) & 0xff);
+        mmio_write32(UART(PL011_IFLS), ifls[(p >> 1) & 3]);
+    } else {
+        mmio_write32(UART(PL011_DMACR), 0);
+        mmio_write32(UART(PL011_IFLS), 0x12);
+    }
 }
 
 uint32_t pl011_workload_poll(void)
 {
+    if ((workload_polls++ & 63) == 32)
+        pl011_workload_phase(workload_polls >> 6);
     while (rx_tail != rx_head)
         workload_sum = workload_sum * 31u + rx_take();
     return workload_sum ^ (oe_irqs << 24);

@@ -11,6 +11,7 @@
 #define PL011_FBRD 0x028u
 #define PL011_LCR_H 0x02cu
 #define PL011_CR 0x030u
+#define PL011_ILPR 0x020u
 #define PL011_IFLS 0x034u
 #define PL011_IMSC 0x038u
 #define PL011_RIS 0x03cu
@@ -39,7 +40,8 @@ void pl011_init(void);
 /* Exercise every register and interrupt path; 0 on pass. Waits for host
  * input: prints "pl011: rx>" and expects the four bytes "ping". */
 int pl011_selftest(void);
-/* Receive interrupts on; poll folds the bytes received since the last call. */
+/* Receive interrupts on; poll folds the bytes received since the last call
+ * and every 64 polls changes DMACR, ILPR and IFLS (restoring them in turn). */
 void pl011_workload_init(void);
 uint32_t pl011_workload_poll(void);
 

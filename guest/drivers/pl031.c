@@ -1,6 +1,8 @@
 /*
  * pl031.c - guest driver for the RTC (see pl031.h). The handler counts
- * alarms and, in the workload, re-arms the match one second ahead.
+ * alarms. In the self-test it clears the match at once; in the workload it
+ * only masks it, leaving the raw status set, and the poll clears and
+ * re-arms it a second later.
  */
 #include "pl031.h"
 
@@ -11,16 +13,17 @@
 static const uint8_t pl031_ids[8] = { 0x31, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
 
 static volatile uint32_t alarms;
-static volatile uint32_t rearm;         /* workload: set the next alarm */
+static volatile uint32_t hold;          /* workload: leave the status for the poll */
 static volatile uint32_t last_alarm_count;
 
 IRQ_HANDLER(RTC_IRQ)
 {
     last_alarm_count = mmio_read32(RTC(PL031_DR));
     alarms++;
-    mmio_write32(RTC(PL031_ICR), 1);
-    if (rearm)
-        mmio_write32(RTC(PL031_MR), last_alarm_count + 1);
+    if (hold)
+        mmio_write32(RTC(PL031_IMSC), 0);
+    else
+        mmio_write32(RTC(PL031_ICR), 1);
 }
 
 uint32_t pl031_now(void) { return mmio_read32(RTC(PL031_DR)); }
@@ -92,7 +95,10 @@ int pl031_selftest(void)
 
 void pl031_workload_init(void)
 {
-    rearm = 1;
+    hold = 1;
+    /* Start the counter (CR) and load it with a time of our own (LR). */
+    mmio_write32(RTC(PL031_CR), 1);
+    mmio_write32(RTC(PL031_LR), RTC_EPOCH + 86400u);
     mmio_write32(RTC(PL031_ICR), 1);
     mmio_write32(RTC(PL031_MR), pl031_now() + 1);
     mmio_write32(RTC(PL031_IMSC), 1);
@@ -101,5 +107,12 @@ void pl031_workload_init(void)
 
 uint32_t pl031_workload_poll(void)
 {
+    /* An alarm's status stays set until the counter moves on (about a
+     * second); then it is cleared and the next alarm armed a second ahead. */
+    if (!mmio_read32(RTC(PL031_IMSC)) && pl031_now() != last_alarm_count) {
+        mmio_write32(RTC(PL031_ICR), 1);
+        mmio_write32(RTC(PL031_MR), pl031_now() + 1);
+        mmio_write32(RTC(PL031_IMSC), 1);
+    }
     return alarms * 0x9e3779b9u + last_alarm_count;
 }

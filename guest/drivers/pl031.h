@@ -17,8 +17,9 @@ uint32_t pl031_now(void);
 /* Exercise every register and the match interrupt; 0 on pass. Takes about
  * three virtual seconds (it sleeps until alarms). */
 int pl031_selftest(void);
-/* An alarm every second, re-armed by the handler; poll folds alarms seen
- * and the counter. */
+/* Alarms a second apart; each alarm's status is left set (masked) for about
+ * a second before the poll clears it and arms the next. Poll folds alarms
+ * seen and the counter. */
 void pl031_workload_init(void);
 uint32_t pl031_workload_poll(void);
 

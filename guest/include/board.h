@@ -16,7 +16,7 @@
 #define TIMER1_BASE  0x40002000u  /* sp804 */
 #define RTC_BASE     0x40003000u  /* pl031 */
 #define GPIO0_BASE   0x40004000u  /* pl061 */
-#define GPIO1_BASE   0x40005000u  /* pl061 */
+#define GPIO1_BASE   0x40005000u  /* pl061_luminary */
 #define WDOG_BASE    0x40006000u  /* cmsdk-apb-watchdog */
 
 #define UART0_IRQ    0
