@@ -120,8 +120,7 @@ static uint32_t wdog_read(void *opaque, uint32_t offset, unsigned size)
         v = reg >= REG_ID_FIRST && reg < 0x1000 ? wdog_ids[(reg - REG_ID_FIRST) / 4] : 0;
         break;
     }
-    v >>= 8 * (offset & 3);
-    return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
+    return dev_narrow_read(v, offset, size);
 }
 
 static void reload_counter(Watchdog *s)

@@ -268,9 +268,7 @@ static void pl011_write_reg(PL011State *s, uint32_t offset, uint32_t value)
  * narrower writes are taken only at the register's own address. */
 static uint32_t pl011_read(void *opaque, uint32_t offset, unsigned size)
 {
-    uint32_t v = pl011_read_reg(opaque, offset & ~3u);
-    v >>= 8 * (offset & 3);
-    return size == 4 ? v : v & ((1u << (8 * size)) - 1);
+    return dev_narrow_read(pl011_read_reg(opaque, offset & ~3u), offset, size);
 }
 
 static void pl011_write(void *opaque, uint32_t offset, uint32_t value, unsigned size)

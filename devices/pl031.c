@@ -157,8 +157,7 @@ static void pl031_write_reg(PL031State *s, uint32_t offset, uint32_t value)
 
 static uint32_t pl031_read(void *opaque, uint32_t offset, unsigned size)
 {
-    uint32_t v = pl031_read_reg(opaque, offset & ~3u) >> (8 * (offset & 3));
-    return size == 4 ? v : v & ((1u << (8 * size)) - 1);
+    return dev_narrow_read(pl031_read_reg(opaque, offset & ~3u), offset, size);
 }
 
 static void pl031_write(void *opaque, uint32_t offset, uint32_t value, unsigned size)

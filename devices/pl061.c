@@ -208,8 +208,7 @@ static void pl061_write_reg(PL061State *s, uint32_t offset, uint32_t raw)
 
 static uint32_t pl061_read(void *opaque, uint32_t offset, unsigned size)
 {
-    uint32_t v = pl061_read_reg(opaque, offset & ~3u) >> (8 * (offset & 3));
-    return size == 4 ? v : v & ((1u << (8 * size)) - 1);
+    return dev_narrow_read(pl061_read_reg(opaque, offset & ~3u), offset, size);
 }
 
 static void pl061_write(void *opaque, uint32_t offset, uint32_t value, unsigned size)

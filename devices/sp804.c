@@ -218,8 +218,7 @@ static uint32_t sp804_read(void *opaque, uint32_t offset, unsigned size)
         v = timer_read(&s->t[reg / TIMER_STRIDE], reg % TIMER_STRIDE);
     else if (reg >= REG_ID_FIRST && reg < 0x1000)
         v = sp804_ids[(reg - REG_ID_FIRST) / 4];
-    v >>= 8 * (offset & 3);
-    return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
+    return dev_narrow_read(v, offset, size);
 }
 
 static void sp804_write(void *opaque, uint32_t offset, uint32_t value, unsigned size)

@@ -56,6 +56,14 @@ bool dev_members_check(const DevMember *members, size_t size, VmsMsg *why);
 
 /* ------------------------------------------------------------ MMIO */
 
+/* What a byte or halfword read at `offset` sees of the 32-bit register that
+ * holds `word` (APB registers are words; narrow reads take a slice). */
+static inline uint32_t dev_narrow_read(uint32_t word, uint32_t offset, unsigned size)
+{
+    word >>= 8 * (offset & 3);
+    return size >= 4 ? word : word & ((1u << (8 * size)) - 1);
+}
+
 typedef struct DevMmioOps {
     /* offset is relative to the region base; size is 1, 2 or 4. */
     uint32_t (*read)(void *s, uint32_t offset, unsigned size);
