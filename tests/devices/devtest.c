@@ -124,6 +124,18 @@ void devtest_same_irq_events(const DevTest *a, const DevTest *b)
     }
 }
 
+void devtest_same_events(const DevTest *a, const DevTest *b)
+{
+    assert_int_equal(a->n_ev, b->n_ev);
+    for (size_t i = 0; i < a->n_ev; i++) {
+        assert_int_equal(a->ev[i].cycle, b->ev[i].cycle);
+        assert_int_equal(a->ev[i].kind, b->ev[i].kind);
+        assert_int_equal(a->ev[i].channel, b->ev[i].channel);
+        assert_int_equal(a->ev[i].value, b->ev[i].value);
+    }
+    assert_int_equal(mach_digest(a->m), mach_digest(b->m));
+}
+
 void devtest_check_ids(DevTest *t, const uint8_t id[8])
 {
     for (unsigned i = 0; i < 8; i++) {

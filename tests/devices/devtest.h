@@ -50,6 +50,8 @@ const MachEvent *devtest_event(const DevTest *t, MachEventKind kind, size_t i);
 int devtest_irq(const DevTest *t);
 /* a and b reported the same IRQ edges (level and cycle) since their last clear. */
 void devtest_same_irq_events(const DevTest *a, const DevTest *b);
+/* Every event (cycle, kind, channel, value) and the state digests agree. */
+void devtest_same_events(const DevTest *a, const DevTest *b);
 
 /* The eight PrimeCell/peripheral ID registers at 0xFE0..0xFFC read `id` and
  * ignore writes. */
