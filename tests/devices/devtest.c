@@ -60,6 +60,12 @@ void devtest_free(DevTest *t)
     free(t);
 }
 
+int devtest_teardown(void **state)
+{
+    devtest_free(*state);
+    return 0;
+}
+
 uint32_t devtest_read_n(DevTest *t, uint32_t offset, unsigned size)
 {
     uint32_t v = 0;

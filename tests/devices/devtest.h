@@ -33,6 +33,8 @@ typedef struct DevTest {
 /* props: {NULL, 0}-terminated, or NULL for the device's defaults. */
 DevTest *devtest_new(const char *type, const DevProp *props);
 void devtest_free(DevTest *t);
+/* cmocka teardown for tests whose setup put a DevTest in *state. */
+int devtest_teardown(void **state);
 
 uint32_t devtest_read(DevTest *t, uint32_t offset);             /* 32-bit access */
 uint32_t devtest_read_n(DevTest *t, uint32_t offset, unsigned size);

@@ -32,12 +32,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    devtest_free(*state);
-    return 0;
-}
-
 static void test_reset_values(void **state)
 {
     DevTest *t = *state;
@@ -279,15 +273,15 @@ static void test_hostile_indices(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reset_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_register_widths, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_transmit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_receive_holding_register, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_receive_fifo, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fifo_trigger_and_drain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_loopback, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_roundtrip_mid_fifo, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hostile_indices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_values, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_register_widths, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_transmit, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_receive_holding_register, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_receive_fifo, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_trigger_and_drain, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_loopback, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip_mid_fifo, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_indices, setup, devtest_teardown),
     };
     return cmocka_run_group_tests_name("pl011", tests, NULL, NULL);
 }

@@ -25,12 +25,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    devtest_free(*state);
-    return 0;
-}
-
 static void test_reset_values(void **state)
 {
     DevTest *t = *state;
@@ -197,15 +191,15 @@ static void test_hostile_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reset_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_counts_virtual_seconds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_register, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_control_is_sticky, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_match_interrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_values, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_counts_virtual_seconds, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_load_register, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_control_is_sticky, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_match_interrupt, setup, devtest_teardown),
         cmocka_unit_test(test_time_continuous_across_migration),
         cmocka_unit_test(test_time_continuous_legacy_stream),
-        cmocka_unit_test_setup_teardown(test_no_second_interrupt_after_load, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hostile_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_second_interrupt_after_load, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_values, setup, devtest_teardown),
     };
     return cmocka_run_group_tests_name("pl031", tests, NULL, NULL);
 }

@@ -39,12 +39,6 @@ static int setup_luminary(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    devtest_free(*state);
-    return 0;
-}
-
 static uint32_t last_pins(DevTest *t)
 {
     size_t n = devtest_count(t, MACH_EV_PINS);
@@ -331,22 +325,22 @@ static void test_luminary_hostile_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reset_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_register_widths, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_data_address_mask, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_output_pins_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_input_pins, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_edge_interrupts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_level_interrupts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_output_pins_interrupt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hostile_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_plain_ignores_luminary_block, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_luminary_reset_and_ids, setup_luminary, teardown),
-        cmocka_unit_test_setup_teardown(test_luminary_storage_registers, setup_luminary, teardown),
-        cmocka_unit_test_setup_teardown(test_luminary_lock_commit, setup_luminary, teardown),
-        cmocka_unit_test_setup_teardown(test_luminary_roundtrip, setup_luminary, teardown),
-        cmocka_unit_test_setup_teardown(test_luminary_hostile_values, setup_luminary, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_values, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_register_widths, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_data_address_mask, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_output_pins_reported, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_input_pins, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_edge_interrupts, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_level_interrupts, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_output_pins_interrupt, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_values, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_plain_ignores_luminary_block, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_luminary_reset_and_ids, setup_luminary, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_luminary_storage_registers, setup_luminary, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_luminary_lock_commit, setup_luminary, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_luminary_roundtrip, setup_luminary, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_luminary_hostile_values, setup_luminary, devtest_teardown),
     };
     return cmocka_run_group_tests_name("pl061", tests, NULL, NULL);
 }
