@@ -9,6 +9,9 @@
 #define BOARD_FLASH_SIZE   0x00040000u /* 256 KiB */
 #define BOARD_SRAM_BASE    0x20000000u
 #define BOARD_SRAM_SIZE    0x00010000u /* 64 KiB */
+/* The small board (vmstress-m0-small) differs only in SRAM; programs built
+ * for it (<build>/guest/small/) put their stack at the top of this. */
+#define BOARD_SMALL_SRAM_SIZE 0x00000800u /* 2 KiB */
 #define BOARD_CPU_HZ       100000000u  /* virtual: one cycle per 10 ns */
 
 #define UART0_BASE   0x40000000u  /* pl011 */

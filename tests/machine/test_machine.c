@@ -13,10 +13,12 @@
 
 #include <cmocka.h>
 
+#include "../../guest/include/board.h"
 #include "machine.h"
 
 #define BOARD_DEFAULT "vmstress-m0"
 #define BOARD_CORE "vmstress-m0-core"
+#define BOARD_SMALL "vmstress-m0-small"
 #define RUN_LIMIT 50000000ull
 
 /* ---------------------------------------------------------- helpers */
@@ -85,9 +87,10 @@ static void save(Machine *m, VmsOut *out, bool vmdesc)
 
 /* ------------------------------------------------------- guest programs */
 
-static void machine_hello_console(void **state)
+/* Boot `program` on `board`, run it to its exit; it must print hello. */
+static Machine *hello_on(const char *board, const char *program)
 {
-    Machine *m = boot(BOARD_DEFAULT, "hello");
+    Machine *m = boot(board, program);
     Events ev = { .n_console = 0 };
     mach_set_event_sink(m, record, &ev);
     run_to_exit(m);
@@ -96,7 +99,48 @@ static void machine_hello_console(void **state)
     assert_int_equal(ev.exit_code, 0);
     assert_int_equal(ev.n_console, strlen("Hello from vmstress\n"));
     assert_memory_equal(ev.console, "Hello from vmstress\n", ev.n_console);
+    mach_set_event_sink(m, NULL, NULL);
+    return m;
+}
+
+static void machine_hello_console(void **state)
+{
+    mach_free(hello_on(BOARD_DEFAULT, "hello"));
+}
+
+/* The small board (fuzzing) is the default board with less SRAM, and the
+ * programs linked for it (guest/small/) run there; both boards match what
+ * the firmware is built against (guest/include/board.h). */
+static void machine_small_board(void **state)
+{
+    const Board *d = mach_board_find(BOARD_DEFAULT), *s = mach_board_find(BOARD_SMALL);
+    assert_non_null(d);
+    assert_non_null(s);
+    assert_int_equal(d->flash_size, BOARD_FLASH_SIZE);
+    assert_int_equal(d->sram_size, BOARD_SRAM_SIZE);
+    assert_int_equal(s->flash_size, BOARD_FLASH_SIZE);
+    assert_int_equal(s->sram_size, BOARD_SMALL_SRAM_SIZE);
+    size_t i = 0;
+    for (; d->devices[i].type; i++) {
+        assert_non_null(s->devices[i].type);
+        assert_string_equal(s->devices[i].type, d->devices[i].type);
+        assert_int_equal(s->devices[i].base, d->devices[i].base);
+        assert_memory_equal(s->devices[i].irq, d->devices[i].irq, sizeof(d->devices[i].irq));
+    }
+    assert_null(s->devices[i].type);
+
+    Machine *m = hello_on(BOARD_SMALL, "small/hello");
+    VmsOut big, small;
+    save(m, &small, false);
     mach_free(m);
+    m = boot(BOARD_DEFAULT, "hello");
+    save(m, &big, false);
+    mach_free(m);
+    /* Only the SRAM section differs in size. */
+    assert_int_equal(big.len - small.len, (BOARD_SRAM_SIZE - BOARD_SMALL_SRAM_SIZE) +
+                                              strlen(BOARD_DEFAULT) - strlen(BOARD_SMALL));
+    vms_out_free(&big);
+    vms_out_free(&small);
 }
 
 static void machine_systick_output(void **state)
@@ -501,6 +545,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(machine_hello_console),
+        cmocka_unit_test(machine_small_board),
         cmocka_unit_test(machine_systick_output),
         cmocka_unit_test(machine_semihost_exit_code),
         cmocka_unit_test(machine_determinism_digest),
