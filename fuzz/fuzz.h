@@ -24,6 +24,14 @@ extern const unsigned char fz_firmware[];
 extern const size_t fz_firmware_len;
 extern const char fz_firmware_name[];
 
+/*
+ * The board every target runs on: the default devices with 2 KiB of SRAM
+ * (devices/boards.c), and firmware linked for it (<build>/guest/small/).
+ * On the 64 KiB default board, SRAM is 98% of a stream: most byte
+ * mutations would land in opaque RAM and most load time would be memcpy.
+ */
+#define FZ_BOARD "vmstress-m0-small"
+
 /* Cycles the guest runs after an accepted load, before the fixpoint check. */
 #define FZ_RUN_CYCLES 20000u
 
@@ -50,7 +58,7 @@ const char *const *fz_overrides(const char *extra, size_t *n);
 /* Set by a planted binary to the variant it applies by default. */
 extern const char *const fz_builtin_plant;
 
-/* The default board with overrides applied, the embedded firmware loaded,
+/* The fuzz board (FZ_BOARD) with overrides applied, the embedded firmware loaded,
  * reset, console off. Setup failures exit(2) with a message (they are not
  * findings: the binary is misconfigured). */
 Machine *fz_machine_new(const char *const *overrides, size_t n_overrides);
@@ -85,6 +93,14 @@ bool fz_frame_section(VmsOut *out, const char *mt, const char *idstr, uint32_t s
 typedef size_t (*FzByteMutate)(uint8_t *data, size_t size, size_t max, void *opaque);
 size_t fz_mutate_stream(uint8_t *data, size_t size, size_t max, unsigned seed,
                         FzByteMutate fallback, void *opaque);
+
+/*
+ * What became of the input the target just ran: whether it loaded. The
+ * mutator's next input is usually that one (libFuzzer stacks mutations on
+ * the input it ran), and a stream known not to load goes straight to the
+ * byte fallback instead of being loaded again to find that out.
+ */
+void fz_mutator_note(const uint8_t *data, size_t size, bool loaded);
 
 /* splitmix64, for everything seeded in the fuzz code. */
 uint64_t fz_rng(uint64_t *state);

@@ -88,13 +88,13 @@ const char *const *fz_overrides(const char *extra, size_t *n)
     return (const char *const *)list;
 }
 
-/* The default board with device types replaced per "base=variant". Kept
+/* The fuzz board with device types replaced per "base=variant". Kept
  * for the process: machines point at their board. */
 static const Board *board_with(const char *const *ov, size_t n_ov)
 {
-    const Board *base = mach_board_find("vmstress-m0");
+    const Board *base = mach_board_find(FZ_BOARD);
     if (!base)
-        setup_fail("no board 'vmstress-m0'");
+        setup_fail("no board '%s'", FZ_BOARD);
     if (!n_ov)
         return base;
     size_t n = 0;

@@ -1,7 +1,7 @@
 /*
  * fuzz_load.c - target fuzz_load: the input is a whole migration stream.
  *
- * It is loaded into a default machine ("vmstress-m0", embedded firmware)
+ * It is loaded into a machine of the fuzz board (FZ_BOARD, embedded firmware)
  * that the load itself resets. A rejected stream must carry a structured
  * error; an accepted one runs the guest for FZ_RUN_CYCLES and must then
  * reach a save, load, save fixpoint. Anything else (a crash, a sanitizer
@@ -31,7 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vms_out_init(&s2, 0);
     }
     VmsError err;
-    if (!mach_load(machine, data, size, &err)) {
+    bool loaded = mach_load(machine, data, size, &err);
+    fz_mutator_note(data, size, loaded);
+    if (!loaded) {
         fz_check_rejected("fuzz_load", &err);
         return 0;
     }

@@ -25,6 +25,7 @@ static const Board *board;
 static void setup(void)
 {
     loop_config_defaults(&cfg);
+    cfg.board = FZ_BOARD;
     cfg.workload = fz_firmware_name;
     cfg.overrides = fz_overrides(NULL, &cfg.n_overrides);
     board = mach_board_find(cfg.board);

@@ -29,6 +29,9 @@ typedef struct Model {
     size_t order[MAX_SECS * 2];  /* sections in stream order (may repeat) */
     size_t n_sec, n_order;
     VmsOut out, tmp;
+    bool out_is_model;      /* out is exactly the model's serialisation */
+    VmsOut ran;             /* the input the target ran last (fz_mutator_note) */
+    bool ran_loaded;
     uint64_t rng;
 } Model;
 
@@ -36,19 +39,25 @@ static Model model;
 
 static uint64_t rnd(uint64_t n) { return n ? fz_rng(&model.rng) % n : 0; }
 
+static void model_init(void)
+{
+    if (model.m)
+        return;
+    model.m = fz_machine_new(NULL, 0);
+    vms_out_init(&model.out, 0);
+    vms_out_init(&model.tmp, 0);
+    vms_out_init(&model.ran, 0);
+    for (size_t i = 0; i < MAX_SECS; i++) {
+        vms_out_init(&model.sec[i].body, 0);
+        vms_map_init(&model.sec[i].map);
+    }
+}
+
 /* Load the stream and cut it into per-section bodies with maps. */
 static bool parse(const uint8_t *data, size_t size)
 {
     VmsError err;
-    if (!model.m) {
-        model.m = fz_machine_new(NULL, 0);
-        vms_out_init(&model.out, 0);
-        vms_out_init(&model.tmp, 0);
-        for (size_t i = 0; i < MAX_SECS; i++) {
-            vms_out_init(&model.sec[i].body, 0);
-            vms_map_init(&model.sec[i].map);
-        }
-    }
+    model_init();
     if (!mach_load(model.m, data, size, &err))
         return false;
     VmsRegistry *r = mach_registry(model.m);
@@ -252,12 +261,37 @@ static bool serialize(void)
     return vms_out_u8(o, VMS_SEC_EOF);
 }
 
+/* Is the input the stream the model last produced? libFuzzer stacks
+ * mutations (-mutate_depth): the next call usually gets the last output,
+ * which the model still describes, so it need not be loaded again (and
+ * stays structured even when a mutation made it unloadable). */
+static bool is_last_output(const uint8_t *data, size_t size)
+{
+    return model.out_is_model && size == model.out.len && !memcmp(data, model.out.buf, size);
+}
+
+void fz_mutator_note(const uint8_t *data, size_t size, bool loaded)
+{
+    model_init();
+    vms_out_reset(&model.ran);
+    vms_out_bytes(&model.ran, data, size);
+    model.ran_loaded = loaded;
+}
+
+/* Known not to load: the target ran exactly this and rejected it. */
+static bool known_unloadable(const uint8_t *data, size_t size)
+{
+    return !model.ran_loaded && size == model.ran.len && !memcmp(data, model.ran.buf, size);
+}
+
 size_t fz_mutate_stream(uint8_t *data, size_t size, size_t max, unsigned seed,
                         FzByteMutate fallback, void *opaque)
 {
     model.rng = 0x6d757461746f72ull ^ seed;
+    bool known = is_last_output(data, size);
+    model.out_is_model = false;
     /* A quarter of the time, and whenever the input does not load, bytes. */
-    if (rnd(4) == 0 || !parse(data, size))
+    if (rnd(4) == 0 || (!known && (known_unloadable(data, size) || !parse(data, size))))
         return fallback(data, size, max, opaque);
     for (uint64_t k = 1 + rnd(3); k--;) {
         uint64_t what = rnd(16);
@@ -274,6 +308,7 @@ size_t fz_mutate_stream(uint8_t *data, size_t size, size_t max, unsigned seed,
     }
     if (!serialize() || model.out.len > max)
         return fallback(data, size, max, opaque);
+    model.out_is_model = true;
     memcpy(data, model.out.buf, model.out.len);
     return model.out.len;
 }
