@@ -10,6 +10,8 @@ set -euo pipefail
 dir=${1:?usage: bench_fuzz.sh FUZZ_DIR CORPUS_DIR [runs]}
 corpus=${2:?corpus dir}
 runs=${3:-20000}
+. "$(dirname "$0")/../fuzz/max_len.sh"
+max_len=$(fuzz_max_len fuzz_load)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # target runs -> "exec/s executions": executions from libFuzzer's final
@@ -18,7 +20,7 @@ rate() {
   rm -rf "$work/c" && cp -r "$corpus/fuzz_load" "$work/c"
   local t0 t1 n
   t0=$(date +%s.%N)
-  n=$("$dir/$1" -runs="$2" -seed=1 -timeout=10 -max_len=131072 -print_final_stats=1 \
+  n=$("$dir/$1" -runs="$2" -seed=1 -timeout=10 -max_len="$max_len" -print_final_stats=1 \
         -artifact_prefix="$work/" "$work/c" 2>&1 | awk '/stat::number_of_executed_units/ {print $2}')
   t1=$(date +%s.%N)
   awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%d %d\n", n / (b - a), n }'

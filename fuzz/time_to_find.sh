@@ -19,10 +19,11 @@ bin=$PWD/$build/fuzz/$target
 [ -x "$bin" ] || { echo "no $bin (build the fuzz preset)" >&2; exit 2; }
 seeds=$target
 case $target in
-  fuzz_load_planted) seeds=fuzz_load; max_len=131072 ;;
-  fuzz_roundtrip_planted) seeds=fuzz_roundtrip; max_len=4096 ;;
-  *) max_len=4096 ;;
+  fuzz_load_planted) seeds=fuzz_load ;;
+  fuzz_roundtrip_planted) seeds=fuzz_roundtrip ;;
 esac
+. fuzz/max_len.sh
+max_len=$(fuzz_max_len "$target")
 dict=$PWD/$build/fuzz/$target.dict
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -52,16 +52,10 @@ for lib in $(ldd "$F/fuzz_load" | awk '/jansson|capstone/ { print $3 }'); do
   cp -L "$lib" "$OUT/lib/"
 done
 
-max_len() {
-  case $1 in
-    fuzz_load) echo 131072 ;;
-    fuzz_roundtrip) echo 4096 ;;
-    *) echo 4096 ;;
-  esac
-}
+. "$ROOT/fuzz/max_len.sh"
 for t in $targets; do
   cp "$F/$t.dict" "$OUT/$t.dict"
-  printf '[libfuzzer]\nmax_len = %s\ndict = %s.dict\n' "$(max_len "$t")" "$t" > "$OUT/$t.options"
+  printf '[libfuzzer]\nmax_len = %s\ndict = %s.dict\n' "$(fuzz_max_len "$t")" "$t" > "$OUT/$t.options"
   seeds=$WORK/seeds-$t
   rm -rf "$seeds" && mkdir -p "$seeds"
   for f in "$ROOT/corpus/$t"/* "$ROOT/corpus/regressions/$t"/*; do
