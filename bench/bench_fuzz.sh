@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench_fuzz.sh FUZZ_DIR CORPUS_DIR [runs] - executions per second of
+# bench_fuzz.sh FUZZ_DIR CORPUS_DIR [runs, default 100000: shorter runs mostly measure start-up] - executions per second of
 # fuzz_load beside the empty target fuzz_empty, same engine, same seeds,
 # same libFuzzer seed and flags, one after the other in one run.
 #   FUZZ_DIR   the fuzz preset's fuzz/ build folder (fuzz_load, fuzz_empty)
@@ -9,7 +9,7 @@
 set -euo pipefail
 dir=${1:?usage: bench_fuzz.sh FUZZ_DIR CORPUS_DIR [runs]}
 corpus=${2:?corpus dir}
-runs=${3:-20000}
+runs=${3:-100000}
 . "$(dirname "$0")/../fuzz/max_len.sh"
 max_len=$(fuzz_max_len fuzz_load)
 work=$(mktemp -d)
