@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# bench_fuzz.sh FUZZ_DIR CORPUS_DIR [runs, default 100000: shorter runs mostly measure start-up] - executions per second of
+# bench_fuzz.sh FUZZ_DIR CORPUS_DIR [runs] - executions per second of
 # fuzz_load beside the empty target fuzz_empty, same engine, same seeds,
 # same libFuzzer seed and flags, one after the other in one run.
 #   FUZZ_DIR   the fuzz preset's fuzz/ build folder (fuzz_load, fuzz_empty)
 #   CORPUS_DIR the checked-in corpus/ folder
 # Both start from a copy of corpus/fuzz_load; fuzz_load makes `runs`
-# executions, the empty target ten times as many (it is that much faster).
+# executions (default 100000: shorter runs mostly measure start-up), the
+# empty target ten times as many (it is that much faster).
 set -euo pipefail
 dir=${1:?usage: bench_fuzz.sh FUZZ_DIR CORPUS_DIR [runs]}
 corpus=${2:?corpus dir}
