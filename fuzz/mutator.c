@@ -15,17 +15,39 @@
 #include "fuzz.h"
 
 #define MAX_SECS 64
+#define CACHE_SLOTS 256     /* parsed inputs kept, direct-mapped by hash */
 
+/* One section of the stream being mutated. */
 typedef struct MSec {
     size_t reg;             /* registry index */
     uint32_t version;
-    VmsOut body;
-    VmsMap map;             /* spans relative to the body */
+    VmsOut body;            /* kept allocated across calls */
+    VmsMap map;             /* a view of the parse's spans (offsets relative to the
+                             * body), never freed here; n = 0 once an edit moved bytes */
 } MSec;
+
+/*
+ * A parsed input. libFuzzer keeps picking the same corpus units and
+ * mutating them again, and a parse (a load into the scratch machine, then a
+ * save of every section with a map) costs more than running the input, so
+ * parses are kept by content. The input's bytes are the key, compared in
+ * full: a hit is exactly the parse a miss would make.
+ */
+typedef struct Parse {
+    uint64_t hash;
+    VmsOut input;
+    bool used, loads;
+    size_t n_sec;
+    size_t reg[MAX_SECS];
+    uint32_t version[MAX_SECS];
+    VmsOut body[MAX_SECS];
+    VmsMap map[MAX_SECS];
+} Parse;
 
 typedef struct Model {
     Machine *m;
-    MSec sec[MAX_SECS];     /* bodies, kept allocated across calls */
+    Parse *cache;           /* CACHE_SLOTS */
+    MSec sec[MAX_SECS];
     size_t order[MAX_SECS * 2];  /* sections in stream order (may repeat) */
     size_t n_sec, n_order;
     VmsOut out, tmp;
@@ -44,41 +66,99 @@ static void model_init(void)
     if (model.m)
         return;
     model.m = fz_machine_new(NULL, 0);
+    model.cache = calloc(CACHE_SLOTS, sizeof(*model.cache));
+    if (!model.cache)
+        abort();
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        Parse *p = &model.cache[i];
+        vms_out_init(&p->input, 0);
+        for (size_t k = 0; k < MAX_SECS; k++) {
+            vms_out_init(&p->body[k], 0);
+            vms_map_init(&p->map[k]);
+        }
+    }
     vms_out_init(&model.out, 0);
     vms_out_init(&model.tmp, 0);
     vms_out_init(&model.ran, 0);
-    for (size_t i = 0; i < MAX_SECS; i++) {
+    for (size_t i = 0; i < MAX_SECS; i++)
         vms_out_init(&model.sec[i].body, 0);
-        vms_map_init(&model.sec[i].map);
+}
+
+/* 64-bit words at a time: the key is compared in full anyway. */
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
     }
+    while (n--)
+        h = (h ^ *p++) * 0x100000001b3ull;
+    return h;
 }
 
 /* Load the stream and cut it into per-section bodies with maps. */
-static bool parse(const uint8_t *data, size_t size)
+static void parse_into(Parse *p, const uint8_t *data, size_t size)
 {
     VmsError err;
-    model_init();
+    for (size_t k = 0; k < p->n_sec; k++) {
+        vms_map_free(&p->map[k]);
+        vms_out_reset(&p->body[k]);
+    }
+    p->n_sec = 0;
+    p->loads = false;
     if (!mach_load(model.m, data, size, &err))
-        return false;
+        return;
     VmsRegistry *r = mach_registry(model.m);
-    model.n_sec = model.n_order = 0;
-    for (size_t i = 0; i < r->n && model.n_sec < MAX_SECS; i++) {
+    for (size_t i = 0; i < r->n && p->n_sec < MAX_SECS; i++) {
         const VmsSection *s = &r->sec[i];
         if (s->vmsd->needed && !s->vmsd->needed(s->opaque))
             continue;
-        MSec *ms = &model.sec[model.n_sec];
+        size_t k = p->n_sec++;
+        vms_map_init(&p->map[k]);
+        VmsCtx c = { .err = &err, .section = s->idstr, .instance = s->instance_id, .map = &p->map[k] };
+        if (!vms_save_state(&c, &p->body[k], s->vmsd, s->opaque))
+            return;
+        p->reg[k] = i;
+        p->version[k] = (uint32_t)s->vmsd->version_id;
+    }
+    p->loads = p->n_sec > 0;
+}
+
+/* The model of the stream: from the cache, parsed on a miss. False when
+ * the stream does not load. */
+static bool parse(const uint8_t *data, size_t size)
+{
+    model_init();
+    uint64_t h = hash_bytes(data, size);
+    Parse *p = &model.cache[h % CACHE_SLOTS];
+    if (!p->used || p->hash != h || p->input.len != size ||
+        (size && memcmp(p->input.buf, data, size) != 0)) {
+        p->used = true;
+        p->hash = h;
+        vms_out_reset(&p->input);
+        vms_out_bytes(&p->input, data, size);
+        parse_into(p, data, size);
+    }
+    if (!p->loads)
+        return false;
+    model.n_sec = model.n_order = 0;
+    for (size_t k = 0; k < p->n_sec; k++) {
+        MSec *ms = &model.sec[k];
+        ms->reg = p->reg[k];
+        ms->version = p->version[k];
         vms_out_reset(&ms->body);
-        vms_map_free(&ms->map);
-        vms_map_init(&ms->map);
-        VmsCtx c = { .err = &err, .section = s->idstr, .instance = s->instance_id, .map = &ms->map };
-        if (!vms_save_state(&c, &ms->body, s->vmsd, s->opaque))
-            return false;
-        ms->reg = i;
-        ms->version = (uint32_t)s->vmsd->version_id;
+        vms_out_bytes(&ms->body, p->body[k].buf, p->body[k].len);
+        ms->map = p->map[k];
         model.order[model.n_order++] = model.n_sec++;
     }
-    return model.n_sec > 0;
+    return true;
 }
+
+/* An edit moved bytes: the body's map no longer applies. */
+static void forget_map(MSec *ms) { ms->map.n = 0; }
 
 /* The capacity bounding the member a span holds, when it is a count. */
 static uint32_t capacity_of(const VmsSpan *sp)
@@ -185,9 +265,7 @@ static void mutate_subsection(void)
     vms_out_bytes(t, ms->body.buf + b, ms->body.len - b);
     vms_out_reset(&ms->body);
     vms_out_bytes(&ms->body, t->buf, t->len);
-    /* Offsets after the edit no longer match the map: stop using it. */
-    vms_map_free(&ms->map);
-    vms_map_init(&ms->map);
+    forget_map(ms);
 }
 
 static void mutate_sections(void)
@@ -225,8 +303,7 @@ static void mutate_length(void)
         for (uint64_t k = 1 + rnd(8); k--;)
             vms_out_u8(&ms->body, (uint8_t)fz_rng(&model.rng));
     }
-    vms_map_free(&ms->map);
-    vms_map_init(&ms->map);
+    forget_map(ms);
 }
 
 static bool serialize(void)
