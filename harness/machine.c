@@ -140,6 +140,7 @@ static bool bus_write(void *opaque, uint32_t addr, unsigned size, uint32_t val)
 
 bool mach_bus_read(Machine *m, uint32_t addr, unsigned size, uint32_t *val)
 {
+    mach_touch(m);      /* device reads have side effects (FIFOs, clear-on-read) */
     if (size != 1 && size != 2 && size != 4)
         return false;
     if (in_range(addr, size, MACH_FLASH_BASE, m->board->flash_size)) {
@@ -155,6 +156,7 @@ bool mach_bus_read(Machine *m, uint32_t addr, unsigned size, uint32_t *val)
 
 bool mach_bus_write(Machine *m, uint32_t addr, unsigned size, uint32_t val)
 {
+    mach_touch(m);
     if (size != 1 && size != 2 && size != 4)
         return false;
     if (in_range(addr, size, MACH_FLASH_BASE, m->board->flash_size))
@@ -274,10 +276,8 @@ static void reset_core_and_devices(Machine *m)
 {
     m->quiet = true;
     disarm_all_timers(&m->ms.clock);
-    /* Release every IRQ line first, so devices that raise theirs during
-     * reset land in a freshly reset NVIC. */
-    for (unsigned irq = 0; irq < 32; irq++)
-        cpu_set_irq(m->cpu, irq, false);
+    /* The core first: its reset clears the NVIC, line levels included, so
+     * devices that raise their lines while resetting land in a fresh one. */
     cpu_reset(m->cpu);
     for (size_t i = 0; i < m->n_devs; i++)
         if (m->devs[i].type->reset)
@@ -292,6 +292,7 @@ void mach_reset(Machine *m)
     disarm_all_timers(&m->ms.clock);
     vclock_set_cycles(&m->ms.clock, 0);
     reset_core_and_devices(m);
+    m->at_power_on = true;
 }
 
 /* A system reset (AIRCR.SYSRESETREQ, watchdog) resets what a real chip's
@@ -314,7 +315,7 @@ static bool stopped(const Machine *m)
 
 uint64_t mach_run(Machine *m, uint64_t cycles)
 {
-    VClock *c = &m->ms.clock;
+    VClock *c = &mach_touch(m)->ms.clock;
     uint64_t start = c->cycles, target = start + cycles;
     while (c->cycles < target) {
         if (m->ms.reset_pending)
@@ -334,7 +335,7 @@ uint64_t mach_run(Machine *m, uint64_t cycles)
 
 void mach_idle(Machine *m, uint64_t cycles)
 {
-    VClock *c = &m->ms.clock;
+    VClock *c = &mach_touch(m)->ms.clock;
     uint64_t target = c->cycles + cycles;
     vclock_run_due(c);
     while (c->next_cycle <= target) {
@@ -348,12 +349,12 @@ void mach_idle(Machine *m, uint64_t cycles)
 uint64_t mach_cycles(const Machine *m) { return m->ms.clock.cycles; }
 CpuRunState mach_state(const Machine *m) { return cpu_run_state(m->cpu); }
 int mach_exit_code(const Machine *m) { return cpu_exit_code(m->cpu); }
-Cpu *mach_cpu(Machine *m) { return m->cpu; }
-VClock *mach_clock(Machine *m) { return &m->ms.clock; }
+Cpu *mach_cpu(Machine *m) { return mach_touch(m)->cpu; }
+VClock *mach_clock(Machine *m) { return &mach_touch(m)->ms.clock; }
 
 bool mach_input(Machine *m, unsigned dev_index, unsigned channel, uint32_t value)
 {
-    if (dev_index >= m->n_devs)
+    if (dev_index >= mach_touch(m)->n_devs)
         return false;
     Device *d = &m->devs[dev_index];
     if (!d->type->input)
@@ -399,6 +400,7 @@ bool mach_add_section(Machine *m, const VmsDesc *vmsd, void *opaque, const DevMe
 size_t mach_replace_desc(Machine *m, const char *idstr, const VmsDesc *d)
 {
     size_t n = 0;
+    mach_touch(m);
     for (size_t i = 0; i < m->reg.n; i++) {
         if (strcmp(m->reg.sec[i].idstr, idstr) != 0)
             continue;
@@ -557,18 +559,20 @@ const Board *mach_board_find(const char *name)
 /* -------------------------------------------------------- accessors */
 
 size_t mach_n_devices(const Machine *m) { return m->n_devs; }
-Device *mach_device(Machine *m, size_t i) { return i < m->n_devs ? &m->devs[i] : NULL; }
+Device *mach_device(Machine *m, size_t i) { return i < mach_touch(m)->n_devs ? &m->devs[i] : NULL; }
 const DevType *mach_device_type(const Machine *m, size_t i) { return i < m->n_devs ? m->devs[i].type : NULL; }
-void *mach_device_state(Machine *m, size_t i) { return i < m->n_devs ? m->devs[i].state : NULL; }
-VmsRegistry *mach_registry(Machine *m) { return &m->reg; }
+void *mach_device_state(Machine *m, size_t i) { return i < mach_touch(m)->n_devs ? m->devs[i].state : NULL; }
+VmsRegistry *mach_registry(Machine *m) { return &mach_touch(m)->reg; }
 size_t mach_n_shadows(const Machine *m) { return m->n_shadows; }
-const MachShadow *mach_shadow(const Machine *m, size_t i) { return i < m->n_shadows ? &m->shadows[i] : NULL; }
+/* A shadow's state pointer is writable: it counts as touching. */
+const MachShadow *mach_shadow(Machine *m, size_t i) { return i < mach_touch(m)->n_shadows ? &m->shadows[i] : NULL; }
 
 /* ------------------------------------------------------ firmware */
 
+/* The reset vector is read from flash, so new firmware changes power-on. */
 bool mach_load_image(Machine *m, const void *data, size_t len, VmsMsg *why)
 {
-    return elf_load_flash(data, len, m->flash, MACH_FLASH_BASE, m->board->flash_size, why);
+    return elf_load_flash(data, len, mach_touch(m)->flash, MACH_FLASH_BASE, m->board->flash_size, why);
 }
 
 uint32_t mach_device_base(const Machine *m, size_t i)
@@ -612,17 +616,19 @@ bool mach_load_elf(Machine *m, const char *path, VmsMsg *why)
 
 /* --------------------------------------------------------- save/load */
 
+/* Saving runs pre_save and post_save hooks, which may write state. */
 bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
 {
-    return vms_save(&m->reg, out, opts, err);
+    return vms_save(&mach_touch(m)->reg, out, opts, err);
 }
 
 /* All or nothing: the load starts from power-on and returns there on failure,
  * so no caller ever sees a machine with some sections loaded and others not. */
 bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
 {
-    mach_reset(m);
-    if (vms_load(&m->reg, buf, len, err)) {
+    if (!m->at_power_on)
+        mach_reset(m);
+    if (vms_load(&mach_touch(m)->reg, buf, len, err)) {
         /* Sections a stream leaves out keep their reset state, so checks
          * that span sections run again once everything is in. */
         VmsMsg why = { "" };
@@ -646,7 +652,7 @@ uint64_t mach_digest(Machine *m)
     VmsSaveOpts opts = { .no_vmdesc = true };
     VmsError err;
     vms_out_reset(&m->scratch);
-    if (!vms_save(&m->reg, &m->scratch, &opts, &err))
+    if (!vms_save(&mach_touch(m)->reg, &m->scratch, &opts, &err))
         return 0;
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < m->scratch.len; i++) {

@@ -111,14 +111,16 @@ uint32_t mach_device_base(const Machine *m, size_t i);     /* its MMIO base addr
 /* Sections and shadow-compared parts, in registration order. */
 VmsRegistry *mach_registry(Machine *m);
 size_t mach_n_shadows(const Machine *m);
-const MachShadow *mach_shadow(const Machine *m, size_t i);
+const MachShadow *mach_shadow(Machine *m, size_t i);     /* counts as touching the state */
 
 /* Use `d` instead of the description registered for every section named
  * `idstr` (test-only variants of core components). Returns how many were
  * replaced. */
 size_t mach_replace_desc(Machine *m, const char *idstr, const VmsDesc *d);
 
-/* Whole-machine save and load (the load resets first and on failure). */
+/* Whole-machine save and load. A load starts from power-on (it resets first,
+ * unless nothing has touched the machine since the last reset) and returns
+ * there on failure. */
 bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err);
 bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err);
 

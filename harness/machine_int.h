@@ -57,6 +57,11 @@ struct Machine {
     void *sink_opaque;
     FILE *console;
     bool quiet;                 /* resetting: no events */
+    /* Nothing has been able to touch the state since mach_reset, so
+     * mach_load need not reset first. Every entry point that runs guest or
+     * device code (hooks included) or hands out a pointer into the state
+     * clears it (mach_touch); only mach_reset sets it. */
+    bool at_power_on;
     VmsOut scratch;             /* mach_digest's buffer */
 };
 
@@ -65,6 +70,11 @@ void mach_emit(Machine *m, uint16_t source, MachEventKind kind, unsigned channel
 bool mach_add_section(Machine *m, const VmsDesc *vmsd, void *opaque, const DevMember *members,
                       size_t size, const char *shadow_name, VmsMsg *why);
 void mach_request_reset(Machine *m);
+static inline Machine *mach_touch(Machine *m)
+{
+    m->at_power_on = false;
+    return m;
+}
 bool mach_map(Machine *m, uint32_t base, uint32_t size, const DevMmioOps *ops, void *s);
 
 /* elf.c: validate a whole ELF32 ARM image, then copy its loadable bytes into
