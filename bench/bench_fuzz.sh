@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # bench_fuzz.sh FUZZ_DIR CORPUS_DIR [runs] - executions per second of
-# fuzz_load beside the empty target fuzz_empty, same engine, same seeds,
-# same libFuzzer seed and flags, one after the other in one run.
-#   FUZZ_DIR   the fuzz preset's fuzz/ build folder (fuzz_load, fuzz_empty)
+# fuzz_load beside two baselines, one after the other in one run, same
+# engine, seeds, libFuzzer seed and flags:
+#   fuzz_empty          the engine alone (a target that does nothing)
+#   fuzz_baseline_load  the engine plus fuzz_load's machine load, without
+#                       its structure-aware mutator and its oracles
+#   FUZZ_DIR   the fuzz preset's fuzz/ build folder
 #   CORPUS_DIR the checked-in corpus/ folder
-# Both start from a copy of corpus/fuzz_load; fuzz_load makes `runs`
+# Every run starts from a copy of corpus/fuzz_load; fuzz_load makes `runs`
 # executions (default 100000: shorter runs mostly measure start-up), the
-# empty target ten times as many (it is that much faster).
+# baselines as many again times their speed-up, so each runs for a while.
 set -euo pipefail
 dir=${1:?usage: bench_fuzz.sh FUZZ_DIR CORPUS_DIR [runs]}
 corpus=${2:?corpus dir}
@@ -26,9 +29,12 @@ rate() {
   t1=$(date +%s.%N)
   awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%d %d\n", n / (b - a), n }'
 }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b ? 100 * a / b : 0 }'; }
 read -r load_rate load_n < <(rate fuzz_load "$runs")
-read -r empty_rate empty_n < <(rate fuzz_empty $((runs * 10)))
-pct=$(awk -v a="$load_rate" -v b="$empty_rate" 'BEGIN { printf "%.1f", b ? 100 * a / b : 0 }')
-printf 'bench_fuzz: fuzz_load  %8d exec/s (%d executions)\n' "$load_rate" "$load_n"
-printf 'bench_fuzz: fuzz_empty %8d exec/s (%d executions, same engine and seeds)\n' "$empty_rate" "$empty_n"
-printf 'bench_fuzz: fuzz_load runs at %s%% of the empty target (aim: >= 25%%)\n' "$pct"
+read -r base_rate base_n < <(rate fuzz_baseline_load $((runs * 3)))
+read -r empty_rate empty_n < <(rate fuzz_empty $((runs * 20)))
+line() { printf 'bench_fuzz: %-18s %8d exec/s (%d executions)%s\n' "$@"; }
+line fuzz_empty "$empty_rate" "$empty_n" ", the engine alone"
+line fuzz_baseline_load "$base_rate" "$base_n" ", $(pct "$base_rate" "$empty_rate")% of empty: the load alone"
+line fuzz_load "$load_rate" "$load_n" ", $(pct "$load_rate" "$base_rate")% of the load alone"
+printf 'bench_fuzz: fuzz_load runs at %s%% of the empty target (aim: >= 25%%)\n' "$(pct "$load_rate" "$empty_rate")"
