@@ -343,10 +343,15 @@ static bool pl011_post_load(void *opaque, int version_id, VmsMsg *why)
     if (s->read_trigger < 1 || s->read_trigger > PL011_FIFO_DEPTH)
         return vms_fail(why, "read_trigger %d out of range [1, %d]", s->read_trigger,
                         PL011_FIFO_DEPTH);
-    /* A character held with the FIFO disabled lives in slot 0 (older
-     * writers left it at read_pos); the model relies on that. */
-    if (!pl011_fifo_enabled(s) && s->read_count > 0 && s->read_pos > 0) {
-        s->read_fifo[0] = s->read_fifo[s->read_pos];
+    /* With the FIFO disabled the model keeps read_pos at 0 and a held
+     * character in slot 0; the guest cannot change that. Streams can: older
+     * writers left the character at read_pos (QEMU moves it, as here), and
+     * an empty holding register's read_pos may be anything below 16.
+     * Leaving that read_pos would put the next character at slot read_pos,
+     * which a later save and load moves to slot 0: not a fixpoint. */
+    if (!pl011_fifo_enabled(s) && s->read_pos > 0) {
+        if (s->read_count > 0)
+            s->read_fifo[0] = s->read_fifo[s->read_pos];
         s->read_pos = 0;
     }
     return true;

@@ -220,12 +220,12 @@ static bool has_word(const char *s, const char *w)
     return false;
 }
 
-void devtest_hostile(DevTest *t, const char *field, uint64_t value)
+/* t's stream with the big-endian value of leaf `field` set to `value`. */
+static uint8_t *save_patched(DevTest *t, const char *field, uint64_t value, size_t *len)
 {
     VmsMap map;
     vms_map_init(&map);
-    size_t len;
-    uint8_t *buf = devtest_save(t, &len, &map);
+    uint8_t *buf = devtest_save(t, len, &map);
     /* Devices are the last sections, so the last span with this path is the
      * device's even if a core section has a field of the same name. */
     const VmsSpan *hit = NULL;
@@ -234,9 +234,16 @@ void devtest_hostile(DevTest *t, const char *field, uint64_t value)
             hit = &map.spans[i];
     if (!hit)
         fail_msg("no field '%s' in the stream map", field);
-    assert_true(hit->size <= 8 && hit->offset + hit->size <= len);
+    assert_true(hit->size <= 8 && hit->offset + hit->size <= *len);
     put_be(buf + hit->offset, value, hit->size);
     vms_map_free(&map);
+    return buf;
+}
+
+void devtest_hostile(DevTest *t, const char *field, uint64_t value)
+{
+    size_t len;
+    uint8_t *buf = save_patched(t, field, value, &len);
 
     DevTest *fresh = devtest_twin(t);
     uint64_t power_on = mach_digest(fresh->m);
@@ -256,4 +263,38 @@ void devtest_hostile(DevTest *t, const char *field, uint64_t value)
         fail_msg("error does not name '%s': %s", field, line);
     assert_int_equal(mach_digest(dst->m), power_on);
     devtest_free(dst);
+}
+
+DevTest *devtest_migrate_patched(DevTest *t, const char *field, uint64_t value)
+{
+    size_t len;
+    uint8_t *buf = save_patched(t, field, value, &len);
+    DevTest *dst = devtest_twin(t);
+    VmsError err;
+    vms_error_clear(&err);
+    if (!mach_load(dst->m, buf, len, &err)) {
+        char line[400];
+        vms_error_format(&err, line, sizeof(line));
+        free(buf);
+        fail_msg("load with %s = %llu: %s", field, (unsigned long long)value, line);
+    }
+    free(buf);
+    devtest_clear_events(dst);
+    return dst;
+}
+
+void devtest_fixpoint(DevTest *t)
+{
+    size_t n1, n2;
+    uint8_t *s1 = devtest_save(t, &n1, NULL);
+    DevTest *b = devtest_migrate(t);
+    uint8_t *s2 = devtest_save(b, &n2, NULL);
+    assert_int_equal(n1, n2);
+    for (size_t i = 0; i < n1; i++)
+        if (s1[i] != s2[i])
+            fail_msg("save, load, save differs at byte %zu of %zu: 0x%02x then 0x%02x", i, n1,
+                     s1[i], s2[i]);
+    free(s1);
+    free(s2);
+    devtest_free(b);
 }

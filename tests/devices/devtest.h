@@ -76,4 +76,12 @@ DevTest *devtest_migrate(DevTest *t);
  */
 void devtest_hostile(DevTest *t, const char *field, uint64_t value);
 
+/* A stream QEMU would accept but this model never writes: save t with leaf
+ * `field` set to `value` and load it into a fresh machine, which must
+ * accept it. Returns the target. */
+DevTest *devtest_migrate_patched(DevTest *t, const char *field, uint64_t value);
+/* Save t, load the stream into a fresh machine, save that: the two streams
+ * must be byte for byte the same. */
+void devtest_fixpoint(DevTest *t);
+
 #endif
