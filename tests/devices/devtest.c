@@ -183,22 +183,28 @@ static DevTest *devtest_twin(const DevTest *t)
     return devtest_new(t->type, props[0].name ? props : NULL);
 }
 
+/* Load buf (freed here) into a fresh twin of t, which must accept it. */
+static DevTest *load_into_twin(const DevTest *t, uint8_t *buf, size_t len, const char *what)
+{
+    DevTest *dst = devtest_twin(t);
+    VmsError err;
+    vms_error_clear(&err);
+    bool ok = mach_load(dst->m, buf, len, &err);
+    free(buf);
+    if (!ok) {
+        char line[400];
+        vms_error_format(&err, line, sizeof(line));
+        fail_msg("load%s: %s", what, line);
+    }
+    devtest_clear_events(dst);
+    return dst;
+}
+
 DevTest *devtest_migrate(DevTest *t)
 {
     size_t len;
     uint8_t *buf = devtest_save(t, &len, NULL);
-    DevTest *dst = devtest_twin(t);
-    VmsError err;
-    vms_error_clear(&err);
-    if (!mach_load(dst->m, buf, len, &err)) {
-        char line[400];
-        vms_error_format(&err, line, sizeof(line));
-        free(buf);
-        fail_msg("load: %s", line);
-    }
-    free(buf);
-    devtest_clear_events(dst);
-    return dst;
+    return load_into_twin(t, buf, len, "");
 }
 
 static void put_be(uint8_t *p, uint64_t v, size_t n)
@@ -269,18 +275,9 @@ DevTest *devtest_migrate_patched(DevTest *t, const char *field, uint64_t value)
 {
     size_t len;
     uint8_t *buf = save_patched(t, field, value, &len);
-    DevTest *dst = devtest_twin(t);
-    VmsError err;
-    vms_error_clear(&err);
-    if (!mach_load(dst->m, buf, len, &err)) {
-        char line[400];
-        vms_error_format(&err, line, sizeof(line));
-        free(buf);
-        fail_msg("load with %s = %llu: %s", field, (unsigned long long)value, line);
-    }
-    free(buf);
-    devtest_clear_events(dst);
-    return dst;
+    char what[160];
+    snprintf(what, sizeof(what), " with %s = %llu", field, (unsigned long long)value);
+    return load_into_twin(t, buf, len, what);
 }
 
 void devtest_fixpoint(DevTest *t)
