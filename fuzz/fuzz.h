@@ -78,6 +78,7 @@ void fz_check_rejected(const char *target, const VmsError *e);
  * After an accepted load: run the guest for `cycles`, then save, load,
  * save; the two streams must be identical and both steps must succeed.
  * s1 and s2 are scratch streams kept by the caller (reused across inputs).
+ * Leaves the machine at power-on, as a rejected load does.
  */
 void fz_check_fixpoint(const char *target, Machine *m, uint64_t cycles, VmsOut *s1, VmsOut *s2);
 

@@ -209,6 +209,10 @@ void fz_check_fixpoint(const char *target, Machine *m, uint64_t cycles, VmsOut *
                    s1->len, s2->len, off, sec, path, off < s1->len ? s1->buf[off] : 0,
                    off < s2->len ? s2->buf[off] : 0);
     }
+    /* Back to power-on, where a rejected load leaves the machine too: the
+     * next input's load then takes the same path whatever ran before it
+     * (no reset first), so coverage is a function of the input alone. */
+    mach_reset(m);
 }
 
 bool fz_frame_section(VmsOut *out, const char *mt, const char *idstr, uint32_t section_id,
