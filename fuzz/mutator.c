@@ -116,8 +116,7 @@ static void parse_into(Parse *p, const uint8_t *data, size_t size)
         const VmsSection *s = &r->sec[i];
         if (s->vmsd->needed && !s->vmsd->needed(s->opaque))
             continue;
-        size_t k = p->n_sec++;
-        vms_map_init(&p->map[k]);
+        size_t k = p->n_sec++;   /* map[k] is empty: initialised, or freed above */
         VmsCtx c = { .err = &err, .section = s->idstr, .instance = s->instance_id, .map = &p->map[k] };
         if (!vms_save_state(&c, &p->body[k], s->vmsd, s->opaque))
             return;
