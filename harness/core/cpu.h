@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "device.h"
+#include "members.h"
 #include "vclock.h"
 #include "vmstate.h"
 
