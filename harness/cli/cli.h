@@ -23,4 +23,7 @@ int cmd_selfcheck(int argc, char **argv);
 /* cmd_report.c: field-coverage reports. */
 int cmd_report(int argc, char **argv);
 
+/* cmd_compat.c: the static checker over two -dump-vmstate files. */
+int cmd_compat(int argc, char **argv);
+
 #endif

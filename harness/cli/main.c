@@ -24,6 +24,7 @@ static const Subcommand subcommands[] = {
     { "dump-vmstate", cmd_dump_vmstate, "write every description as JSON (QEMU -dump-vmstate shape)" },
     { "selfcheck", cmd_selfcheck, "bounded engine and machine self-check" },
     { "report", cmd_report, "field-coverage reports" },
+    { "compat", cmd_compat, "graded static compatibility of two -dump-vmstate files" },
 };
 
 static void usage(FILE *f)
