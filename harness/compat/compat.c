@@ -197,9 +197,10 @@ static void cmp_field(Ctx *c, const char *path, const json_t *s, const json_t *d
     const json_t *sd = json_object_get(s, "Description"), *dd = json_object_get(d, "Description");
     if (strcmp(sn, dn)) {
         bool same = !sd && !dd && num(s, "size") == num(d, "size");
-        fact(c, same ? COMPAT_PROBABLY_YES : COMPAT_NO, "field", p,
-             same ? "renamed from '%s': the same size at the same place, and the loader does not "
-                    "check names; whether it means the same is for a human"
+        fact(c, same ? COMPAT_NO_IDEA : COMPAT_NO, "field", p,
+             same ? "renamed from '%s': the same size at the same place, so the bytes line up "
+                    "and the loader does not check names; whether it is the same state a dump "
+                    "cannot tell"
                   : "'%s' is replaced by a field of another size or kind at the same place", sn);
         if (!same && !(sd && dd))
             return;
