@@ -262,15 +262,22 @@ static long find_field(const json_t *const *a, size_t from, size_t n, const char
     return -1;
 }
 
-/* The field named `name` of a description, or NULL. */
-static const json_t *field_named(const json_t *desc, const char *name)
+/* The entry of desc's `list` ("Fields", "Subsections") whose `key` ("field",
+ * "name") is `name`, or NULL. */
+static const json_t *entry_named(const json_t *desc, const char *list, const char *key,
+                                 const char *name)
 {
     size_t i;
-    const json_t *f;
-    json_array_foreach(json_object_get(desc, "Fields"), i, f)
-        if (!strcmp(str(f, "field"), name))
-            return f;
+    const json_t *x;
+    json_array_foreach(json_object_get(desc, list), i, x)
+        if (!strcmp(str(x, key), name))
+            return x;
     return NULL;
+}
+
+static const json_t *field_named(const json_t *desc, const char *name)
+{
+    return entry_named(desc, "Fields", "field", name);
 }
 
 #define MAX_FIELDS COMPAT_MAX_FIELDS
@@ -341,15 +348,9 @@ static void cmp_fields(Ctx *c, const char *path, const json_t *s, const json_t *
     free(sf);
 }
 
-/* The subsection named `name` in desc, or NULL. */
 static const json_t *subsection_named(const json_t *desc, const char *name)
 {
-    size_t i;
-    const json_t *x;
-    json_array_foreach(json_object_get(desc, "Subsections"), i, x)
-        if (!strcmp(str(x, "name"), name))
-            return x;
-    return NULL;
+    return entry_named(desc, "Subsections", "name", name);
 }
 
 static void cmp_subsections(Ctx *c, const char *path, const json_t *s, const json_t *d)
