@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""compat_cli.py VMSTRESS WORKDIR {own|qemu} - `vmstress compat` end to end.
+"""compat_cli.py VMSTRESS WORKDIR {own|qemu|golden} [GOLDEN_DIR] - `vmstress compat` end to end.
 
 own:  vmstress's own dump, mutated here one kind of change at a time, and
       malformed input (one-line errors, exit 2).
 qemu: dumps QEMU writes now (qemu-system-arm -dump-vmstate, several machine
       types, each run bounded), compared with each other, with vmstress's
       dump, and mutated. Exit 77 (ctest SKIP) when QEMU is not installed.
+golden: today's dump against every frozen release under GOLDEN_DIR
+      (corpus/golden/<machine-type>/vmstate-<version>.json, written by
+      ci/release-freeze): streams of every frozen release must load (forward
+      verdict yes or probably-yes), and a field planted without a version
+      bump must be named.
 
 Each mutation states the fact it must produce: direction, grade, section,
 path and kind, and the exit status of the command.
@@ -235,7 +240,30 @@ def qemu():
             ("backward", "yes", "cmsdk-apb-watchdog", "wdogclk.clock/muldiv", "subsection")])
 
 
+def golden():
+    import glob
+    today = os.path.join(WORK, "today.json")
+    st, out, err = run("dump-vmstate", today)
+    if st:
+        fail("dump-vmstate: %d %s" % (st, err))
+        return
+    frozen = sorted(glob.glob(os.path.join(sys.argv[4], "*", "vmstate-*.json")))
+    if not frozen:
+        fail("no frozen release under %s (ci/release-freeze writes them)" % sys.argv[4])
+    for path in frozen:
+        machine = os.path.basename(os.path.dirname(path))
+        st, doc = compat_json(path, today, "--direction", "forward", "--machine", machine)
+        if st != 0:
+            bad = ["%s %s %s [%s]: %s" % (f["grade"], f["section"], f["path"], f["kind"], f["reason"])
+                   for f in doc.get("forward", {}).get("facts", []) if f["grade"] not in ("yes", "probably-yes")]
+            fail("streams of %s would not load today (or refreeze deliberately): %s" % (path, "; ".join(bad)))
+        # The same check catches a field added without a version bump, by name.
+        base = json.load(open(today))
+        planted = write("planted.json", mutated(base, lambda d: fields_of(d, "pl011").append(field("planted"))))
+        expect("planted field against " + path, path, planted, 4, [("forward", "no", "pl011", "planted", "field")])
+
+
 os.makedirs(WORK, exist_ok=True)
-{"own": own, "qemu": qemu}[MODE]()
+{"own": own, "qemu": qemu, "golden": golden}[MODE]()
 print("%s: %s" % (MODE, "%d failures" % len(failures) if failures else "ok"))
 sys.exit(1 if failures else 0)
