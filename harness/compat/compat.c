@@ -197,11 +197,19 @@ static void cmp_field(Ctx *c, const char *path, const json_t *s, const json_t *d
     const json_t *sd = json_object_get(s, "Description"), *dd = json_object_get(d, "Description");
     if (strcmp(sn, dn)) {
         bool same = !sd && !dd && num(s, "size") == num(d, "size");
-        fact(c, same ? COMPAT_NO_IDEA : COMPAT_NO, "field", p,
-             same ? "renamed from '%s': the same size at the same place, so the bytes line up "
-                    "and the loader does not check names; whether it is the same state a dump "
-                    "cannot tell"
-                  : "'%s' is replaced by a field of another size or kind at the same place", sn);
+        bool unused = same && (!strcmp(sn, "unused") || !strcmp(dn, "unused"));
+        if (unused)
+            fact(c, COMPAT_PROBABLY_YES, "field", p,
+                 "'%s' becomes '%s' at the same size: an unused field skips its bytes on load "
+                 "and sends zeros, so the bytes line up and only that state is dropped or zeroed",
+                 sn, dn);
+        else
+            fact(c, same ? COMPAT_NO_IDEA : COMPAT_NO, "field", p,
+                 same ? "renamed from '%s': the same size at the same place, so the bytes line "
+                        "up and the loader does not check names; whether it is the same state a "
+                        "dump cannot tell"
+                      : "'%s' is replaced by a field of another size or kind at the same place",
+                 sn);
         if (!same && !(sd && dd))
             return;
     }
@@ -282,12 +290,20 @@ static const json_t *field_named(const json_t *desc, const char *name)
 
 #define MAX_FIELDS COMPAT_MAX_FIELDS
 
+static bool is_unused(const json_t *f)
+{
+    return !strcmp(str(f, "field"), "unused") && !has_pred(f) && !json_object_get(f, "Description");
+}
+
 /* Fields of desc on the wire at version v: no predicate and version_id at
  * most v, or a predicate (which alone decides). A field of `other` (the
  * source's description, when desc is the destination's) that this stream
- * does not carry is a fact: a field added under a higher version. */
+ * does not carry is a fact: a field added under a higher version. A run of
+ * "unused" fields is one gap of their total size (VMSTATE_UNUSED sends
+ * zeros and skips them on load), so splitting or merging one changes
+ * nothing; merged entries are new objects kept in `owned`. */
 static size_t wire_fields(Ctx *c, const char *path, const json_t *desc, long long v,
-                          const json_t *other, const json_t **out)
+                          const json_t *other, json_t *owned, const json_t **out)
 {
     size_t n = 0, i;
     const json_t *f;
@@ -299,6 +315,13 @@ static size_t wire_fields(Ctx *c, const char *path, const json_t *desc, long lon
                 fact(c, COMPAT_YES, "field", p,
                      "added under version %lld: the destination does not read it from a "
                      "version %lld stream and keeps its own value", num(f, "version_id"), v);
+            continue;
+        }
+        if (n > 0 && is_unused(f) && is_unused(out[n - 1])) {
+            json_t *run = json_deep_copy(out[n - 1]);
+            json_object_set_new(run, "size", json_integer(num(run, "size") + num(f, "size")));
+            json_array_append_new(owned, run);
+            out[n - 1] = run;
             continue;
         }
         if (n < MAX_FIELDS)
@@ -319,7 +342,9 @@ static void cmp_fields(Ctx *c, const char *path, const json_t *s, const json_t *
     if (!sf)
         abort();
     const json_t **df = sf + MAX_FIELDS;
-    size_t ns = wire_fields(c, path, s, v, NULL, sf), nd = wire_fields(c, path, d, dv, s, df);
+    json_t *owned = json_array();
+    size_t ns = wire_fields(c, path, s, v, NULL, owned, sf);
+    size_t nd = wire_fields(c, path, d, dv, s, owned, df);
     size_t i = 0, j = 0;
     while (i < ns || j < nd) {
         if (i < ns && j < nd) {
@@ -346,6 +371,7 @@ static void cmp_fields(Ctx *c, const char *path, const json_t *s, const json_t *
         }
     }
     free(sf);
+    json_decref(owned);
 }
 
 static const json_t *subsection_named(const json_t *desc, const char *name)

@@ -122,6 +122,18 @@ static const Case cases[] = {
     { "field renamed, same size",
       BASE, DUMP(SEC("dev", 1, 1, F("a", 0, 4) "," F("bb", 0, 4), "")), NI, NI,
       { { "field", "bb", NI, "dev" } }, { { "field", "b", NI, "dev" } } },
+    { "field replaced by unused at the same size (QEMU's pl011 readbuff, late 2024)",
+      BASE, DUMP(SEC("dev", 1, 1, F("a", 0, 4) "," F("unused", 0, 4), "")), PY, PY,
+      { { "field", "unused", PY, "dev" } }, { { "field", "b", PY, "dev" } } },
+    { "a run of unused split in two",
+      DUMP(SEC("dev", 1, 1, F("a", 0, 4) "," F("unused", 0, 8) "," F("b", 0, 4), "")),
+      DUMP(SEC("dev", 1, 1, F("a", 0, 4) "," F("unused", 0, 4) "," F("unused", 0, 4) ","
+               F("b", 0, 4), "")), Y, Y, { { 0 } }, { { 0 } } },
+    { "a run of unused grows",
+      DUMP(SEC("dev", 1, 1, F("a", 0, 4) "," F("unused", 0, 4) "," F("b", 0, 4), "")),
+      DUMP(SEC("dev", 1, 1, F("a", 0, 4) "," F("unused", 0, 4) "," F("unused", 0, 4) ","
+               F("b", 0, 4), "")), N, N,
+      { { "size", "unused", N, "dev" } }, { { "size", "unused", N, "dev" } } },
     { "array length change",
       DUMP(SEC("dev", 1, 1, F("a", 0, 4) "," FE("b", 0, 4, false, ",\"num\":4"), "")),
       DUMP(SEC("dev", 1, 1, F("a", 0, 4) "," FE("b", 0, 4, false, ",\"num\":8"), "")), N, N,
