@@ -4,7 +4,8 @@
 own:  vmstress's own dump, mutated here one kind of change at a time, and
       malformed input (one-line errors, exit 2).
 qemu: dumps QEMU writes now (qemu-system-arm -dump-vmstate, several machine
-      types, each run bounded), compared with each other, with vmstress's
+      types including two versions of virt, and qemu-system-aarch64's virt
+      when installed; each run bounded), compared with each other, with vmstress's
       dump, and mutated. Exit 77 (ctest SKIP) when QEMU is not installed.
 golden: today's dump against every frozen release under GOLDEN_DIR
       (corpus/golden/<machine-type>/vmstate-<version>.json, written by
@@ -183,14 +184,30 @@ def qemu():
         print("SKIP: %s not found (ci/setup installs qemu-system-arm)" % QEMU)
         sys.exit(77)
     dumps = {}
-    for m in ("lm3s811evb", "mps2-an385", "virt"):
-        path = os.path.join(WORK, "qemu-%s.json" % m)
-        p = subprocess.run(["timeout", "-k", "5", "30", QEMU, "-M", m, "-display", "none",
+    a64 = shutil.which(QEMU.replace("qemu-system-arm", "qemu-system-aarch64"))
+    runs = [(QEMU, m) for m in ("lm3s811evb", "mps2-an385", "virt", "virt-7.1")]
+    runs += [(a64, "virt")] if a64 else []
+    for binary, m in runs:
+        key = m if binary == QEMU else "aarch64-" + m
+        path = os.path.join(WORK, "qemu-%s.json" % key)
+        p = subprocess.run(["timeout", "-k", "5", "30", binary, "-M", m, "-display", "none",
                             "-dump-vmstate", path], capture_output=True, text=True, timeout=60)
         if p.returncode:
-            fail("%s -M %s -dump-vmstate: exit %d: %s" % (QEMU, m, p.returncode, p.stderr.strip()))
+            fail("%s -M %s -dump-vmstate: exit %d: %s" % (binary, m, p.returncode, p.stderr.strip()))
             return
-        dumps[m] = path
+        dumps[key] = path
+    # Two versions of one machine type from one binary: the dump cannot show
+    # compat properties, so only the machine type differs.
+    doc = expect("virt-7.1 vs virt-7.2", dumps["virt-7.1"], dumps["virt"], 3,
+                 [("forward", "probably-no", "", "", "machine")])
+    if len(facts(doc, "forward")) != 1:
+        fail("virt-7.1 vs virt-7.2: %r" % facts(doc, "forward")[:5])
+    # Another architecture: aarch64's virt has every arm device type and more.
+    if a64:
+        expect("arm virt vs aarch64 virt", dumps["virt"], dumps["aarch64-virt"], 3,
+               [("backward", "probably-no", "sbsa_gwdt", "", "section"),
+                ("forward", "yes", "sbsa_gwdt", "", "section")],
+               {"forward": "yes", "backward": "probably-no"})
     # The same dump both ways: virt is versioned (virt-7.2): yes, no fact at all.
     doc = expect("virt vs virt", dumps["virt"], dumps["virt"], 0, [], {"forward": "yes", "backward": "yes"})
     if facts(doc, "forward") or facts(doc, "backward"):
