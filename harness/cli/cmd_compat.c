@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "compat.h"
@@ -80,6 +81,11 @@ static int parse(int argc, char **argv, CompatOpts *o)
 /* A parsed, shape-checked dump, or NULL after a one-line error. */
 static json_t *load_dump(const char *path, const char *machine)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "vmstress compat: %s: not a regular file\n", path);
+        return NULL;
+    }
     json_error_t e;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
     if (!j) {

@@ -169,6 +169,13 @@ def own():
         del fields_of(d, "pl011")[1]["size"]
     shape = write("shape.json", mutated(base, unsized))
     one_line_error("bad shape", ["compat", shape, base_path], "shape.json: at $.pl011.Description.Fields[1]: 'size' is missing")
+    one_line_error("a directory", ["compat", WORK, base_path], "not a regular file")
+    empty = os.path.join(WORK, "empty.json")
+    open(empty, "w").close()
+    one_line_error("empty file", ["compat", base_path, empty], "empty.json: line 1")
+    st, out, err = run("compat", "--help")
+    if st or "Exit status" not in out:
+        fail("--help: %d %r" % (st, out[:100]))
     one_line_error("one dump", ["compat", base_path], "two dumps")
     one_line_error("bad direction", ["compat", base_path, base_path, "--direction", "sideways"], "sideways")
     one_line_error("bad option", ["compat", base_path, base_path, "--bogus"], "--bogus")
