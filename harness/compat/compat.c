@@ -245,7 +245,7 @@ static void cmp_field(Ctx *c, const char *path, const json_t *s, const json_t *d
     else if (!!sk != !!dk)
         fact(c, COMPAT_PROBABLY_YES, "num", p,
              "only the %s dump records the array length (QEMU before 2024 does not print "
-             "'num'); the element sizes agree", sk ? "source" : "destination");
+             "'num'), so the lengths cannot be compared", sk ? "source" : "destination");
     const json_t *sf = json_object_get(s, "flags"), *df = json_object_get(d, "flags");
     if (sf && df && !json_equal((json_t *)sf, (json_t *)df))
         fact(c, COMPAT_PROBABLY_NO, "flags", p,
