@@ -10,6 +10,8 @@
 # Every run starts from a copy of corpus/fuzz_load; fuzz_load makes `runs`
 # executions (default 100000: shorter runs mostly measure start-up), the
 # baselines as many again times their speed-up, so each runs for a while.
+# --help prints this header.
+[ "${1:-}" != --help ] || exec sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"
 set -euo pipefail
 dir=${1:?usage: bench_fuzz.sh FUZZ_DIR CORPUS_DIR [runs]}
 corpus=${2:?corpus dir}
