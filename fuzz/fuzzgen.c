@@ -9,6 +9,8 @@
  *   fuzzgen corpus GUEST_DIR OUT_ROOT [--streams N] [--programs N] [--seed S]
  *                                        seed corpora for every target under OUT_ROOT/<target>/
  *   fuzzgen check-corpora CORPUS_ROOT    every target has a non-empty seed folder
+ *   fuzzgen digests                      "<target> <digest>" of what each target's seeds
+ *                                        are made from (ci/corpus regenerates on change)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "fuzz.h"
 #include "program.h"
 
@@ -26,7 +30,7 @@ static int usage(void)
 {
     fputs("usage: fuzzgen devices | links DIR BINARY | dict TARGET OUT | dict-all DIR |\n"
           "       fuzzgen corpus GUEST_DIR OUT_ROOT [--streams N] [--programs N] [--seed S] |\n"
-          "       fuzzgen check-corpora CORPUS_ROOT\n", stderr);
+          "       fuzzgen check-corpora CORPUS_ROOT | digests\n", stderr);
     return 2;
 }
 
@@ -279,13 +283,17 @@ static bool write_file(const char *root, const char *target, const char *name, c
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static uint64_t fnv(const void *p, size_t n)
+#define FNV_BASIS 0xcbf29ce484222325ull
+
+/* FNV-1a, continued from h (FNV_BASIS to start). */
+static uint64_t fnv_more(uint64_t h, const void *p, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < n; i++)
         h = (h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ull;
     return h;
 }
+
+static uint64_t fnv(const void *p, size_t n) { return fnv_more(FNV_BASIS, p, n); }
 
 /* Body hashes already written per device, to keep the folders small. */
 typedef struct Seen {
@@ -459,6 +467,71 @@ static int cmd_check(const char *root)
     return bad;
 }
 
+/* ------------------------------------------------------------ digests */
+
+/* With its NUL, so "ab","c" and "a","bc" differ. */
+static uint64_t fnv_str(uint64_t h, const char *s) { return fnv_more(h, s, strlen(s) + 1); }
+
+/* A description as `vmstress dump-vmstate` writes it (compact, keys sorted). */
+static uint64_t fnv_desc(uint64_t h, const VmsDesc *d)
+{
+    json_t *j = vms_dump_desc(d);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    if (!text) {
+        fprintf(stderr, "fuzzgen: cannot dump description '%s'\n", d->name);
+        exit(2);
+    }
+    h = fnv_str(h, text);
+    free(text);
+    return h;
+}
+
+/* What each checked-in corpus is made from, so ci/corpus regenerates only
+ * the corpora whose inputs changed:
+ *   fuzz_load_<type>  that type's section bodies: its descriptions;
+ *   fuzz_load         whole streams of the fuzz board: every section of its
+ *                     machine (name, instance, description) and the machine type;
+ *   fuzz_roundtrip    programs that address the fuzz board: its layout.
+ * What the guest firmware does is not part of it (see docs/fuzzing.md). */
+static int cmd_digests(void)
+{
+    Machine *m = new_fuzz_machine(NULL);
+    const VmsRegistry *r = mach_registry(m);
+    uint64_t h = fnv_str(FNV_BASIS, r->machine_type);
+    for (size_t i = 0; i < r->n; i++) {
+        h = fnv_str(h, r->sec[i].idstr);
+        h = fnv_more(h, &r->sec[i].instance_id, sizeof(r->sec[i].instance_id));
+        h = fnv_desc(h, r->sec[i].vmsd);
+    }
+    printf("fuzz_load %016" PRIx64 "\n", h);
+    for (size_t i = 0; i < dev_n_types; i++) {
+        const DevType *t = dev_types[i];
+        if (!t->vmsd)
+            continue;
+        h = fnv_desc(FNV_BASIS, t->vmsd);
+        for (size_t k = 0; t->extra_vmsds && t->extra_vmsds[k]; k++)
+            h = fnv_desc(h, t->extra_vmsds[k]);
+        printf("fuzz_load_%s %016" PRIx64 "\n", t->name, h);
+    }
+    const Board *b = mach_board_find(FZ_BOARD);
+    h = fnv_str(FNV_BASIS, b->name);
+    h = fnv_more(h, &b->flash_size, sizeof(b->flash_size));
+    h = fnv_more(h, &b->sram_size, sizeof(b->sram_size));
+    for (const DevConfig *c = b->devices; c->type; c++) {
+        h = fnv_str(h, c->type);
+        h = fnv_more(h, &c->base, sizeof(c->base));
+        h = fnv_more(h, c->irq, sizeof(c->irq));
+        for (const DevProp *p = c->props; p < c->props + DEV_MAX_PROPS && p->name; p++) {
+            h = fnv_str(h, p->name);
+            h = fnv_more(h, &p->value, sizeof(p->value));
+        }
+    }
+    printf("fuzz_roundtrip %016" PRIx64 "\n", h);
+    mach_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -476,5 +549,7 @@ int main(int argc, char **argv)
         return cmd_corpus(argc - 2, argv + 2);
     if (!strcmp(cmd, "check-corpora") && argc == 3)
         return cmd_check(argv[2]);
+    if (!strcmp(cmd, "digests") && argc == 2)
+        return cmd_digests();
     return usage();
 }
