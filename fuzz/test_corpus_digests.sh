@@ -19,7 +19,7 @@ corpus() {
   [ $st -eq 0 ] || { echo "FAIL ci/corpus exited $st:"; cat "$work/out"; fails=$((fails + 1)); }
 }
 # Every file below DIR with its hash, one line each.
-sums() { (cd "$1" && find . -type f | sort | while read -r f; do echo "$f $(cksum < "$f")"; done); }
+sums() { (cd "$1" && find . -type f -exec cksum {} + | awk '{ print $3, $1, $2 }' | sort); }
 # check WHAT GOT NAME...: GOT (a sorted, space-separated list) is NAME...
 check() {
   what=$1 got=$2 want=""
