@@ -39,6 +39,12 @@ How a command is run depends on its first word:
                     script handles --help; otherwise they are checked as above
                     without running, and the test says so.
 Anything else (an unknown binary) is a failure.
+
+The ```sh commands of docs/*.md are checked the same way but not run (they
+are whole jobs, or need files from earlier steps or other presets' builds):
+vmstress subcommands and options against --help, build/default/ files must
+exist (other presets' builds are not checked), ci/ and bench/ scripts as
+above, anything else must be a program on PATH (genhtml, git).
 """
 import os
 import re
@@ -64,10 +70,11 @@ PLACEHOLDERS = {
 STATUS = {"replay": 1}
 
 failures = []
+doc = "README.md"           # the file whose commands are being checked
 
 
 def fail(cmd, msg):
-    failures.append(f"README command `{cmd}`: {msg}")
+    failures.append(f"{doc} command `{cmd}`: {msg}")
     print(f"FAIL `{cmd}`: {msg}")
 
 
@@ -156,7 +163,7 @@ def run(argv, work, env, timeout=TIMEOUT):
         return None, out.decode(errors="replace") + f"\n(timed out after {timeout} s)"
 
 
-def check_vmstress(cmd, words, ctx):
+def check_vmstress(cmd, words, ctx, execute=True):
     vm = ctx["vmstress"]
     if len(words) < 2:
         return fail(cmd, "no subcommand")
@@ -170,6 +177,8 @@ def check_vmstress(cmd, words, ctx):
     for opt in re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", cmd):
         if not re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", helptext):
             fail(cmd, f"`vmstress {sub} --help` does not know option {opt}")
+    if not execute:
+        return print(f"checked `vmstress {sub}` and its options")
     want = STATUS.get(sub, 0)
     for variant in expand_synopsis(" ".join(words)):
         argv = substitute(cmd, variant, ctx["build"])
@@ -252,6 +261,27 @@ def check_script(cmd, words, ctx):
     print(f"{'ran' if ran else 'checked (no --help to run)'} `{words[0]}`: usage '{words[0]}{args.rstrip()}'")
 
 
+def check_doc_command(cmd, ctx):
+    """A command of docs/*.md: checked, not run (they are whole jobs, take
+    files from earlier steps or builds of other presets)."""
+    words = shlex.split(cmd)
+    while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", words[0]):
+        words = words[1:]           # FUZZ_JOBS=1 ci/fuzz ...
+    prog = re.sub(r"^build/default/harness/cli/", "", words[0])
+    if prog == "vmstress":
+        check_vmstress(cmd, ["vmstress"] + words[1:], ctx, execute=False)
+    elif words[0].startswith("build/default/"):
+        path = os.path.join(ctx["build"], words[0][len("build/default/"):])
+        if not os.access(path, os.X_OK):
+            fail(cmd, f"{words[0]} is not an executable of the build")
+    elif re.match(r"build/\w+/", words[0]):
+        print(f"not checked `{words[0]}`: another preset's build")
+    elif re.match(r"(ci|bench)/", words[0]):
+        check_script(cmd, words, ctx)
+    elif not shutil.which(words[0]):
+        fail(cmd, f"no program '{words[0]}' on PATH (nor vmstress, build/, ci/ or bench/)")
+
+
 def main():
     source, build, work = (os.path.abspath(a) for a in sys.argv[1:4])
     shutil.rmtree(work, ignore_errors=True)
@@ -277,7 +307,14 @@ def main():
             fail(cmd, f"unknown program '{words[0]}' (not vmstress, build/default/..., ci/ or bench/)")
     if n < 10:
         fail("README.md", f"only {n} commands found: the parser lost the ```sh blocks")
-    print(f"{n} README commands, {len(failures)} failures")
+    global doc
+    docs = sorted(f for f in os.listdir(os.path.join(source, "docs")) if f.endswith(".md"))
+    for name in docs:
+        doc = "docs/" + name
+        for kind, cmd, expect in readme_commands(open(os.path.join(source, doc)).read()):
+            n += 1
+            check_doc_command(cmd, ctx)
+    print(f"{n} commands (README.md run, docs/*.md checked), {len(failures)} failures")
     for f in failures:
         print("FAIL", f.split("\n")[0])
     return 1 if failures else 0
