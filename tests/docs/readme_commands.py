@@ -169,6 +169,14 @@ def check_vmstress(cmd, words, ctx, execute=True):
         return fail(cmd, "no subcommand")
     sub = words[1]
     status, top = run([vm, "--help"], ctx["work"], ctx["env"])
+    if sub.startswith("-"):
+        # A top-level option (vmstress --version): named by --help, exits 0.
+        if not re.search(rf"(?<![\w-]){re.escape(sub)}(?![\w-])", top):
+            return fail(cmd, f"`vmstress --help` does not name option {sub}")
+        status, out = run([vm] + words[1:], ctx["work"], ctx["env"]) if execute else (0, "")
+        if status != 0:
+            fail(cmd, f"exited {status}, want 0:\n{out}")
+        return print(f"{'ran' if execute else 'checked'} `{cmd}`")
     if not re.search(rf"^\s+{re.escape(sub)}\s", top, re.M):
         return fail(cmd, f"`vmstress --help` lists no subcommand '{sub}'")
     status, helptext = run([vm, sub, "--help"], ctx["work"], ctx["env"])
