@@ -40,7 +40,9 @@
 #define BENCH_SLICE 10000u
 #define MIN_SECONDS 1.0
 /* The Unicorn runner is ended by PID if it has not answered by then. */
+#ifndef RUNNER_TIMEOUT_S
 #define RUNNER_TIMEOUT_S 300.0
+#endif
 
 uint32_t compute_kernel(uint32_t rounds);     /* guest/compute.c, built natively */
 
@@ -142,9 +144,56 @@ static bool measure_machine(Machine *m, uint64_t slice, const Reps *reps, Consol
     return true;
 }
 
+/* Reads fd into line (NUL-terminated) until EOF, a full buffer or the
+ * deadline; false if the deadline passed first. */
+static bool read_until(int fd, char *line, size_t n, double deadline)
+{
+    size_t got = 0;
+    bool in_time = true;
+    for (;;) {
+        double left = deadline - now();
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int ready = left > 0 ? poll(&p, 1, (int)(left * 1000) + 1) : 0;
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0) {
+            in_time = ready < 0;
+            break;
+        }
+        ssize_t r = read(fd, line + got, n - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || (got += (size_t)r) == n - 1)
+            break;
+    }
+    line[got] = '\0';
+    return in_time;
+}
+
+/* Waits for pid until the deadline, then ends it (SIGKILL) and reaps it;
+ * false if it had to be ended or could not be waited for. */
+static bool reap_until(pid_t pid, double deadline, int *status)
+{
+    for (;;) {
+        pid_t w = waitpid(pid, status, WNOHANG);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w != 0)
+            return w == pid;
+        if (now() >= deadline)
+            break;
+        nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+    return false;
+}
+
 /* Runs the Unicorn runner (its own process: libunicorn exports QEMU's
  * internal names such as cpu_reset, which would clash with the core's) and
- * reads its one line. Started, watched and ended by PID; the wait is bounded. */
+ * reads its one line. Started, watched and ended by PID; every wait is
+ * bounded by one deadline. */
 static bool run_runner(char *const argv[], char *line, size_t n)
 {
     int fd[2];
@@ -163,31 +212,12 @@ static bool run_runner(char *const argv[], char *line, size_t n)
         close(fd[0]);
         return snprintf(line, n, "cannot start %s: %s", argv[0], strerror(e)), false;
     }
-    size_t got = 0;
     double deadline = now() + RUNNER_TIMEOUT_S;
-    bool timed_out = false;
-    for (;;) {
-        double left = deadline - now();
-        struct pollfd p = { .fd = fd[0], .events = POLLIN };
-        if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) == 0) {
-            timed_out = true;
-            break;
-        }
-        ssize_t r = read(fd[0], line + got, n - 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0 || (got += (size_t)r) == n - 1)
-            break;
-    }
-    line[got] = '\0';
+    bool in_time = read_until(fd[0], line, n, deadline);
     close(fd[0]);
-    if (timed_out)
-        kill(pid, SIGKILL);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (timed_out)
-        return snprintf(line, n, "no answer within %.0f s, ended", RUNNER_TIMEOUT_S), false;
+    if (!reap_until(pid, in_time ? deadline : now(), &status) || !in_time)
+        return snprintf(line, n, "no answer within %g s, ended", RUNNER_TIMEOUT_S), false;
     line[strcspn(line, "\n")] = '\0';
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
