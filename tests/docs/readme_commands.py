@@ -65,6 +65,9 @@ PLACEHOLDERS = {
     ("--jobs", "N"): "2",
     ("--duration", "S"): "1",
     (None, "FIRMWARE.elf"): "build/default/guest/hello.elf",
+    # Two -dump-vmstate files: the one `vmstress dump-vmstate out.json` wrote.
+    (None, "OLD.json"): "out.json",
+    (None, "NEW.json"): "out.json",
 }
 # Expected exit status by vmstress subcommand, from the README's comments.
 STATUS = {"replay": 1}
