@@ -4,10 +4,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Path of a built guest program "<dir>/<name>.elf": $VMSTRESS_GUEST_DIR, else
  * the build's guest folder. False (with a one-line message) if it is missing. */
 bool cli_guest_path(const char *name, char *out, size_t n);
+
+/* The machine type a migration stream names in its configuration section
+ * (QEMU's "configuration" section: the machine type string), copied into
+ * name[n]; NULL if the stream has none or it does not fit. */
+const char *cli_stream_board(const uint8_t *b, size_t len, char *name, size_t n);
 
 int cmd_run(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

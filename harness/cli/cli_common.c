@@ -1,6 +1,7 @@
 /* cli_common.c - helpers shared by subcommands. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -20,4 +21,18 @@ bool cli_guest_path(const char *name, char *out, size_t n)
     fprintf(stderr, "vmstress: no guest program '%s' (looked for %s; build it, or pass --firmware)\n",
             name, out);
     return false;
+}
+
+/* Header "QEVM", version 3, then QEMU_VM_CONFIGURATION (7) with a 32-bit
+ * big-endian length and the machine type. */
+const char *cli_stream_board(const uint8_t *b, size_t len, char *name, size_t n)
+{
+    if (len < 13 || b[0] != 0x51 || b[1] != 0x45 || b[2] != 0x56 || b[3] != 0x4d || b[8] != 0x07)
+        return NULL;
+    uint32_t l = (uint32_t)b[9] << 24 | (uint32_t)b[10] << 16 | (uint32_t)b[11] << 8 | b[12];
+    if (l == 0 || l >= n || l > len - 13)
+        return NULL;
+    memcpy(name, b + 13, l);
+    name[l] = 0;
+    return name;
 }

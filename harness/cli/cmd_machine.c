@@ -360,19 +360,6 @@ static const char load_usage[] =
     "\n"
     "Exit status: 0 loaded; 2 the stream was rejected, or a usage/input error.\n";
 
-/* The machine type a stream names in its configuration section, if any. */
-static const char *stream_machine(const uint8_t *b, size_t len, char *name, size_t n)
-{
-    if (len < 13 || b[0] != 0x51 || b[1] != 0x45 || b[2] != 0x56 || b[3] != 0x4d || b[8] != 0x07)
-        return NULL;
-    uint32_t l = (uint32_t)b[9] << 24 | (uint32_t)b[10] << 16 | (uint32_t)b[11] << 8 | b[12];
-    if (l == 0 || l >= n || l > len - 13)
-        return NULL;
-    memcpy(name, b + 13, l);
-    name[l] = 0;
-    return name;
-}
-
 int cmd_load(int argc, char **argv)
 {
     Opts o;
@@ -387,7 +374,7 @@ int cmd_load(int argc, char **argv)
     if (!read_file(o.cmd, o.pos, &buf, &len))
         return 2;
     char name[64];
-    const char *type = board_given ? o.board : stream_machine(buf, len, name, sizeof(name));
+    const char *type = board_given ? o.board : cli_stream_board(buf, len, name, sizeof(name));
     const Board *b = type ? mach_board_find(type) : NULL;
     if (!b)
         b = board_given ? find_board(o.cmd, o.board) : mach_board_find(DEFAULT_BOARD);

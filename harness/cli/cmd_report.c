@@ -24,6 +24,7 @@
 
 #define STREAM_MAX (64u << 20)
 #define DEFAULT_DATA "reports/fields.json"
+#define DEFAULT_BOARD_NAME "vmstress-m0"
 
 static const char report_usage[] =
     "usage: vmstress report [DATA.json ...] [options]\n"
@@ -39,7 +40,8 @@ static const char report_usage[] =
     "  --streams PATH        load a migration stream file, or every file in a\n"
     "                        directory, into a power-on machine and count its\n"
     "                        fields as fuzz/replay loads (repeatable)\n"
-    "  --board NAME          machine for --streams (default vmstress-m0)\n"
+    "  --board NAME          machine for every --streams file (default: the board\n"
+    "                        each stream names in its configuration section)\n"
     "  --output FILE         write the merged data (the fields.json format)\n"
     "  --merge-into FILE     merge the data into FILE (locked; for parallel jobs)\n"
     "  --html FILE           self-contained HTML report (sortable, no network)\n"
@@ -57,9 +59,22 @@ static const char report_usage[] =
     "\n"
     "Exit status: 0 fine, 1 the ratchet lost fields, 2 usage or input error.\n";
 
-typedef struct StreamLoader {
+/* One power-on machine per board the streams name, built on first use: a
+ * stream is loaded on the board it was saved on (corpora are made on the
+ * small fuzz board), unless --board forces one. */
+#define LOADER_BOARDS 8
+
+typedef struct BoardMachine {
+    const Board *board;
     Machine *m;
     FcovAttach *att;
+} BoardMachine;
+
+typedef struct StreamLoader {
+    Fcov *fc;
+    const Board *forced;        /* --board, or NULL: the stream's own */
+    BoardMachine mach[LOADER_BOARDS];
+    size_t n_mach;
     unsigned files, accepted;
 } StreamLoader;
 
@@ -86,18 +101,55 @@ static bool read_stream(const char *path, uint8_t **buf, size_t *len)
     return true;
 }
 
+/* The machine for a stream: --board, else the board its configuration
+ * section names, else the default board (as `vmstress load` does). */
+static BoardMachine *loader_machine(StreamLoader *L, const uint8_t *buf, size_t len)
+{
+    char name[64];
+    const char *type = cli_stream_board(buf, len, name, sizeof(name));
+    const Board *b = L->forced;
+    if (!b && type)
+        b = mach_board_find(type);
+    if (!b)
+        b = mach_board_find(DEFAULT_BOARD_NAME);
+    for (size_t i = 0; i < L->n_mach; i++)
+        if (L->mach[i].board == b)
+            return &L->mach[i];
+    if (!b || L->n_mach == LOADER_BOARDS) {
+        fprintf(stderr, "vmstress report: no machine for board '%s'\n", type ? type : DEFAULT_BOARD_NAME);
+        return NULL;
+    }
+    VmsMsg why = { { 0 } };
+    Machine *m = mach_new(b, &why);
+    if (!m) {
+        fprintf(stderr, "vmstress report: cannot build board '%s': %s\n", b->name, why.text);
+        return NULL;
+    }
+    mach_reset(m);
+    BoardMachine *bm = &L->mach[L->n_mach++];
+    bm->board = b;
+    bm->m = m;
+    bm->att = fcov_attach_machine(L->fc, m, FCOV_SRC_FUZZ, FCOV_LOADS | FCOV_MANUAL_END);
+    return bm;
+}
+
 static bool load_one(StreamLoader *L, const char *path)
 {
     uint8_t *buf;
     size_t len;
     if (!read_stream(path, &buf, &len))
         return false;
+    BoardMachine *bm = loader_machine(L, buf, len);
+    if (!bm) {
+        free(buf);
+        return false;
+    }
     VmsError err;
     L->files++;
-    bool ok = mach_load(L->m, buf, len, &err);
+    bool ok = mach_load(bm->m, buf, len, &err);
     L->accepted += ok;
     /* Accepted means by the whole machine, not only by the engine. */
-    fcov_load_end(L->att, NULL, ok ? NULL : &err);
+    fcov_load_end(bm->att, NULL, ok ? NULL : &err);
     free(buf);
     return true;
 }
@@ -190,7 +242,6 @@ static int parse_opts(int argc, char **argv, ReportOpts *o)
         { 0, 0, 0, 0 },
     };
     memset(o, 0, sizeof(*o));
-    o->board = "vmstress-m0";
     o->baseline_min = 20;
     optind = 1;
     opterr = 0;
@@ -238,24 +289,16 @@ static int parse_opts(int argc, char **argv, ReportOpts *o)
 
 static bool load_streams(Fcov *fc, const ReportOpts *o)
 {
-    const Board *b = mach_board_find(o->board);
-    if (!b) {
+    StreamLoader L = { .fc = fc };
+    if (o->board && !(L.forced = mach_board_find(o->board))) {
         fprintf(stderr, "vmstress report: no board '%s'\n", o->board);
         return false;
     }
-    VmsMsg why = { { 0 } };
-    StreamLoader L = { 0 };
-    L.m = mach_new(b, &why);
-    if (!L.m) {
-        fprintf(stderr, "vmstress report: cannot build board '%s': %s\n", b->name, why.text);
-        return false;
-    }
-    mach_reset(L.m);
-    L.att = fcov_attach_machine(fc, L.m, FCOV_SRC_FUZZ, FCOV_LOADS | FCOV_MANUAL_END);
     bool ok = true;
     for (size_t i = 0; i < o->n_streams && ok; i++)
         ok = load_path(&L, o->streams[i]);
-    mach_free(L.m);
+    for (size_t i = 0; i < L.n_mach; i++)
+        mach_free(L.mach[i].m);
     if (ok && !o->quiet)
         printf("streams: %u loaded, %u accepted\n", L.files, L.accepted);
     return ok;
