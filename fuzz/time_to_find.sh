@@ -32,6 +32,7 @@ mkdir -p "$work/corpus"
 [ "${SEEDS:-yes}" = none ] || cp corpus/"$seeds"/* "$work/corpus/"
 start=$(date +%s.%N)
 (cd "$work" && exec "$bin" -fork=1 -ignore_crashes=1 -seed="${SEED:-1}" -max_len=$max_len \
+   -len_control="$(fuzz_len_control "$target")" \
    -dict="$dict" -max_total_time="$cap" -artifact_prefix="$work/" \
    "$work/corpus" >"$work/log" 2>&1) &
 pid=$!

@@ -55,7 +55,8 @@ done
 . "$ROOT/fuzz/max_len.sh"
 for t in $targets; do
   cp "$F/$t.dict" "$OUT/$t.dict"
-  printf '[libfuzzer]\nmax_len = %s\ndict = %s.dict\n' "$(fuzz_max_len "$t")" "$t" > "$OUT/$t.options"
+  printf '[libfuzzer]\nmax_len = %s\nlen_control = %s\ndict = %s.dict\n' \
+    "$(fuzz_max_len "$t")" "$(fuzz_len_control "$t")" "$t" > "$OUT/$t.options"
   seeds=$WORK/seeds-$t
   rm -rf "$seeds" && mkdir -p "$seeds"
   for f in "$ROOT/corpus/$t"/* "$ROOT/corpus/regressions/$t"/*; do

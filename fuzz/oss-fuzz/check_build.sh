@@ -31,6 +31,8 @@ for t in $targets; do
     echo "ok: $t ($(grep -c . "$scratch/$t.log") log lines)"
   fi
 done
+# The slow target must start at its full length limit (fuzz/max_len.sh).
+grep -qx 'len_control = 0' "$OUT/fuzz_roundtrip.options" || { echo "fuzz_roundtrip.options: no len_control = 0"; fail=1; }
 for want in fuzz_load fuzz_roundtrip; do
   [ -x "$OUT/$want" ] || { echo "missing target $want"; fail=1; }
 done
