@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ctest fuzz_ossfuzz_build: run build.sh as OSS-Fuzz would (clang, libFuzzer,
+# ctest fuzz_ossfuzz_build: run build.sh as OSS-Fuzz / ClusterFuzzLite would (clang, libFuzzer,
 # ASan) into a scratch $OUT, check every output exists, and run every target
 # for 200 executions from its seed corpus.
 #   check_build.sh SOURCE_ROOT SCRATCH_DIR
@@ -8,10 +8,16 @@ root=$1
 scratch=$2
 rm -rf "$scratch"
 mkdir -p "$scratch/out" "$scratch/work"
-export CC=clang CXX=clang++ SRC=$(dirname "$root") WORK=$scratch/work OUT=$scratch/out
+# $SRC laid out as in the ClusterFuzzLite image: the checkout as
+# $SRC/vmstress, .clusterfuzzlite/build.sh as $SRC/build.sh (it runs
+# fuzz/oss-fuzz/build.sh, the OSS-Fuzz script, so both are checked).
+mkdir -p "$scratch/src"
+ln -s "$root" "$scratch/src/vmstress"
+cp "$root/.clusterfuzzlite/build.sh" "$scratch/src/build.sh"
+export CC=clang CXX=clang++ SRC=$scratch/src WORK=$scratch/work OUT=$scratch/out
 export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=fuzzer-no-link,address"
 export LIB_FUZZING_ENGINE=-fsanitize=fuzzer
-bash "$root/fuzz/oss-fuzz/build.sh"
+bash "$SRC/build.sh"
 
 fail=0
 targets=$(cd "$OUT" && ls | grep -E '^fuzz_[A-Za-z0-9_-]+$' || true)
