@@ -86,3 +86,16 @@ grep -q '"suite": "stress", .*"status": "finding"' "$out/jobs.jsonl" || fail "th
 ls "$out"/findings/stress-all/seed-*/ >/dev/null 2>&1 || fail "stress evidence lost by the kill"
 [ -s "$(ls "$out"/findings/fuzz-*/*/regression.bin | head -1)" ] || fail "fuzz evidence lost by the kill"
 echo "night 2: killed mid-fuzzing; stress and fuzz evidence on disk"
+
+# A stress job that hangs (a stand-in that never exits) is killed at its
+# bound, recorded as an infrastructure failure with its logs, and the night
+# ends with exit 2 instead of waiting forever.
+out=$scratch/night3
+printf '#!/bin/sh\nexec sleep 600\n' >"$scratch/hang" && chmod +x "$scratch/hang"
+NIGHTLY_OUT=$out NIGHTLY_PHASES="stress" NIGHTLY_VMSTRESS=$scratch/hang NIGHTLY_STRESS_GRACE=2 \
+  NIGHTLY_STRESS_SECONDS=2 timeout -k 5 120 "$root/ci/nightly" 2 >"$scratch/night3.log" 2>&1
+rc=$?
+[ $rc -eq 2 ] || { tail -5 "$scratch/night3.log"; fail "night with a hung job: exit $rc, want 2"; }
+grep -q '"status": "infra", .*killed after' "$out/jobs.jsonl" || fail "the hung job is not recorded as killed"
+ls "$out"/findings/stress-all/seed-*/*.err >/dev/null 2>&1 || fail "the hung job's logs are not kept"
+echo "night 3: a hung stress job killed at its bound, exit 2"
