@@ -1,6 +1,6 @@
 # fuzz/max_len.sh - sourced by the fuzz scripts (ci/fuzz, ci/nightly,
 # fuzz/time_to_find.sh, fuzz/oss-fuzz/build.sh) so every run of a target
-# uses the same libFuzzer -max_len and -len_control.
+# uses the same libFuzzer -max_len and -len_control, and the same seeds.
 #
 # fuzz_load takes whole streams: on the fuzz board (2 KiB of SRAM) one is
 # about 3.4 KB, 12.6 KB with its JSON trailer, so 16 KiB leaves room to
@@ -25,5 +25,16 @@ fuzz_len_control() {
   case $1 in
     fuzz_roundtrip|fuzz_roundtrip_planted) echo 0 ;;
     *) echo 100 ;;
+  esac
+}
+
+# The checked-in corpus a target starts from: the planted variants take
+# their shipped target's seeds (their own regressions folder holds the
+# planted bug's reproducers, which crash them by design).
+fuzz_seed_target() {
+  case $1 in
+    fuzz_load_planted) echo fuzz_load ;;
+    fuzz_roundtrip_planted) echo fuzz_roundtrip ;;
+    *) echo "$1" ;;
   esac
 }

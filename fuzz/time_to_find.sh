@@ -18,12 +18,8 @@ cap=${3:-300}
 build=${FUZZ_BUILD:-build/fuzz}
 bin=$PWD/$build/fuzz/$target
 [ -x "$bin" ] || { echo "no $bin (build the fuzz preset)" >&2; exit 2; }
-seeds=$target
-case $target in
-  fuzz_load_planted) seeds=fuzz_load ;;
-  fuzz_roundtrip_planted) seeds=fuzz_roundtrip ;;
-esac
 . fuzz/max_len.sh
+seeds=$(fuzz_seed_target "$target")
 max_len=$(fuzz_max_len "$target")
 dict=$PWD/$build/fuzz/$target.dict
 work=$(mktemp -d)
