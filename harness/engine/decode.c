@@ -720,7 +720,8 @@ void vdec_free(Vdec *d)
 bool vdec_leaf_int(const VdecLeaf *l, bool *is_signed, uint64_t *v)
 {
     static const char *const unsigned_types[] = { "bool", "uint8", "uint16", "uint32", "uint64",
-                                                  "uint8 equal", "uint16 equal", "uint32 equal" };
+                                                  "uint8 equal", "uint16 equal", "uint32 equal",
+                                                  "ram-block" };
     static const char *const signed_types[] = { "int8", "int16", "int32", "int64",
                                                 "int32 equal", "int64 equal", "int32 le" };
     if (!l || !l->type || !(l->size == 1 || l->size == 2 || l->size == 4 || l->size == 8))

@@ -62,8 +62,8 @@ void vdec_free(Vdec *d);
 uint32_t vdec_page_size(const Vdec *d);
 
 /* A leaf whose type is a 1/2/4/8-byte integer or bool as QEMU names them
- * ("uint32", "int32 equal", "int32 le", ...): its value, sign-extended for
- * the signed types. False for anything else. */
+ * ("uint32", "int32 equal", "int32 le", ...) or a "ram-block" length: its
+ * value, sign-extended for the signed types. False for anything else. */
 bool vdec_leaf_int(const VdecLeaf *l, bool *is_signed, uint64_t *v);
 /* The value as text: "123 (0x7b)" for integers, else hex bytes, the middle
  * elided past max_bytes. Returns what snprintf would. */
