@@ -6,9 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The largest stream file a subcommand reads. */
+#define CLI_STREAM_MAX (64u << 20)
+
 /* Path of a built guest program "<dir>/<name>.elf": $VMSTRESS_GUEST_DIR, else
  * the build's guest folder. False (with a one-line message) if it is missing. */
 bool cli_guest_path(const char *name, char *out, size_t n);
+/* Read a whole file (at most CLI_STREAM_MAX bytes) into a new buffer; false
+ * with a one-line message on stderr naming cmd and path. */
+bool cli_read_file(const char *cmd, const char *path, uint8_t **buf, size_t *len);
 
 /* The machine type a migration stream names in its configuration section
  * (QEMU's "configuration" section: the machine type string), copied into
@@ -31,5 +37,7 @@ int cmd_report(int argc, char **argv);
 
 /* cmd_compat.c: the static checker over two -dump-vmstate files. */
 int cmd_compat(int argc, char **argv);
+/* cmd_decode.c: any QEMU stream, leaf by leaf, through its vmdescription. */
+int cmd_decode(int argc, char **argv);
 
 #endif

@@ -1,4 +1,5 @@
 /* cli_common.c - helpers shared by subcommands. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,4 +36,24 @@ const char *cli_stream_board(const uint8_t *b, size_t len, char *name, size_t n)
     memcpy(name, b + 13, l);
     name[l] = 0;
     return name;
+}
+
+bool cli_read_file(const char *cmd, const char *path, uint8_t **buf, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "vmstress %s: cannot open %s: %s\n", cmd, path, strerror(errno));
+        return false;
+    }
+    *buf = malloc(CLI_STREAM_MAX);
+    *len = *buf ? fread(*buf, 1, CLI_STREAM_MAX, f) : 0;
+    bool ok = *buf && !ferror(f) && !(*len == CLI_STREAM_MAX && fgetc(f) != EOF);
+    fclose(f);
+    if (!ok) {
+        fprintf(stderr, "vmstress %s: cannot read %s (error, or larger than %u bytes)\n", cmd, path,
+                CLI_STREAM_MAX);
+        free(*buf);
+        *buf = NULL;
+    }
+    return ok;
 }

@@ -18,7 +18,6 @@
 
 #define DEFAULT_BOARD "vmstress-m0"
 #define DEFAULT_CYCLES 1000000000ull    /* 10 s of virtual time */
-#define STREAM_MAX (64u << 20)
 
 /* ------------------------------------------------------------ options */
 
@@ -182,26 +181,6 @@ static int guest_status(const char *cmd, Machine *m, uint64_t cycles)
         fprintf(stderr, "vmstress %s: guest still running after %" PRIu64 " cycles\n", cmd, cycles);
         return 1;
     }
-}
-
-static bool read_file(const char *cmd, const char *path, uint8_t **buf, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "vmstress %s: cannot open %s: %s\n", cmd, path, strerror(errno));
-        return false;
-    }
-    *buf = malloc(STREAM_MAX);
-    *len = *buf ? fread(*buf, 1, STREAM_MAX, f) : 0;
-    bool ok = *buf && !ferror(f) && !(*len == STREAM_MAX && fgetc(f) != EOF);
-    fclose(f);
-    if (!ok) {
-        fprintf(stderr, "vmstress %s: cannot read %s (error, or larger than %u bytes)\n", cmd, path,
-                STREAM_MAX);
-        free(*buf);
-        *buf = NULL;
-    }
-    return ok;
 }
 
 /* --------------------------------------------------------------- exec */
@@ -371,7 +350,7 @@ int cmd_load(int argc, char **argv)
         board_given |= !strcmp(argv[i], "--board") || !strncmp(argv[i], "--board=", 8);
     uint8_t *buf;
     size_t len;
-    if (!read_file(o.cmd, o.pos, &buf, &len))
+    if (!cli_read_file(o.cmd, o.pos, &buf, &len))
         return 2;
     char name[64];
     const char *type = board_given ? o.board : cli_stream_board(buf, len, name, sizeof(name));

@@ -25,6 +25,7 @@ static const Subcommand subcommands[] = {
     { "selfcheck", cmd_selfcheck, "bounded engine and machine self-check" },
     { "report", cmd_report, "field-coverage reports" },
     { "compat", cmd_compat, "graded static compatibility of two -dump-vmstate files" },
+    { "decode", cmd_decode, "print every leaf of any QEMU migration stream (QEMU's or ours)" },
 };
 
 static void usage(FILE *f)
