@@ -34,7 +34,16 @@ enum {
 #define RAM_BLOCKS_MAX 4096
 #define IDSTR_MAX 256
 
+/* Paths live in large chunks: one allocation per 64 KiB, not per leaf. */
+typedef struct Chunk {
+    struct Chunk *next;
+    size_t used, cap;
+    char data[];
+} Chunk;
+#define CHUNK_MIN (64u << 10)
+
 struct Vdec {
+    Chunk *paths;
     VdecLeaf *leaf;
     size_t n, cap;
     const VdecLeaf **sorted; /* leaves by path, then by stream order */
@@ -153,6 +162,25 @@ static bool too_long(Dec *d)
     return fail(d, "field path longer than %d bytes", VDEC_PATH_MAX - 1);
 }
 
+static char *keep_path(Vdec *o, const char *p, size_t n)
+{
+    Chunk *c = o->paths;
+    if (!c || c->cap - c->used < n + 1) {
+        size_t cap = n + 1 > CHUNK_MIN ? n + 1 : CHUNK_MIN;
+        c = malloc(sizeof(*c) + cap);
+        if (!c)
+            return NULL;
+        c->next = o->paths;
+        c->used = 0;
+        c->cap = cap;
+        o->paths = c;
+    }
+    char *s = c->data + c->used;
+    memcpy(s, p, n + 1);
+    c->used += n + 1;
+    return s;
+}
+
 /* The next size bytes are the leaf named by the current path. */
 static bool emit(Dec *d, size_t size, const char *type)
 {
@@ -170,7 +198,7 @@ static bool emit(Dec *d, size_t size, const char *type)
         o->leaf = l;
         o->cap = cap;
     }
-    char *p = strdup(d->path);
+    char *p = keep_path(o, d->path, d->plen);
     if (!p)
         return fail(d, "out of memory");
     o->leaf[o->n++] = (VdecLeaf){ .path = p, .offset = d->pos, .size = size,
@@ -707,8 +735,10 @@ void vdec_free(Vdec *d)
 {
     if (!d)
         return;
-    for (size_t i = 0; i < d->n; i++)
-        free((char *)d->leaf[i].path);
+    for (Chunk *c = d->paths, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
     free(d->leaf);
     free(d->sorted);
     json_decref(d->root);
