@@ -4,11 +4,14 @@
 #
 # fuzz_load takes whole streams: on the fuzz board (2 KiB of SRAM) one is
 # about 3.4 KB, 12.6 KB with its JSON trailer, so 16 KiB leaves room to
-# grow without letting inputs swell into the slow path. Section bodies and
+# grow without letting inputs swell into the slow path. fuzz_decode takes
+# any stream with its trailer; its seeds go up to a 27 KB QEMU microbit
+# stream, so 32 KiB. Section bodies and
 # operation programs stay well under 4 KiB.
 fuzz_max_len() {
   case $1 in
     fuzz_load|fuzz_load_planted) echo 16384 ;;
+    fuzz_decode) echo 32768 ;;
     *) echo 4096 ;;
   esac
 }
