@@ -46,6 +46,8 @@ struct Vdec {
     Chunk *paths;
     VdecLeaf *leaf;
     size_t n, cap;
+    VdecSection *sec;
+    size_t nsec, seccap;
     const VdecLeaf **sorted; /* leaves by path, then by stream order */
     json_t *root;       /* the trailer; leaf types point into it */
     uint32_t page_size;
@@ -495,6 +497,30 @@ static json_t *find_device(json_t *devs, const char *idstr, uint64_t instance)
     return NULL;
 }
 
+/* Record the section whose header started at `header` and whose footer is next. */
+static bool note_section(Dec *d, const char *idstr, uint64_t inst, uint64_t version, uint64_t id,
+                         size_t header, size_t body)
+{
+    Vdec *o = d->out;
+    /* Each section takes at least 19 bytes, so this is bounded by the stream. */
+    if (o->nsec == o->seccap) {
+        size_t cap = o->seccap ? 2 * o->seccap : 64;
+        VdecSection *s = realloc(o->sec, cap * sizeof(*s));
+        if (!s)
+            return fail(d, "out of memory");
+        o->sec = s;
+        o->seccap = cap;
+    }
+    char *name = keep_path(o, idstr, strlen(idstr));
+    if (!name)
+        return fail(d, "out of memory");
+    o->sec[o->nsec++] = (VdecSection){ .idstr = name, .instance_id = (uint32_t)inst,
+                                       .version_id = (uint32_t)version,
+                                       .section_id = (uint32_t)id, .header = header,
+                                       .body = body, .footer = d->pos, .end = d->pos + 5 };
+    return true;
+}
+
 static bool footer(Dec *d, uint64_t id)
 {
     uint64_t t, got;
@@ -518,16 +544,19 @@ static bool decode_full(Dec *d, json_t *devs, uint8_t type, uint32_t ps)
 {
     uint64_t id, inst, version;
     char idstr[IDSTR_MAX];
+    size_t header = d->pos - 1;
     if (!get(d, 4, &id, "section id") || !get_name(d, idstr, sizeof(idstr), "section name") ||
         !get(d, 4, &inst, "instance id") || !get(d, 4, &version, "section version"))
         return false;
+    size_t body = d->pos;
     if (!strcmp(idstr, "ram") && inst == 0) {
         if (type != VMS_SEC_START || d->ram_started)
             return fail(d, "ram section sent as type 0x%02x%s", type,
                         d->ram_started ? " a second time" : "");
         d->ram_started = true;
         d->ram_section_id = (uint32_t)id;
-        return decode_ram(d, ps) && footer(d, id);
+        return decode_ram(d, ps) && note_section(d, idstr, inst, version, id, header, body) &&
+               footer(d, id);
     }
     if (type == VMS_SEC_START)
         return fail(d, "iterative section '%s' this decoder does not know", idstr);
@@ -545,7 +574,7 @@ static bool decode_full(Dec *d, json_t *devs, uint8_t type, uint32_t ps)
     if (!decode_desc(d, dev, 0))
         return false;
     pop(d, mark);
-    return footer(d, id);
+    return note_section(d, idstr, inst, version, id, header, body) && footer(d, id);
 }
 
 static bool decode_sections(Dec *d, json_t *root)
@@ -726,6 +755,24 @@ const VdecLeaf *vdec_find(const Vdec *d, const char *path)
     return d->sorted[lo - 1];
 }
 
+size_t vdec_section_count(const Vdec *d)
+{
+    return d ? d->nsec : 0;
+}
+
+const VdecSection *vdec_section(const Vdec *d, size_t i)
+{
+    return d && i < d->nsec ? &d->sec[i] : NULL;
+}
+
+const VdecSection *vdec_section_find(const Vdec *d, const char *idstr, uint32_t instance_id)
+{
+    for (size_t i = 0; d && idstr && i < d->nsec; i++)
+        if (d->sec[i].instance_id == instance_id && !strcmp(d->sec[i].idstr, idstr))
+            return &d->sec[i];
+    return NULL;
+}
+
 uint32_t vdec_page_size(const Vdec *d)
 {
     return d ? d->page_size : 0;
@@ -740,6 +787,7 @@ void vdec_free(Vdec *d)
         free(c);
     }
     free(d->leaf);
+    free(d->sec);
     free(d->sorted);
     json_decref(d->root);
     free(d);

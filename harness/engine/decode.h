@@ -49,6 +49,16 @@ typedef struct VdecLeaf {
                              * "ram-page", "ram-zero" or "ram-block" */
 } VdecLeaf;
 
+/* One section as framed in the stream (FULL, or the ram section's START). */
+typedef struct VdecSection {
+    const char *idstr;
+    uint32_t instance_id, version_id, section_id;
+    size_t header;          /* offset of its type byte */
+    size_t body;            /* first byte after the header */
+    size_t footer;          /* offset of its 0x7e footer */
+    size_t end;             /* first byte after the footer */
+} VdecSection;
+
 typedef struct Vdec Vdec;
 
 /* NULL and a one-line why on anything malformed. buf must outlive the result. */
@@ -57,6 +67,12 @@ size_t vdec_count(const Vdec *d);
 const VdecLeaf *vdec_leaf(const Vdec *d, size_t i);     /* stream order; NULL past the end */
 const VdecLeaf *vdec_find(const Vdec *d, const char *path); /* O(log n); NULL if absent */
 void vdec_free(Vdec *d);
+
+/* Sections in stream order (so a caller can cut or splice a device's
+ * section); vdec_section_find by (idstr, instance), NULL if absent. */
+size_t vdec_section_count(const Vdec *d);
+const VdecSection *vdec_section(const Vdec *d, size_t i);
+const VdecSection *vdec_section_find(const Vdec *d, const char *idstr, uint32_t instance_id);
 
 /* The trailer's page_size (0 if it has none). */
 uint32_t vdec_page_size(const Vdec *d);

@@ -96,6 +96,21 @@ static void test_own_stream_matches_map(void **state)
         assert_ptr_equal(l->bytes, b + s->offset);
     }
     assert_null(vdec_leaf(d, map.n));
+    /* Sections: framing the engine wrote, found by name and instance. */
+    assert_int_equal(vdec_section_count(d), 3);
+    for (size_t i = 0; i < 3; i++) {
+        const VdecSection *sec = vdec_section(d, i);
+        assert_int_equal(b[sec->header], VMS_SEC_FULL);
+        assert_int_equal(sec->section_id, i);
+        assert_int_equal(b[sec->footer], VMS_SEC_FOOTER);
+        assert_int_equal(sec->end, sec->footer + 5);
+        assert_int_equal(sec->body, sec->header + 14 + strlen(sec->idstr));
+        assert_ptr_equal(vdec_section_find(d, sec->idstr, sec->instance_id), sec);
+    }
+    assert_string_equal(vdec_section(d, 1)->idstr, "tdev");
+    assert_int_equal(vdec_section(d, 1)->instance_id, 1);
+    assert_null(vdec_section(d, 3));
+    assert_null(vdec_section_find(d, "tclk", 1));
     assert_null(vdec_find(d, "tdev.0/no-such-field"));
     assert_int_equal(vdec_page_size(d), 4096);
     vdec_free(d);
