@@ -355,3 +355,16 @@ bool qt_migrate(QtQemu *q, const char *path)
     }
     return false;
 }
+
+bool qt_incoming_done(QtQemu *q)
+{
+    for (int64_t deadline = now_ms() + QT_TIMEOUT_MS; now_ms() < deadline;) {
+        if (!qt_cmd(q, "info status"))
+            return false;
+        if (!strstr(q->reply, "inmigrate"))
+            return strstr(q->reply, "VM status") != NULL;
+        struct timespec ts = { 0, 10 * 1000000 };
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}

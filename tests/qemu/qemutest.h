@@ -45,6 +45,9 @@ bool qt_xp(QtQemu *q, uint32_t addr, uint32_t *v, unsigned n);
 /* Save the (stopped) machine to path with a detached migrate, polling
  * info migrate until it completes (bounded). */
 bool qt_migrate(QtQemu *q, const char *path);
+/* A QEMU started with -incoming: wait (bounded) until the load is over.
+ * False if it failed (QEMU exits; its message is in q->reply). */
+bool qt_incoming_done(QtQemu *q);
 /* quit, wait bounded, then SIGKILL by PID; safe to call twice. Returns the
  * exit status (or -1 if it had to be killed). */
 int qt_stop(QtQemu *q);
