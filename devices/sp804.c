@@ -136,7 +136,8 @@ static void timer_write_control(ArmTimer *t, uint32_t v)
         v = (v & ~CTRL_PRESCALE) | (old & CTRL_PRESCALE);
     t->control = v;
 
-    if (prescale_field(v) != prescale_field(old))
+    /* Period 0: a never-programmed timer loaded from QEMU (see never_programmed). */
+    if (prescale_field(v) != prescale_field(old) || ptimer_period_q32(&t->pt) == 0)
         ptimer_set_period_q32(&t->pt, tick_q32(t));
     ptimer_set_limit(&t->pt, reload_value(t), false);
 
@@ -236,20 +237,34 @@ static const DevMmioOps sp804_ops = { sp804_read, sp804_write };
 
 /* ------------------------------------------------------------ migration */
 
+/*
+ * QEMU sets a timer's ptimer period and limit only when the guest first
+ * writes Control or Load, so a timer the guest never programmed has period
+ * 0 and limit 0 in QEMU's streams. It is a valid state: stopped, and the
+ * first Control write sets the period (timer_write_control).
+ */
+static bool never_programmed(const ArmTimer *t)
+{
+    const PTimer *p = &t->pt;
+    return !ptimer_running(p) && ptimer_period_q32(p) == 0 && p->limit == 0 &&
+           !(t->control & CTRL_ENABLE);
+}
+
 static bool arm_timer_post_load(void *opaque, int version_id, VmsMsg *why)
 {
     ArmTimer *t = opaque;
     const PTimer *p = &t->pt;
+    bool fresh = never_programmed(t);
     if (t->control & ~(uint32_t)CTRL_VALID)
         return vms_fail(why, "arm_timer field 'control' 0x%x has reserved bits set", t->control);
     if (prescale_field(t->control) == 3)
         return vms_fail(why, "arm_timer field 'control' 0x%x has the reserved prescale 3", t->control);
     if (t->int_level != 0 && t->int_level != 1)
         return vms_fail(why, "arm_timer field 'int_level' is %d (0 or 1 expected)", t->int_level);
-    if (ptimer_period_q32(p) != tick_q32(t))
+    if (!fresh && ptimer_period_q32(p) != tick_q32(t))
         return vms_fail(why, "arm_timer field 'timer.period' does not match freq %u Hz and prescale %u",
                         t->freq, 1u << (4 * prescale_field(t->control)));
-    if (p->limit != reload_value(t))
+    if (!fresh && p->limit != reload_value(t))
         return vms_fail(why, "arm_timer field 'timer.limit' 0x%llx != reload value 0x%llx",
                         (unsigned long long)p->limit, (unsigned long long)reload_value(t));
     if (ptimer_running(p)) {

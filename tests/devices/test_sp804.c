@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -234,6 +235,71 @@ static void test_hostile_streams(void **state)
     (void)state;
 }
 
+/* A copy of t's stream with every arm_timer's ptimer period, period_frac
+ * and limit zeroed (and control set to `control`, if not UINT32_MAX), as
+ * QEMU writes a timer the guest never programmed. */
+static uint8_t *as_qemu_unprogrammed(DevTest *t, uint32_t control, size_t *len)
+{
+    VmsMap map;
+    vms_map_init(&map);
+    uint8_t *b = devtest_save(t, len, &map);
+    size_t hits = 0;
+    for (size_t i = 0; i < map.n; i++) {
+        const VmsSpan *sp = &map.spans[i];
+        bool zero = !strcmp(sp->path, "timer.period") || !strcmp(sp->path, "timer.period_frac") ||
+                    !strcmp(sp->path, "timer.limit");
+        if (zero)
+            memset(b + sp->offset, 0, sp->size);
+        if (!strcmp(sp->path, "control") && !strcmp(sp->desc->name, "arm_timer") &&
+            control != UINT32_MAX)
+            for (unsigned k = 0; k < 4; k++)
+                b[sp->offset + k] = (uint8_t)(control >> (24 - 8 * k));
+        hits += zero;
+    }
+    assert_int_equal(hits, 6);  /* three fields of each of the two timers */
+    vms_map_free(&map);
+    return b;
+}
+
+/* QEMU 7.2 streams carry a never-programmed timer with period 0 and limit
+ * 0: it loads, reads as QEMU's (Value 0, Control 0x20), and the first
+ * Control write gives it its period. Enabled with period 0 stays hostile. */
+static void test_loads_qemu_unprogrammed_timer(void **state)
+{
+    DevTest *src = new_sp804();
+    devtest_write(src, T1 + LOAD, 0);           /* Value 0, as in QEMU at power-on */
+    devtest_write(src, LOAD, 0);
+    size_t len;
+    uint8_t *b = as_qemu_unprogrammed(src, UINT32_MAX, &len);
+    DevTest *t = new_sp804();
+    VmsError err;
+    assert_true(mach_load(t->m, b, len, &err));
+    free(b);
+    for (uint32_t base = 0; base <= T1; base += T1) {
+        assert_int_equal(devtest_read(t, base + VALUE), 0);
+        assert_int_equal(devtest_read(t, base + CONTROL), IE);
+    }
+    devtest_write(t, LOAD, 100);
+    devtest_write(t, CONTROL, ENABLE | PERIODIC | SIZE32 | IE);
+    devtest_idle(t, 10 * TICK);
+    assert_int_equal(devtest_read(t, VALUE), 90);
+    devtest_idle(t, 90 * TICK);
+    assert_int_equal(devtest_read(t, RIS), 1);
+    assert_int_equal(devtest_irq(t), 1);
+    devtest_free(t);
+
+    b = as_qemu_unprogrammed(src, ENABLE | IE, &len);
+    t = new_sp804();
+    assert_false(mach_load(t->m, b, len, &err));
+    char line[400];
+    vms_error_format(&err, line, sizeof(line));
+    assert_non_null(strstr(line, "period"));
+    free(b);
+    devtest_free(t);
+    devtest_free(src);
+    (void)state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_combined_irq),
         cmocka_unit_test(test_migration_continues_exactly),
         cmocka_unit_test(test_hostile_streams),
+        cmocka_unit_test(test_loads_qemu_unprogrammed_timer),
     };
     return cmocka_run_group_tests_name("dev_sp804", tests, NULL, NULL);
 }
