@@ -41,35 +41,75 @@ typedef struct SecPair {
 
 typedef struct Case {
     const char *board;          /* QEMU machine */
+    const char *args[5];        /* more QEMU options */
     const char *type;           /* vmstress device type */
     DevProp props[4];
     uint32_t base;              /* the device's MMIO base on the QEMU board */
     SecPair sec[MAX_SECS];
     QtPoke pokes[MAX_REGS];     /* offsets from base; empty: power-on state only */
     uint32_t regs[MAX_REGS];    /* offsets compared; terminated by UINT32_MAX */
+    /* A register the two models read differently whatever the state (a
+     * difference of behaviour, listed in docs/qemu-compat.md): QEMU must
+     * read `qemu_reads` there; it is not compared. */
+    uint32_t declared, qemu_reads;
+    const char *declared_why;
 } Case;
 
 #define END UINT32_MAX
 
+static bool declared(const Case *c, size_t i, uint32_t qemu_value)
+{
+    if (!c->declared_why || c->regs[i] != c->declared)
+        return false;
+    if (qemu_value != c->qemu_reads)
+        fail_msg("%s register 0x%03x: QEMU reads 0x%08x, declared as always 0x%08x", c->type,
+                 c->regs[i], qemu_value, c->qemu_reads);
+    print_message("not compared: %s register 0x%03x: %s\n", c->type, c->regs[i], c->declared_why);
+    return true;
+}
+
 static const Case cases[] = {
     /* UART0 of lm3s811evb: QEMU's pl011_luminary (vmsd "pl011"). */
-    { "lm3s811evb", "pl011", { { NULL, 0 } }, 0x4000c000u,
+    { "lm3s811evb", { NULL }, "pl011", { { NULL, 0 } }, 0x4000c000u,
       { { "pl011", 0, "pl011", 0 } },
       { { 0x24, 0x1a }, { 0x28, 0x03 }, { 0x2c, 0x70 }, { 0x34, 0x12 }, { 0x38, 0x50 },
         { 0x20, 0x07 }, { 0x30, 0x301 } },
-      { 0x18, 0x20, 0x24, 0x28, 0x2c, 0x30, 0x34, 0x38, 0x3c, 0x40, END } },
+      { 0x18, 0x20, 0x24, 0x28, 0x2c, 0x30, 0x34, 0x38, 0x3c, 0x40, END }, 0, 0, NULL },
     /* GPIO port A of lm3s811evb: QEMU's pl061_luminary (vmsd "pl061"). */
-    { "lm3s811evb", "pl061_luminary", { { NULL, 0 } }, 0x40004000u,
+    { "lm3s811evb", { NULL }, "pl061_luminary", { { NULL, 0 } }, 0x40004000u,
       { { "pl061", 0, "pl061", 0 } },
       { { 0x400, 0x0f }, { 0x404, 0x30 }, { 0x408, 0x40 }, { 0x40c, 0x80 }, { 0x410, 0xf0 },
         { 0x420, 0x03 }, { 0x510, 0x0c }, { 0x51c, 0xff }, { 0x3fc, 0x05 } },
-      { 0x3fc, 0x400, 0x404, 0x408, 0x40c, 0x410, 0x414, 0x418, 0x420, 0x510, 0x514, 0x51c, END } },
+      { 0x3fc, 0x400, 0x404, 0x408, 0x40c, 0x410, 0x414, 0x418, 0x420, 0x510, 0x514, 0x51c, END }, 0, 0, NULL },
     /* The watchdog of lm3s811evb (luminary-watchdog, vmsd "cmsdk-apb-watchdog"),
      * whose WDOGCLK is the 12.5 MHz system clock. */
-    { "lm3s811evb", "cmsdk-apb-watchdog", { { "clk-hz", 12500000 }, { NULL, 0 } }, 0x40000000u,
+    { "lm3s811evb", { NULL }, "cmsdk-apb-watchdog", { { "clk-hz", 12500000 }, { NULL, 0 } }, 0x40000000u,
       { { "cmsdk-apb-watchdog", 0, "cmsdk-apb-watchdog", 0 } },
       { { 0x00, 0x00100000 }, { 0x08, 0x01 } },
-      { 0x00, 0x08, 0x10, 0x14, 0xc00, END } },
+      { 0x00, 0x08, 0x10, 0x14, 0xc00, END }, 0, 0, NULL },
+    /* The first SP804 of versatilepb (1 MHz timers): its device section and
+     * both arm_timer sections. Power-on only (an A-profile board): QEMU's
+     * timers are unprogrammed there, with ptimer period 0. */
+    { "versatilepb", { "-m", "16", NULL }, "sp804",
+      { { "freq0", 1000000 }, { "freq1", 1000000 }, { NULL, 0 } }, 0x101e2000u,
+      { { "sp804", 0, "sp804", 0 }, { "arm_timer", 0, "arm_timer", 0 },
+        { "arm_timer", 1, "arm_timer", 1 } },
+      { { 0, 0 } },
+      { 0x00, 0x04, 0x08, 0x10, 0x14, 0x18, 0x20, 0x24, 0x28, 0x30, 0x34, 0x38, END }, 0, 0, NULL },
+    /* virt's PL031, with QEMU's RTC on the VM clock as vmstress's is
+     * (-rtc clock=vm; QEMU's default is the host clock, a board choice),
+     * both starting at 2023-11-15T22:13:20Z. Power-on only. */
+    { "virt", { "-m", "16", "-rtc", "base=2023-11-15T22:13:20,clock=vm" }, "pl031",
+      { { "start-time", 1700086400 }, { NULL, 0 } }, 0x09010000u,
+      { { "pl031", 0, "pl031", 0 } },
+      { { 0, 0 } },
+      { 0x00, 0x04, 0x08, 0x0c, 0x10, 0x14, 0x18, END },
+      0x0c, 1, "QEMU's PL031 reads CR as 1 always; vmstress's reads the start bit (TRM)" },
+    /* virt's PL061 (the power key's GPIO). Power-on only. */
+    { "virt", { "-m", "16", NULL }, "pl061", { { NULL, 0 } }, 0x09030000u,
+      { { "pl061", 0, "pl061", 0 } },
+      { { 0, 0 } },
+      { 0x3fc, 0x400, 0x404, 0x408, 0x40c, 0x410, 0x414, 0x418, 0x420, END }, 0, 0, NULL },
 };
 
 static char tmpdir[512];
@@ -84,6 +124,8 @@ static void start(QtQemu *q, const Case *c, const char *const *extra)
 {
     const char *args[16] = { "-M", c->board, "-S" };
     size_t n = 3;
+    for (size_t i = 0; i < 5 && c->args[i]; i++)
+        args[n++] = c->args[i];
     for (size_t i = 0; extra && extra[i] && n < 15; i++)
         args[n++] = extra[i];
     args[n] = NULL;
@@ -205,8 +247,8 @@ static uint64_t qemu_clock_floor(const uint8_t *qb, size_t qn)
     return ns;
 }
 
-/* QEMU -> vmstress. */
-static void qemu_to_vmstress(const Case *c, size_t k)
+/* QEMU -> vmstress. Returns QEMU's stream (the base of the other direction). */
+static uint8_t *qemu_to_vmstress(const Case *c, size_t k, size_t *qn)
 {
     char img[600], qs[600];
     path_of(img, sizeof(img), "img", k);
@@ -228,17 +270,16 @@ static void qemu_to_vmstress(const Case *c, size_t k)
     qt_stop(&q);
     if (!ok)
         fail_msg("%s: monitor: %s", c->board, reply);
-    size_t qn;
-    uint8_t *qb = qt_read(qs, &qn);
+    uint8_t *qb = qt_read(qs, qn);
     assert_non_null(qb);
 
     DevTest *t = devtest_new(c->type, c->props);
-    devtest_idle(t, qemu_clock_floor(qb, qn) / VCLOCK_NS_PER_CYCLE + 1);
+    devtest_idle(t, qemu_clock_floor(qb, *qn) / VCLOCK_NS_PER_CYCLE + 1);
     size_t vn;
     uint8_t *vb = save_with_trailer(t, &vn);
     devtest_free(t);
     size_t sn;
-    uint8_t *sb = splice(vb, vn, false, qb, qn, c, &sn);
+    uint8_t *sb = splice(vb, vn, false, qb, *qn, c, &sn);
     DevTest *d = devtest_new(c->type, c->props);
     VmsError err;
     if (!mach_load(d->m, sb, sn, &err)) {
@@ -248,23 +289,24 @@ static void qemu_to_vmstress(const Case *c, size_t k)
     }
     for (size_t i = 0; i < nr; i++) {
         uint32_t v = devtest_read(d, c->regs[i]);
-        if (v != qv[i])
+        if (v != qv[i] && !declared(c, i, qv[i]))
             fail_msg("%s register 0x%03x: QEMU 0x%08x, vmstress after the load 0x%08x", c->type,
                      c->regs[i], qv[i], v);
     }
     devtest_free(d);
     free(sb);
     free(vb);
-    free(qb);
+    return qb;
 }
 
-/* vmstress -> QEMU. */
-static void vmstress_to_qemu(const Case *c, size_t k)
+/* vmstress -> QEMU: vmstress's sections spliced into QEMU's stream qb of
+ * the same board (whatever QEMU's device held there is replaced), with the
+ * vmstress device programmed by the pokes or at power-on. */
+static void vmstress_to_qemu(const Case *c, size_t k, const uint8_t *qb, size_t qn, bool poke)
 {
-    char q0[600], in[600], uri[700];
-    path_of(q0, sizeof(q0), "poweron", k);
+    char in[600], uri[700];
     path_of(in, sizeof(in), "incoming", k);
-    size_t np = n_pokes(c), nr = n_regs(c);
+    size_t np = poke ? n_pokes(c) : 0, nr = n_regs(c);
     DevTest *t = devtest_new(c->type, c->props);
     for (size_t i = 0; i < np; i++)
         devtest_write(t, c->pokes[i].addr, c->pokes[i].value);
@@ -275,20 +317,14 @@ static void vmstress_to_qemu(const Case *c, size_t k)
     uint8_t *vb = save_with_trailer(t, &vn);
     devtest_free(t);
 
-    QtQemu q;
-    start(&q, c, NULL);
-    bool ok = qt_migrate(&q, q0);
-    qt_stop(&q);
-    assert_true(ok);
-    size_t qn, sn;
-    uint8_t *qb = qt_read(q0, &qn);
-    assert_non_null(qb);
+    size_t sn;
     uint8_t *sb = splice(qb, qn, true, vb, vn, c, &sn);
     assert_true(qt_write(in, sb, sn));
     snprintf(uri, sizeof(uri), "exec:cat %s", in);
     const char *const extra[] = { "-incoming", uri, NULL };
+    QtQemu q;
     start(&q, c, extra);
-    ok = qt_incoming_done(&q);
+    bool ok = qt_incoming_done(&q);
     char reply[300];
     snprintf(reply, sizeof(reply), "%.299s", q.reply);
     uint32_t qv[MAX_REGS];
@@ -297,11 +333,10 @@ static void vmstress_to_qemu(const Case *c, size_t k)
     if (!ok)
         fail_msg("%s from vmstress into %s: %s", c->type, c->board, reply);
     for (size_t i = 0; i < nr; i++)
-        if (qv[i] != vv[i])
+        if (qv[i] != vv[i] && !declared(c, i, qv[i]))
             fail_msg("%s register 0x%03x: vmstress 0x%08x, QEMU after the load 0x%08x", c->type,
                      c->regs[i], vv[i], qv[i]);
     free(sb);
-    free(qb);
     free(vb);
 }
 
@@ -312,9 +347,14 @@ static void test_case(void **state)
         print_message("qemu-system-arm has no machine %s; not tested\n", c->board);
         skip();
     }
-    size_t k = (size_t)(c - cases);
-    qemu_to_vmstress(c, k);
-    vmstress_to_qemu(c, k);
+    size_t k = (size_t)(c - cases), qn;
+    uint8_t *qb = qemu_to_vmstress(c, k, &qn);
+    /* QEMU's stream holds the poked device: a power-on vmstress section
+     * must replace it (the splice is real), and a poked one must carry over. */
+    vmstress_to_qemu(c, k, qb, qn, false);
+    if (n_pokes(c))
+        vmstress_to_qemu(c, k, qb, qn, true);
+    free(qb);
 }
 
 int main(void)
