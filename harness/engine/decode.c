@@ -164,6 +164,20 @@ static bool too_long(Dec *d)
     return fail(d, "field path longer than %d bytes", VDEC_PATH_MAX - 1);
 }
 
+/* Room for one more element in a doubling array; false if out of memory. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? 2 * *cap : 64;
+    void *p = realloc(*arr, c * elem);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = c;
+    return true;
+}
+
 static char *keep_path(Vdec *o, const char *p, size_t n)
 {
     Chunk *c = o->paths;
@@ -192,15 +206,8 @@ static bool emit(Dec *d, size_t size, const char *type)
     if (o->n >= d->max_leaves)
         return fail(d, "more than %zu leaves: the trailer describes more than the stream holds",
                     d->max_leaves);
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 256;
-        VdecLeaf *l = realloc(o->leaf, cap * sizeof(*l));
-        if (!l)
-            return fail(d, "out of memory");
-        o->leaf = l;
-        o->cap = cap;
-    }
-    char *p = keep_path(o, d->path, d->plen);
+    char *p = grow((void **)&o->leaf, &o->cap, o->n, sizeof(*o->leaf))
+                  ? keep_path(o, d->path, d->plen) : NULL;
     if (!p)
         return fail(d, "out of memory");
     o->leaf[o->n++] = (VdecLeaf){ .path = p, .offset = d->pos, .size = size,
@@ -503,15 +510,8 @@ static bool note_section(Dec *d, const char *idstr, uint64_t inst, uint64_t vers
 {
     Vdec *o = d->out;
     /* Each section takes at least 19 bytes, so this is bounded by the stream. */
-    if (o->nsec == o->seccap) {
-        size_t cap = o->seccap ? 2 * o->seccap : 64;
-        VdecSection *s = realloc(o->sec, cap * sizeof(*s));
-        if (!s)
-            return fail(d, "out of memory");
-        o->sec = s;
-        o->seccap = cap;
-    }
-    char *name = keep_path(o, idstr, strlen(idstr));
+    char *name = grow((void **)&o->sec, &o->seccap, o->nsec, sizeof(*o->sec))
+                     ? keep_path(o, idstr, strlen(idstr)) : NULL;
     if (!name)
         return fail(d, "out of memory");
     o->sec[o->nsec++] = (VdecSection){ .idstr = name, .instance_id = (uint32_t)inst,

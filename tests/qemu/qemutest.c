@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -367,4 +368,25 @@ bool qt_incoming_done(QtQemu *q)
         nanosleep(&ts, NULL);
     }
     return false;
+}
+
+int qt_begin(const char *base, const char *name, char *tmpdir, size_t n)
+{
+    if (!qt_binary()) {
+        fprintf(stderr, "qemu-system-arm not found (ci/setup installs it); skipped\n");
+        return QT_SKIP;
+    }
+    snprintf(tmpdir, n, "%s/%s.%ld", base, name, (long)getpid());
+    if (mkdir(tmpdir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "cannot make %s: %s\n", tmpdir, strerror(errno));
+        return 1;
+    }
+    return -1;
+}
+
+int qt_end(const char *tmpdir, int rc)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    return system(cmd) != 0 ? 1 : rc;
 }

@@ -52,6 +52,12 @@ bool qt_incoming_done(QtQemu *q);
  * exit status (or -1 if it had to be killed). */
 int qt_stop(QtQemu *q);
 
+/* Start of a test program: -1 to go on, with tmpdir made as
+ * "<base>/<name>.<pid>"; else the exit status (QT_SKIP without QEMU). */
+int qt_begin(const char *base, const char *name, char *tmpdir, size_t n);
+/* End: remove tmpdir; returns rc, or 1 if that failed. */
+int qt_end(const char *tmpdir, int rc);
+
 /* Read a whole file; NULL on error. */
 uint8_t *qt_read(const char *path, size_t *len);
 bool qt_write(const char *path, const uint8_t *b, size_t len);

@@ -359,15 +359,9 @@ static void test_case(void **state)
 
 int main(void)
 {
-    if (!qt_binary()) {
-        fprintf(stderr, "qemu-system-arm not found (ci/setup installs it); skipped\n");
-        return QT_SKIP;
-    }
-    snprintf(tmpdir, sizeof(tmpdir), "%s/cross_load.%ld", VMS_TEST_TMPDIR, (long)getpid());
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", tmpdir);
-    if (system(cmd) != 0)
-        return 1;
+    int st = qt_begin(VMS_TEST_TMPDIR, "cross_load", tmpdir, sizeof(tmpdir));
+    if (st >= 0)
+        return st;
     struct CMUnitTest tests[sizeof(cases) / sizeof(*cases)];
     char names[sizeof(cases) / sizeof(*cases)][80];
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
@@ -375,8 +369,5 @@ int main(void)
         tests[i] = (struct CMUnitTest){ names[i], test_case, NULL, NULL, (void *)&cases[i] };
     }
     int rc = _cmocka_run_group_tests("cross_load", tests, sizeof(tests) / sizeof(*tests), NULL, NULL);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        rc = 1;
-    return rc;
+    return qt_end(tmpdir, rc);
 }

@@ -170,15 +170,9 @@ static void test_board(void **state)
 
 int main(void)
 {
-    if (!qt_binary()) {
-        fprintf(stderr, "qemu-system-arm not found (ci/setup installs it); skipped\n");
-        return QT_SKIP;
-    }
-    snprintf(tmpdir, sizeof(tmpdir), "%s/decode_qemu.%ld", VMS_TEST_TMPDIR, (long)getpid());
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", tmpdir);
-    if (system(cmd) != 0)
-        return 1;
+    int st = qt_begin(VMS_TEST_TMPDIR, "decode_qemu", tmpdir, sizeof(tmpdir));
+    if (st >= 0)
+        return st;
     const struct CMUnitTest tests[] = {
         { "lm3s811evb", test_board, NULL, NULL, "lm3s811evb" },
         { "lm3s6965evb", test_board, NULL, NULL, "lm3s6965evb" },
@@ -187,8 +181,5 @@ int main(void)
         { "netduino2", test_board, NULL, NULL, "netduino2" },
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        rc = 1;
-    return rc;
+    return qt_end(tmpdir, rc);
 }
