@@ -87,6 +87,11 @@ static const Case cases[] = {
       { { "cmsdk-apb-watchdog", 0, "cmsdk-apb-watchdog", 0 } },
       { { 0x00, 0x00100000 }, { 0x08, 0x01 } },
       { 0x00, 0x08, 0x10, 0x14, 0xc00, END }, 0, 0, NULL },
+    /* mps2-an385's CMSDK watchdog, on the board's 25 MHz clock. */
+    { "mps2-an385", { NULL }, "cmsdk-apb-watchdog", { { "clk-hz", 25000000 }, { NULL, 0 } },
+      0x40008000u, { { "cmsdk-apb-watchdog", 0, "cmsdk-apb-watchdog", 0 } },
+      { { 0x00, 0x00200000 }, { 0x08, 0x01 } },
+      { 0x00, 0x08, 0x10, 0x14, 0xc00, END }, 0, 0, NULL },
     /* The first SP804 of versatilepb (1 MHz timers): its device section and
      * both arm_timer sections. Power-on only (an A-profile board): QEMU's
      * timers are unprogrammed there, with ptimer period 0. */
