@@ -276,7 +276,7 @@ def check_doc_command(cmd, ctx):
     """A command of docs/*.md: checked, not run (they are whole jobs, take
     files from earlier steps or builds of other presets)."""
     words = shlex.split(cmd)
-    while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", words[0]):
+    while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0], re.S):
         words = words[1:]           # FUZZ_JOBS=1 ci/fuzz ...
     prog = re.sub(r"^build/default/harness/cli/", "", words[0])
     if prog == "vmstress":
