@@ -1,6 +1,8 @@
 /*
  * members.c - the member-table check (members.h).
  */
+#include <string.h>
+
 #include "members.h"
 
 /* Natural alignment a member can have, guessed from its size: the largest
@@ -27,6 +29,11 @@ bool dev_members_check(const DevMember *members, size_t size, VmsMsg *why)
         if ((mb->kind == DEV_M_HOST || mb->kind == DEV_M_VOLATILE) && (!mb->reason || !*mb->reason))
             return vms_fail(why, "member '%s' is %s without a reason", mb->name,
                             mb->kind == DEV_M_HOST ? "host-only" : "volatile");
+        if (mb->derived_from && (!*mb->derived_from || !mb->reason || !*mb->reason))
+            return vms_fail(why, "member '%s' is derived without naming its sources and a reason", mb->name);
+        if (mb->ranged && (mb->elem == DEV_E_OTHER || mb->lo > mb->hi))
+            return vms_fail(why, "member '%s' has a range but is not an integer or its range is empty",
+                            mb->name);
         if (mb->offset < end)
             return vms_fail(why, "member '%s' at offset %zu overlaps '%s' (ends at %zu) or is out of order",
                             mb->name, mb->offset, prev, end);
@@ -46,4 +53,87 @@ bool dev_members_check(const DevMember *members, size_t size, VmsMsg *why)
     if (size - end >= 8)
         return vms_fail(why, "bytes %zu..%zu at the end are not covered by any member", end, size - 1);
     return true;
+}
+
+static const struct {
+    const char *name;
+    size_t size;
+    bool is_signed;
+} elems[] = {
+    [DEV_E_OTHER] = { "bytes", 1, false },
+    [DEV_E_BOOL] = { "bool", sizeof(bool), false },
+    [DEV_E_U8] = { "uint8", 1, false },   [DEV_E_U16] = { "uint16", 2, false },
+    [DEV_E_U32] = { "uint32", 4, false }, [DEV_E_U64] = { "uint64", 8, false },
+    [DEV_E_I8] = { "int8", 1, true },     [DEV_E_I16] = { "int16", 2, true },
+    [DEV_E_I32] = { "int32", 4, true },   [DEV_E_I64] = { "int64", 8, true },
+};
+
+size_t dev_elem_size(DevElem e) { return elems[e].size; }
+bool dev_elem_signed(DevElem e) { return elems[e].is_signed; }
+const char *dev_elem_name(DevElem e) { return elems[e].name; }
+
+size_t dev_member_count(const DevMember *mb)
+{
+    return mb->size / dev_elem_size(mb->elem);
+}
+
+int64_t dev_member_get(const DevMember *mb, const void *obj, size_t i)
+{
+    const uint8_t *p = (const uint8_t *)obj + mb->offset + i * dev_elem_size(mb->elem);
+    union { bool b; uint8_t u8; uint16_t u16; uint32_t u32; uint64_t u64;
+            int8_t i8; int16_t i16; int32_t i32; int64_t i64; } v;
+    memcpy(&v, p, dev_elem_size(mb->elem));
+    switch (mb->elem) {
+    case DEV_E_BOOL: return v.b;
+    case DEV_E_U8: return v.u8;
+    case DEV_E_U16: return v.u16;
+    case DEV_E_U32: return v.u32;
+    case DEV_E_U64: return (int64_t)v.u64;
+    case DEV_E_I8: return v.i8;
+    case DEV_E_I16: return v.i16;
+    case DEV_E_I32: return v.i32;
+    case DEV_E_I64: return v.i64;
+    default: return 0;
+    }
+}
+
+void dev_member_set(const DevMember *mb, void *obj, size_t i, int64_t v)
+{
+    uint8_t *p = (uint8_t *)obj + mb->offset + i * dev_elem_size(mb->elem);
+    union { bool b; uint8_t u8; uint16_t u16; uint32_t u32; uint64_t u64; } w;
+    switch (mb->elem) {
+    case DEV_E_BOOL: w.b = v != 0; break;
+    case DEV_E_U8: case DEV_E_I8: w.u8 = (uint8_t)v; break;
+    case DEV_E_U16: case DEV_E_I16: w.u16 = (uint16_t)v; break;
+    case DEV_E_U32: case DEV_E_I32: w.u32 = (uint32_t)v; break;
+    case DEV_E_U64: case DEV_E_I64: w.u64 = (uint64_t)v; break;
+    default: return;
+    }
+    memcpy(p, &w, dev_elem_size(mb->elem));
+}
+
+bool dev_members_in_range(const DevMember *members, const void *obj, const DevMember **bad,
+                          size_t *index)
+{
+    for (const DevMember *mb = members; mb && mb->name; mb++) {
+        if (!mb->ranged)
+            continue;
+        for (size_t i = 0; i < dev_member_count(mb); i++) {
+            int64_t v = dev_member_get(mb, obj, i);
+            if (v < mb->lo || v > mb->hi) {
+                *bad = mb;
+                *index = i;
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+const DevMember *dev_member_find(const DevMember *members, const char *name)
+{
+    for (const DevMember *mb = members; mb && mb->name; mb++)
+        if (!strcmp(mb->name, name))
+            return mb;
+    return NULL;
 }

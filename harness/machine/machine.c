@@ -424,7 +424,8 @@ static bool add_sram_section(Machine *m, VmsMsg *why)
     m->sram_fields[1] = (VmsField)VMS_END_OF_LIST();
     m->sram_vmsd = (VmsDesc){ .name = "sram", .version_id = 1, .minimum_version_id = 1,
                               .fields = m->sram_fields };
-    m->sram_members[0] = (DevMember){ "sram", 0, n, DEV_M_STATE, NULL };
+    m->sram_members[0] = (DevMember){ .name = "sram", .offset = 0, .size = n, .kind = DEV_M_STATE,
+                                      .elem = DEV_E_U8 };
     m->sram_members[1] = (DevMember)DEV_MEMBERS_END;
     return mach_add_section(m, &m->sram_vmsd, m->sram, m->sram_members, n, "sram", why);
 }

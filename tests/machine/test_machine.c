@@ -449,7 +449,7 @@ static void machine_members_check(void **state)
     assert_true(dev_members_check(good, sizeof(Sample), &why));
 
     const DevMember overlap[] = {
-        DEV_MEMBER(Sample, a), { "a_low", 0, 2, DEV_M_STATE, NULL }, DEV_MEMBER(Sample, b),
+        DEV_MEMBER(Sample, a), { .name = "a_low", .offset = 0, .size = 2, .kind = DEV_M_STATE }, DEV_MEMBER(Sample, b),
         DEV_MEMBER(Sample, c), DEV_HOST(Sample, host, "p"), DEV_MEMBER(Sample, tail), DEV_MEMBERS_END,
     };
     assert_false(dev_members_check(overlap, sizeof(Sample), &why));
