@@ -421,9 +421,10 @@ static const DevMember pl011_members[] = {
     DEV_MEMBER(PL011State, ibrd),
     DEV_MEMBER(PL011State, fbrd),
     DEV_MEMBER(PL011State, ifl),
-    DEV_MEMBER(PL011State, read_pos),
-    DEV_MEMBER(PL011State, read_count),
-    DEV_MEMBER(PL011State, read_trigger),
+    /* Indices and counts into read_fifo: post_load refuses anything else. */
+    DEV_RANGE(PL011State, read_pos, 0, PL011_FIFO_DEPTH - 1),
+    DEV_RANGE(PL011State, read_count, 0, PL011_FIFO_DEPTH),
+    DEV_RANGE(PL011State, read_trigger, 1, PL011_FIFO_DEPTH),
     /* Carried by "pl011/clock" through the pointer clk, so no field covers
      * its offset directly; it is still compared between twins. */
     DEV_MEMBER(PL011State, clock),

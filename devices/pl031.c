@@ -281,7 +281,8 @@ static const VmsDesc vmstate_pl031 = {
 
 static const DevMember pl031_members[] = {
     DEV_HOST(PL031State, dev, "back-pointer to the machine's device record"),
-    DEV_TIMER(PL031State, timer),
+    DEV_DERIVED_TIMER(PL031State, timer, "tick_offset, mr",
+                      "the next match instant: post_load re-arms it from tick_offset, MR and the clock"),
     DEV_VOLATILE(PL031State, tick_offset_vmstate,
                  "wire-only copy of tick_offset written by pre_save; stale between saves"),
     DEV_MEMBER(PL031State, mr),

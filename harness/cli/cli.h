@@ -32,6 +32,9 @@ int cmd_load(int argc, char **argv);
 int cmd_dump_vmstate(int argc, char **argv);
 int cmd_selfcheck(int argc, char **argv);
 
+/* cmd_lint.c: descriptions against member tables, declared ranges. */
+int cmd_lint(int argc, char **argv);
+
 /* cmd_report.c: field-coverage reports. */
 int cmd_report(int argc, char **argv);
 

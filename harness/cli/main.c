@@ -26,6 +26,7 @@ static const Subcommand subcommands[] = {
     { "report", cmd_report, "field-coverage reports" },
     { "compat", cmd_compat, "graded static compatibility of two -dump-vmstate files" },
     { "decode", cmd_decode, "print every leaf of any QEMU migration stream (QEMU's or ours)" },
+    { "lint", cmd_lint, "check descriptions against the structs they describe" },
 };
 
 static void usage(FILE *f)

@@ -1022,7 +1022,8 @@ const VmsDesc vmsd_armv6m_cpu = {
 static const DevMember cpu_members[] = {
     DEV_MEMBER(CpuState, r),
     DEV_MEMBER(CpuState, sp_other),
-    DEV_MEMBER(CpuState, ipsr),
+    /* The exception number indexes the active and pending bits; cpu_valid refuses the rest. */
+    DEV_RANGE(CpuState, ipsr, 0, CPU_NUM_EXC - 1),
     DEV_MEMBER(CpuState, primask),
     DEV_MEMBER(CpuState, control),
     DEV_MEMBER(CpuState, n),
@@ -1030,8 +1031,8 @@ static const DevMember cpu_members[] = {
     DEV_MEMBER(CpuState, c),
     DEV_MEMBER(CpuState, v),
     DEV_MEMBER(CpuState, event),
-    DEV_MEMBER(CpuState, sleep),
-    DEV_MEMBER(CpuState, run),
+    DEV_RANGE(CpuState, sleep, CPU_SLEEP_NONE, CPU_SLEEP_WFE),
+    DEV_RANGE(CpuState, run, 0, CPU_HALTED),
     DEV_MEMBER(CpuState, exit_code),
     DEV_MEMBERS_END,
 };
