@@ -16,6 +16,11 @@
  *   needed-wrong    a subsection's needed() says no when it should say yes
  *   reset-forgets   reset leaves a member as it was
  *   timer-unarmed   a timer is not re-armed after load
+ *   field-edit      a field's codec or element count differs from its member
+ *                   (narrow, wide, signed, EQUAL, an array short or long)
+ *   range-dropped   an index member's declared range is left out
+ *   lax-validator   the load check accepts one value past the declared
+ *                   range (the value stays inside the struct)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +32,7 @@
 
 typedef enum PlantKind {
     MISSING_FIELD, STALE_DERIVED, PRESAVE_EFFECT, NEEDED_WRONG, RESET_FORGETS, TIMER_UNARMED,
+    FIELD_EDIT, RANGE_DROPPED, LAX_VALIDATOR,
 } PlantKind;
 
 typedef struct Plant {
@@ -34,6 +40,11 @@ typedef struct Plant {
     const char *base;       /* shipped type */
     PlantKind kind;
     const char *target;     /* field, member or subsection name */
+    /* FIELD_EDIT: the codec and element size to use instead (NULL: keep),
+     * and how many elements to add to an array (may be negative). */
+    const VmsInfo *info;
+    size_t size;
+    int num_delta;
 } Plant;
 
 #include "plants.def"      /* static const Plant plants[] = {...}; */
@@ -41,6 +52,7 @@ typedef struct Plant {
 #define N_PLANTS (sizeof(plants) / sizeof(plants[0]))
 #define MAX_FIELDS 96
 #define MAX_SUBS 8
+#define MAX_MEMBERS 64
 
 typedef struct Variant {
     const Plant *plant;
@@ -51,6 +63,7 @@ typedef struct Variant {
     VmsField fields[MAX_FIELDS];
     const VmsDesc *subs[MAX_SUBS + 1];
     VmsDesc sub_copy;
+    DevMember members[MAX_MEMBERS]; /* RANGE_DROPPED: the edited member table */
     const DevMember *member;        /* target member, when the bug is about one */
     uint8_t saved[256];             /* its bytes, kept across a reset or a load */
 } Variant;
@@ -162,6 +175,20 @@ static bool unarmed_post_load(void *s, int version, VmsMsg *why)
     return ok;
 }
 
+/* lax-validator: the base check sees the last legal value in place of the
+ * first illegal one, and the loaded value is kept. */
+static bool lax_post_load(void *s, int version, VmsMsg *why)
+{
+    Variant *v = by_kind(LAX_VALIDATOR);
+    int64_t loaded = dev_member_get(v->member, s, 0);
+    if (loaded == v->member->hi + 1)
+        dev_member_set(v->member, s, 0, v->member->hi);
+    bool ok = v->base_vmsd->post_load(s, version, why);
+    if (ok && loaded == v->member->hi + 1)
+        dev_member_set(v->member, s, 0, loaded);
+    return ok;
+}
+
 static bool never_needed(void *s) { return false; }
 
 static void copy_fields(Variant *v, const char *drop)
@@ -203,6 +230,36 @@ static void wrong_needed(Variant *v)
         die(v->plant, "subsection");
     v->subs[n] = NULL;
     v->vmsd.subsections = v->subs;
+}
+
+static void edit_field(Variant *v)
+{
+    copy_fields(v, NULL);
+    for (VmsField *f = v->fields; !(f->flags & VMS_END); f++)
+        if (!strcmp(f->name, v->plant->target)) {
+            if (v->plant->info) {
+                f->info = v->plant->info;
+                f->size = v->plant->size;
+            }
+            f->num = (uint32_t)((int)f->num + v->plant->num_delta);
+            return;
+        }
+    die(v->plant, "field");
+}
+
+static void drop_range(Variant *v)
+{
+    size_t n = 0;
+    for (const DevMember *m = v->base->members; m->name; m++) {
+        if (n + 1 >= MAX_MEMBERS)
+            die(v->plant, "too many members near");
+        v->members[n] = *m;
+        if (!strcmp(m->name, v->plant->target))
+            v->members[n].ranged = false;
+        n++;
+    }
+    v->members[n] = (DevMember)DEV_MEMBERS_END;
+    v->type.members = v->members;
 }
 
 /* A plant on a core section: only description edits apply there. */
@@ -254,6 +311,14 @@ __attribute__((constructor)) static void planted_init(void)
             if (v->member->kind != DEV_M_TIMER)
                 die(v->plant, "timer member");
             v->vmsd.post_load = unarmed_post_load;
+            break;
+        case FIELD_EDIT: edit_field(v); break;
+        case RANGE_DROPPED: find_member(v); drop_range(v); break;
+        case LAX_VALIDATOR:
+            v->member = find_member(v);
+            if (!v->member->ranged || !v->base_vmsd->post_load)
+                die(v->plant, "ranged member with a post_load check");
+            v->vmsd.post_load = lax_post_load;
             break;
         }
         dev_test_types[n_types++] = &v->type;
