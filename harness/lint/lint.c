@@ -239,6 +239,7 @@ static void range_finding(LintFinding *f, const MachShadow *sh, const DevMember 
         snprintf(f->member, sizeof(f->member), "%s[%zu]", mb->name, index);
     else
         snprintf(f->member, sizeof(f->member), "%s", mb->name);
+    snprintf(f->value, sizeof(f->value), "%" PRId64, v);
     snprintf(f->detail, sizeof(f->detail), "a load accepted %" PRId64 ", outside its declared range [%" PRId64
              ", %" PRId64 "]", v, mb->lo, mb->hi);
 }

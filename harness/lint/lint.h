@@ -40,6 +40,7 @@ typedef struct LintFinding {
     char field[64];         /* the field concerned, "" if none */
     const char *rule;       /* one of the rule names above */
     char detail[200];
+    char value[32];         /* range-not-enforced: the value accepted, else "" */
 } LintFinding;
 
 typedef void LintSink(void *opaque, const LintFinding *f);

@@ -11,6 +11,7 @@
  * comparable, and the reproducer replays the run up to it.
  */
 #include "loop.h"
+#include "lint.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -30,7 +31,7 @@ const char *loop_oracle_name(LoopOracle o)
         [LOOP_STATE] = "state-equality", [LOOP_RESET] = "reset",
         [LOOP_FIXPOINT] = "fixpoint", [LOOP_SHADOW] = "shadow-diff",
         [LOOP_BEHAVIOUR] = "guest-behaviour", [LOOP_LOAD] = "load",
-        [LOOP_SETUP] = "setup",
+        [LOOP_SETUP] = "setup",          [LOOP_RANGE] = "range",
     };
     return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "?";
 }
@@ -615,6 +616,39 @@ static void finding_wrap(LoopFinding *f, LoopOracle o, const char *context)
     finding_set(f, o, "%s%s", context, d);
 }
 
+static void range_finding(LoopFinding *f, const LintFinding *lf)
+{
+    snprintf(f->where, sizeof(f->where), "%s", lf->part);
+    snprintf(f->what, sizeof(f->what), "%s", lf->member);
+    snprintf(f->b, sizeof(f->b), "%s", lf->value);
+    f->a[0] = 0;
+    f->instance = -1;
+    finding_set(f, LOOP_RANGE, "%s: %s", lf->rule, lf->detail);
+}
+
+static void probe_sink(void *opaque, const LintFinding *lf)
+{
+    LoopFinding *f = opaque;
+    if (f->oracle == LOOP_OK)
+        range_finding(f, lf);      /* the first one names the member */
+}
+
+/* After B's load: its ranged members are in range; at the first checkpoint
+ * the power-on reference machine (reset again afterwards) also proves that
+ * loads refuse values just outside each range, from B's real state. */
+static bool ranges_hold(LoopTwin *t, LoopFinding *f)
+{
+    LintFinding lf;
+    if (!lint_loaded_in_range(t->b, &lf)) {
+        range_finding(f, &lf);
+        return false;
+    }
+    if (t->checkpoints != 1)
+        return true;
+    f->oracle = LOOP_OK;
+    return lint_probe_ranges(t->p, t->sb.buf, t->sb.len, probe_sink, f) == 0;
+}
+
 /* One checkpoint: every oracle in turn; false with f filled on the first finding. */
 bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
 {
@@ -696,6 +730,8 @@ bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
         finding_wrap(f, LOOP_SHADOW, "after the round trip, ");
         return false;
     }
+    if (!ranges_hold(t, f))
+        return false;
     phase_end(t, 3, t0);
     return true;
 }
@@ -1084,7 +1120,7 @@ bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, cha
     cfg->overrides = o;
     cfg->n_overrides = json_array_size(ov);
     const char *eo = json_string_value(json_object_get(j, "expect_oracle"));
-    for (int k = LOOP_OK; eo && k <= LOOP_SETUP; k++)
+    for (int k = LOOP_OK; eo && k <= LOOP_RANGE; k++)
         if (!strcmp(eo, loop_oracle_name((LoopOracle)k)))
             expect->oracle = (LoopOracle)k;
     snprintf(expect->where, sizeof(expect->where), "%s", str_or_empty(j, "expect_where"));

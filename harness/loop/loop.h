@@ -16,7 +16,11 @@
  *                  after the load, so a member no description carries is
  *                  named at the first checkpoint;
  *   behaviour      UART output, GPIO pins, IRQ edges and resets of A and B
- *                  match event for event, as they happen.
+ *                  match event for event, as they happen;
+ *   range          every member with a declared range (an index, a count)
+ *                  is inside it after each load, and at the first checkpoint
+ *                  B's stream with each such member set just outside its
+ *                  range is refused (lint.h's probe).
  *
  * Saving A is safe only because the purity oracle proves each save changed
  * nothing; a pre_save with a side effect is reported as such.
@@ -43,6 +47,7 @@ typedef enum LoopOracle {
     LOOP_BEHAVIOUR,     /* guest-visible events differ */
     LOOP_LOAD,          /* B's own stream failed to load */
     LOOP_SETUP,         /* the run could not start (bad firmware, board) */
+    LOOP_RANGE,         /* a load accepted a value outside a declared range */
 } LoopOracle;
 
 const char *loop_oracle_name(LoopOracle o);
