@@ -456,6 +456,32 @@ static void machine_members_check(void **state)
     assert_non_null(strstr(why.text, "a_low"));
     assert_non_null(strstr(why.text, "overlaps"));
 
+    /* A range needs an integer member and a non-empty interval; a derived
+     * member names its sources and why. */
+    DevMember bad_range[] = {
+        DEV_RANGE(Sample, a, 0, 3), DEV_MEMBER(Sample, b), DEV_MEMBER(Sample, c),
+        DEV_HOST(Sample, host, "p"), DEV_MEMBER(Sample, tail), DEV_MEMBERS_END,
+    };
+    assert_true(dev_members_check(bad_range, sizeof(Sample), &why));
+    Sample smp = { .a = 3 };
+    const DevMember *out_of_range = NULL;
+    size_t index = 9;
+    assert_true(dev_members_in_range(bad_range, &smp, &out_of_range, &index));
+    dev_member_set(&bad_range[0], &smp, 0, 4);
+    assert_int_equal(smp.a, 4);
+    assert_false(dev_members_in_range(bad_range, &smp, &out_of_range, &index));
+    assert_ptr_equal(out_of_range, &bad_range[0]);
+    assert_int_equal(index, 0);
+    bad_range[0].lo = 4;
+    assert_false(dev_members_check(bad_range, sizeof(Sample), &why));
+    assert_non_null(strstr(why.text, "range"));
+    DevMember bad_derived[] = {
+        DEV_DERIVED(Sample, a, "b", ""), DEV_MEMBER(Sample, b), DEV_MEMBER(Sample, c),
+        DEV_HOST(Sample, host, "p"), DEV_MEMBER(Sample, tail), DEV_MEMBERS_END,
+    };
+    assert_false(dev_members_check(bad_derived, sizeof(Sample), &why));
+    assert_non_null(strstr(why.text, "derived"));
+
     /* c is missing: bytes 5..11 are not padding before an aligned member. */
     const DevMember gap[] = {
         DEV_MEMBER(Sample, a), DEV_MEMBER(Sample, b),
