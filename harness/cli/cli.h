@@ -21,6 +21,14 @@ bool cli_read_file(const char *cmd, const char *path, uint8_t **buf, size_t *len
  * name[n]; NULL if the stream has none or it does not fit. */
 const char *cli_stream_board(const uint8_t *b, size_t len, char *name, size_t n);
 
+/* --plant BASE=VARIANT: append arg to plants (room for max, *n used);
+ * false with a one-line message when there is no room. */
+bool cli_add_plant(const char *cmd, const char **plants, size_t max, size_t *n, const char *arg);
+/* After getopt_long: the unknown option at argv[optind - 1]. Returns 2. */
+int cli_bad_option(const char *cmd, char **argv);
+/* After the options: false with a message on a stray argument. */
+bool cli_no_arguments(const char *cmd, int argc, char **argv);
+
 int cmd_run(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 

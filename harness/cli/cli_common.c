@@ -1,5 +1,6 @@
 /* cli_common.c - helpers shared by subcommands. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,4 +57,28 @@ bool cli_read_file(const char *cmd, const char *path, uint8_t **buf, size_t *len
         *buf = NULL;
     }
     return ok;
+}
+
+bool cli_add_plant(const char *cmd, const char **plants, size_t max, size_t *n, const char *arg)
+{
+    if (*n == max) {
+        fprintf(stderr, "vmstress %s: too many --plant options (at most %zu)\n", cmd, max);
+        return false;
+    }
+    plants[(*n)++] = arg;
+    return true;
+}
+
+int cli_bad_option(const char *cmd, char **argv)
+{
+    fprintf(stderr, "vmstress %s: unknown option or missing value '%s' (see --help)\n", cmd, argv[optind - 1]);
+    return 2;
+}
+
+bool cli_no_arguments(const char *cmd, int argc, char **argv)
+{
+    if (optind >= argc)
+        return true;
+    fprintf(stderr, "vmstress %s: unexpected argument '%s' (see --help)\n", cmd, argv[optind]);
+    return false;
 }

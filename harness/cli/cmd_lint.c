@@ -58,23 +58,16 @@ int cmd_lint(int argc, char **argv)
         switch (c) {
         case O_BOARD: cfg.board = optarg; break;
         case O_PLANT:
-            if (cfg.n_overrides == sizeof(plants) / sizeof(plants[0])) {
-                fprintf(stderr, "vmstress lint: too many --plant options\n");
+            if (!cli_add_plant("lint", plants, sizeof(plants) / sizeof(plants[0]), &cfg.n_overrides, optarg))
                 return 2;
-            }
-            plants[cfg.n_overrides++] = optarg;
             break;
         case O_QUIET: quiet = true; break;
         case O_HELP: fputs(lint_usage, stdout); return 0;
-        default:
-            fprintf(stderr, "vmstress lint: unknown option or missing value '%s' (see --help)\n", argv[optind - 1]);
-            return 2;
+        default: return cli_bad_option("lint", argv);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "vmstress lint: unexpected argument '%s' (see --help)\n", argv[optind]);
+    if (!cli_no_arguments("lint", argc, argv))
         return 2;
-    }
     /* The twins build the board with its overrides; machine A is linted
      * and probed from its own power-on stream. The firmware only has to
      * make a bootable machine. */
@@ -90,23 +83,9 @@ int cmd_lint(int argc, char **argv)
     }
     Machine *m = loop_twin_machine(t, 0);
     size_t found = lint_machine(m, print_finding, NULL);
-    VmsOut out;
-    VmsError err;
-    VmsSaveOpts so = { .no_vmdesc = true };
-    vms_out_init(&out, 0);
-    int status = 0;
-    if (!mach_save(m, &out, &so, &err)) {
-        char line[400];
-        vms_error_format(&err, line, sizeof(line));
-        fprintf(stderr, "vmstress lint: cannot save the power-on machine: %s\n", line);
-        status = 2;
-    } else {
-        found += lint_probe_ranges(m, out.buf, out.len, print_finding, NULL);
-        status = found ? 1 : 0;
-        if (!quiet)
-            printf("lint: %zu finding%s on board %s\n", found, found == 1 ? "" : "s", cfg.board);
-    }
-    vms_out_free(&out);
+    found += lint_probe_machine(m, print_finding, NULL);
+    if (!quiet)
+        printf("lint: %zu finding%s on board %s\n", found, found == 1 ? "" : "s", cfg.board);
     loop_twin_free(t);
-    return status;
+    return found ? 1 : 0;
 }

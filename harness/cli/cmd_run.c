@@ -223,11 +223,8 @@ int cmd_run(int argc, char **argv)
             }
             break;
         case O_PLANT:
-            if (cfg.n_overrides == sizeof(plants) / sizeof(plants[0])) {
-                fprintf(stderr, "vmstress: too many --plant options\n");
+            if (!cli_add_plant("run", plants, sizeof(plants) / sizeof(plants[0]), &cfg.n_overrides, optarg))
                 return 2;
-            }
-            plants[cfg.n_overrides++] = optarg;
             break;
         case O_JSON: json = true; break;
         case O_QUIET: quiet = true; break;
@@ -237,15 +234,11 @@ int cmd_run(int argc, char **argv)
             cfg.on_machine_opaque = &rf;
             break;
         case O_HELP: fputs(run_usage, stdout); return 0;
-        default:
-            fprintf(stderr, "vmstress run: unknown option or missing value '%s' (see --help)\n", argv[optind - 1]);
-            return 2;
+        default: return cli_bad_option("run", argv);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "vmstress run: unexpected argument '%s' (see --help)\n", argv[optind]);
+    if (!cli_no_arguments("run", argc, argv))
         return 2;
-    }
     if (cfg.interval_min == 0 || cfg.interval_min > cfg.interval_max) {
         fprintf(stderr, "vmstress run: need 1 <= --interval-min <= --interval-max\n");
         return 2;

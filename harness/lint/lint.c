@@ -291,6 +291,16 @@ static void probe_fail(Probe *pr, LintFinding *f)
         pr->sink(pr->opaque, f);
 }
 
+/* A finding that the probe itself could not run. */
+static void probe_broken(Probe *pr, const char *part, const char *member, const char *why)
+{
+    LintFinding f = { .rule = "probe" };
+    snprintf(f.part, sizeof(f.part), "%s", part);
+    snprintf(f.member, sizeof(f.member), "%s", member);
+    snprintf(f.detail, sizeof(f.detail), "%s", why);
+    probe_fail(pr, &f);
+}
+
 /* One element at one bad value; false if the base stream would not load. */
 static bool probe_one(Probe *pr, size_t part, const DevMember *mb, size_t index, int64_t bad)
 {
@@ -329,11 +339,8 @@ size_t lint_probe_ranges(Machine *m, const void *stream, size_t len, LintSink *s
                     if (!representable(mb->elem, bad[b]))
                         continue;
                     if (!probe_one(&pr, i, mb, k, bad[b])) {
-                        LintFinding f = { .rule = "probe" };
-                        snprintf(f.part, sizeof(f.part), "%s", mach_shadow(m, i)->name);
-                        snprintf(f.member, sizeof(f.member), "%s", mb->name);
-                        snprintf(f.detail, sizeof(f.detail), "the stream to probe from does not load");
-                        probe_fail(&pr, &f);
+                        probe_broken(&pr, mach_shadow(m, i)->name, mb->name,
+                                     "the stream to probe from does not load");
                         goto out;
                     }
                 }
@@ -343,5 +350,23 @@ size_t lint_probe_ranges(Machine *m, const void *stream, size_t len, LintSink *s
 out:
     vms_out_free(&pr.out);
     mach_reset(m);
+    return pr.found;
+}
+
+size_t lint_probe_machine(Machine *m, LintSink *sink, void *opaque)
+{
+    Probe pr = { .m = m, .sink = sink, .opaque = opaque };
+    VmsOut own;
+    VmsError err;
+    VmsSaveOpts opts = { .no_vmdesc = true };
+    vms_out_init(&own, 0);
+    if (mach_save(m, &own, &opts, &err)) {
+        pr.found = lint_probe_ranges(m, own.buf, own.len, sink, opaque);
+    } else {
+        char line[400];
+        vms_error_format(&err, line, sizeof(line));
+        probe_broken(&pr, err.section, err.field, line);
+    }
+    vms_out_free(&own);
     return pr.found;
 }

@@ -64,6 +64,10 @@ size_t lint_machine(Machine *m, LintSink *sink, void *opaque);
  */
 size_t lint_probe_ranges(Machine *m, const void *stream, size_t len, LintSink *sink, void *opaque);
 
+/* The same probe from m's own current state (saved first; a save that
+ * fails is one finding, rule "probe"). */
+size_t lint_probe_machine(Machine *m, LintSink *sink, void *opaque);
+
 /* After an accepted load: false with f filled (rule range-not-enforced) if
  * a ranged member of m holds a value outside its range. */
 bool lint_loaded_in_range(Machine *m, LintFinding *f);

@@ -3,21 +3,43 @@
 # Passes when COMMAND exits 1 (a divergence), its report matches REGEX, the
 # results folder holds the report, both streams and a reproducer, and
 # `replay` of that reproducer finds the same divergence again.
+#
+# expect_divergence.sh --lint REGEX COMMAND...
+# Passes when COMMAND (a `vmstress lint`) exits 1 (findings) and its FIRST
+# line matches REGEX: the first finding names the member planted wrong.
 set -u
-regex=$1 dir=$2
-shift 2
-rm -rf "$dir"
+lint=false
+if [ "$1" = "--lint" ]; then
+  lint=true
+  shift
+fi
+regex=$1
+if $lint; then
+  shift 1
+else
+  dir=$2
+  shift 2
+  rm -rf "$dir"
+fi
 out=$("$@" 2>&1)
 status=$?
 printf '%s\n' "$out"
 if [ "$status" -ne 1 ]; then
-  echo "FAIL: expected exit status 1 (divergence), got $status"
+  echo "FAIL: expected exit status 1 (a finding), got $status"
   exit 1
 fi
-flat=$(printf '%s' "$out" | tr '\n' ' ')
+if $lint; then
+  flat=$(printf '%s\n' "$out" | head -n 1)
+else
+  flat=$(printf '%s' "$out" | tr '\n' ' ')
+fi
 if ! printf '%s' "$flat" | grep -Eq "$regex"; then
   echo "FAIL: report does not match: $regex"
   exit 1
+fi
+if $lint; then
+  echo "PASS"
+  exit 0
 fi
 for f in report.json a.bin b.bin repro.json trace.txt; do
   [ -s "$dir/$f" ] || { echo "FAIL: missing $dir/$f"; exit 1; }
