@@ -248,6 +248,11 @@ static uint8_t *save_patched(DevTest *t, const char *field, uint64_t value, size
 
 void devtest_hostile(DevTest *t, const char *field, uint64_t value)
 {
+    devtest_hostile_error(t, field, value, NULL);
+}
+
+void devtest_hostile_error(DevTest *t, const char *field, uint64_t value, VmsError *out)
+{
     size_t len;
     uint8_t *buf = save_patched(t, field, value, &len);
 
@@ -269,6 +274,8 @@ void devtest_hostile(DevTest *t, const char *field, uint64_t value)
         fail_msg("error does not name '%s': %s", field, line);
     assert_int_equal(mach_digest(dst->m), power_on);
     devtest_free(dst);
+    if (out)
+        *out = err;
 }
 
 DevTest *devtest_migrate_patched(DevTest *t, const char *field, uint64_t value)

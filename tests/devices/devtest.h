@@ -75,6 +75,8 @@ DevTest *devtest_migrate(DevTest *t);
  * its power-on state (same digest as a fresh machine).
  */
 void devtest_hostile(DevTest *t, const char *field, uint64_t value);
+/* The same, and the load's error for a closer look. */
+void devtest_hostile_error(DevTest *t, const char *field, uint64_t value, VmsError *out);
 
 /* A stream QEMU would accept but this model never writes: save t with leaf
  * `field` set to `value` and load it into a fresh machine, which must

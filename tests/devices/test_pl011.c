@@ -1,4 +1,5 @@
 /* test_pl011.c - the PL011 UART model, register by register (DDI0183). */
+#include <string.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -260,7 +261,12 @@ static void test_hostile_indices(void **state)
     for (int i = 0; i < 5; i++)
         devtest_input(t, 0, 'h');
     (void)devtest_read(t, DR);
-    devtest_hostile(t, "read_pos", 16);
+    /* The rejection names the member in the field slot, with the value and
+     * its declared range. */
+    VmsError err;
+    devtest_hostile_error(t, "read_pos", 16, &err);
+    assert_string_equal(err.field, "read_pos");
+    assert_non_null(strstr(err.msg, "read_pos = 16, declared range [0, 15]"));
     devtest_hostile(t, "read_pos", 0xffffffffu);        /* -1 */
     devtest_hostile(t, "read_pos", 0x80000000u);
     devtest_hostile(t, "read_count", 17);
