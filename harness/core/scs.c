@@ -410,7 +410,7 @@ const DevMember nvic_members[] = {
     DEV_MEMBER(NvicState, pending),
     DEV_MEMBER(NvicState, active),
     DEV_MEMBER(NvicState, enabled),
-    DEV_MEMBER(NvicState, level),
+    DEV_IRQ_LINES(NvicState, level),
     DEV_MEMBER(NvicState, ipr),
     DEV_MEMBER(NvicState, prio_svcall),
     DEV_MEMBER(NvicState, prio_pendsv),

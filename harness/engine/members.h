@@ -53,6 +53,9 @@ typedef struct DevMember {
      * accepts a value outside is a finding (lint, the loop, the fuzzers). */
     bool ranged;
     int64_t lo, hi;
+    /* Bit n is the level of external interrupt line n (the NVIC's inputs):
+     * a difference here is named at the device that drives the line. */
+    bool irq_lines;
 } DevMember;
 
 #define DEV_M_(S, m, k, why) .name = #m, .offset = offsetof(S, m), .size = sizeof(((S *)0)->m), \
@@ -66,6 +69,8 @@ typedef struct DevMember {
 /* State that no field carries because post_load derives it from `from`. */
 #define DEV_DERIVED(S, m, from, why) { DEV_M_(S, m, DEV_M_STATE, why), .derived_from = (from) }
 #define DEV_DERIVED_TIMER(S, m, from, why) { DEV_M_(S, m, DEV_M_TIMER, why), .derived_from = (from) }
+/* Interrupt line levels, bit n = external IRQ n. */
+#define DEV_IRQ_LINES(S, m) { DEV_M_(S, m, DEV_M_STATE, NULL), .irq_lines = true }
 #define DEV_MEMBERS_END { .name = NULL }
 
 /* Check that members tile a struct of `size` bytes (gaps only for alignment

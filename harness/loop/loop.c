@@ -650,7 +650,48 @@ static bool ranges_hold(LoopTwin *t, LoopFinding *f)
 }
 
 /* One checkpoint: every oracle in turn; false with f filled on the first finding. */
+static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f);
+
+/* A difference in interrupt line levels (a member declared DEV_IRQ_LINES,
+ * the NVIC's inputs) is a symptom: the device driving the first differing
+ * line is where to look, so the finding is named there. */
+static void name_irq_driver(Machine *m, LoopFinding *f)
+{
+    const DevMember *mb = NULL;
+    for (size_t i = 0; i < mach_n_shadows(m) && !mb; i++) {
+        const MachShadow *sh = mach_shadow(m, i);
+        if (strcmp(sh->name, f->where) && !(sh->vmsd && !strcmp(sh->vmsd->name, f->where)))
+            continue;
+        mb = dev_member_find(sh->members, f->what);
+    }
+    if (!mb || !mb->irq_lines)
+        return;
+    uint64_t a = strtoull(f->a, NULL, 0), b = strtoull(f->b, NULL, 0), diff = a ^ b;
+    if (!diff)
+        return;
+    unsigned irq = (unsigned)__builtin_ctzll(diff), line;
+    int dev = mach_irq_driver(m, irq, &line);
+    if (dev < 0)
+        return;
+    snprintf(f->detail, sizeof(f->detail), "IRQ %u's level differs in %.32s '%.24s' (A 0x%" PRIx64 ", B 0x%"
+             PRIx64 "); line %u of %.40s drives it: look at that device's load and hooks", irq, f->where,
+             f->what, a, b, line, dev_name(mach_device(m, (size_t)dev)));
+    snprintf(f->where, sizeof(f->where), "%s", dev_name(mach_device(m, (size_t)dev)));
+    snprintf(f->what, sizeof(f->what), "irq line %u (NVIC IRQ %u)", line, irq);
+    snprintf(f->a, sizeof(f->a), "%u", (unsigned)(a >> irq & 1));
+    snprintf(f->b, sizeof(f->b), "%u", (unsigned)(b >> irq & 1));
+    f->instance = -1;
+}
+
 bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
+{
+    if (checkpoint_oracles(t, f))
+        return true;
+    name_irq_driver(t->b, f);
+    return false;
+}
+
+static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f)
 {
     f->checkpoint = ++t->checkpoints;
     f->cycle = mach_cycles(t->a);

@@ -582,6 +582,17 @@ uint32_t mach_device_base(const Machine *m, size_t i)
     return i < m->n_devs ? m->devs[i].cfg->base : 0;
 }
 
+int mach_irq_driver(const Machine *m, unsigned irq, unsigned *line)
+{
+    for (size_t i = 0; i < m->n_devs; i++)
+        for (unsigned n = 0; n < DEV_MAX_IRQS; n++)
+            if (m->devs[i].cfg->irq[n] == (int)irq) {
+                *line = n;
+                return (int)i;
+            }
+    return -1;
+}
+
 #define MACH_ELF_MAX (16u << 20)
 
 bool mach_load_elf(Machine *m, const char *path, VmsMsg *why)

@@ -107,6 +107,9 @@ Device *mach_device(Machine *m, size_t i);
 const DevType *mach_device_type(const Machine *m, size_t i);
 void *mach_device_state(Machine *m, size_t i);
 uint32_t mach_device_base(const Machine *m, size_t i);     /* its MMIO base address */
+/* The device (board index) whose output line *line drives external IRQ
+ * irq, or -1 when no device does. */
+int mach_irq_driver(const Machine *m, unsigned irq, unsigned *line);
 
 /* Sections and shadow-compared parts, in registration order. */
 VmsRegistry *mach_registry(Machine *m);

@@ -21,6 +21,8 @@
  *   range-dropped   an index member's declared range is left out
  *   lax-validator   the load check accepts one value past the declared
  *                   range (the value stays inside the struct)
+ *   irq-dropped     post_load lowers the device's interrupt line (target:
+ *                   the member holding the Device pointer)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +34,7 @@
 
 typedef enum PlantKind {
     MISSING_FIELD, STALE_DERIVED, PRESAVE_EFFECT, NEEDED_WRONG, RESET_FORGETS, TIMER_UNARMED,
-    FIELD_EDIT, RANGE_DROPPED, LAX_VALIDATOR,
+    FIELD_EDIT, RANGE_DROPPED, LAX_VALIDATOR, IRQ_DROPPED,
 } PlantKind;
 
 typedef struct Plant {
@@ -189,6 +191,17 @@ static bool lax_post_load(void *s, int version, VmsMsg *why)
     return ok;
 }
 
+/* irq-dropped: after load the device's line 0 is low, whatever its state says. */
+static bool irq_dropped_post_load(void *s, int version, VmsMsg *why)
+{
+    Variant *v = by_kind(IRQ_DROPPED);
+    bool ok = v->base_vmsd->post_load ? v->base_vmsd->post_load(s, version, why) : true;
+    Device *dev;
+    memcpy(&dev, (uint8_t *)s + v->member->offset, sizeof(dev));
+    dev_set_irq(dev, 0, false);
+    return ok;
+}
+
 static bool never_needed(void *s) { return false; }
 
 static void copy_fields(Variant *v, const char *drop)
@@ -313,6 +326,12 @@ __attribute__((constructor)) static void planted_init(void)
             v->vmsd.post_load = unarmed_post_load;
             break;
         case FIELD_EDIT: edit_field(v); break;
+        case IRQ_DROPPED:
+            v->member = find_member(v);
+            if (v->member->kind != DEV_M_HOST || v->member->size != sizeof(Device *))
+                die(v->plant, "host-only Device pointer member");
+            v->vmsd.post_load = irq_dropped_post_load;
+            break;
         case RANGE_DROPPED: find_member(v); drop_range(v); break;
         case LAX_VALIDATOR:
             v->member = find_member(v);
