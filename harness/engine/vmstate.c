@@ -864,6 +864,21 @@ static bool load_subsections(Walk *w, const VmsDesc *d, void *opaque)
     }
 }
 
+
+/* A load hook, reported to the observer before (begin) and after (begin + 1). */
+static bool run_load_hook(Walk *w, const VmsDesc *d, bool (*hook)(void *, int, VmsMsg *), const char *what,
+                          VmsObsEvent begin, void *opaque, int version)
+{
+    if (!hook)
+        return true;
+    w->why.text[0] = 0;
+    walk_event(w, begin, d, version);
+    bool ok = hook(opaque, version, &w->why);
+    walk_event(w, (VmsObsEvent)(begin + 1), d, version);
+    if (!ok)
+        return walk_fail(w, VMS_ERR_HOOK, w->in->pos, "%s of '%s' failed: %s", what, d->name, w->why.text);
+    return true;
+}
 static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size_t item_pos)
 {
     if (version > d->version_id)
@@ -875,10 +890,8 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
                          "incoming version %d of '%s' is too old (min %d)", version, d->name,
                          d->minimum_version_id);
     walk_event(w, VMS_OBS_LOAD_DESC, d, version);
-    w->why.text[0] = 0;
-    if (d->pre_load && !d->pre_load(opaque, version, &w->why))
-        return walk_fail(w, VMS_ERR_HOOK, w->in->pos, "pre_load of '%s' failed: %s", d->name,
-                         w->why.text);
+    if (!run_load_hook(w, d, d->pre_load, "pre_load", VMS_OBS_PRE_LOAD_BEGIN, opaque, version))
+        return false;
     for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++) {
         bool ok = true;
         path_push(w, f->name);
@@ -895,11 +908,7 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
     }
     if (!load_subsections(w, d, opaque))
         return false;
-    w->why.text[0] = 0;
-    if (d->post_load && !d->post_load(opaque, version, &w->why))
-        return walk_fail(w, VMS_ERR_HOOK, w->in->pos, "post_load of '%s' failed: %s", d->name,
-                         w->why.text);
-    return true;
+    return run_load_hook(w, d, d->post_load, "post_load", VMS_OBS_POST_LOAD_BEGIN, opaque, version);
 }
 
 bool vms_load_state(VmsCtx *c, VmsIn *in, const VmsDesc *d, void *opaque, int version_id)

@@ -178,6 +178,12 @@ typedef enum VmsObsEvent {
     VMS_OBS_SUB_NOT_NEEDED,     /* save: subsection d is not needed, so it is left out */
     VMS_OBS_SUB_LOADED,         /* load: subsection d was found in the stream */
     VMS_OBS_LOAD_END,           /* a whole-stream load (vms_load) finished */
+    /* Around each pre_load and post_load hook d has (to attribute what a
+     * hook changed: snapshot before, compare after). */
+    VMS_OBS_PRE_LOAD_BEGIN,
+    VMS_OBS_PRE_LOAD_END,
+    VMS_OBS_POST_LOAD_BEGIN,
+    VMS_OBS_POST_LOAD_END,
 } VmsObsEvent;
 typedef void VmsObserveEvent(void *obs_opaque, VmsObsEvent ev, const VmsDesc *d, int version,
                              const VmsError *err);

@@ -10,7 +10,7 @@
  * Only the first divergence is reported: after it, the twins are no longer
  * comparable, and the reproducer replays the run up to it.
  */
-#include "loop.h"
+#include "loop_int.h"
 #include "lint.h"
 
 #include <errno.h>
@@ -82,7 +82,7 @@ static void finding_set(LoopFinding *f, LoopOracle o, const char *fmt, ...)
 
 /* Format `size` bytes of a member as a number when it fits, else as the
  * first differing byte against `other`. */
-static void format_member(char *out, size_t n, const uint8_t *p, const uint8_t *other, size_t size)
+void loop_format_member(char *out, size_t n, const uint8_t *p, const uint8_t *other, size_t size)
 {
     if (size <= 8) {
         uint64_t v = 0;
@@ -198,8 +198,8 @@ static bool members_equal(const MachShadow *sh, const uint8_t *a, const uint8_t 
         snprintf(f->where, sizeof(f->where), "%s", sh->name);
         snprintf(f->what, sizeof(f->what), "%s", m->name);
         f->instance = -1;
-        format_member(f->a, sizeof(f->a), pa, pb, size);
-        format_member(f->b, sizeof(f->b), pb, pa, size);
+        loop_format_member(f->a, sizeof(f->a), pa, pb, size);
+        loop_format_member(f->b, sizeof(f->b), pb, pa, size);
         explain_member(f->detail, sizeof(f->detail), sh, m);
         return false;
     }
@@ -685,8 +685,13 @@ static void name_irq_driver(Machine *m, LoopFinding *f)
 
 bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
 {
+    f->n_causes = 0;
     if (checkpoint_oracles(t, f))
         return true;
+    /* B's load went wrong: rank what differs, cause before symptom (the
+     * power-on reference machine loads B's stream, then is reset). */
+    if (f->oracle == LOOP_SHADOW || f->oracle == LOOP_FIXPOINT)
+        loop_rank_causes(t->a, t->p, t->sb.buf, t->sb.len, f);
     name_irq_driver(t->b, f);
     return false;
 }
@@ -1013,6 +1018,9 @@ void loop_print_finding(FILE *out, const LoopFinding *fi)
     if (fi->what[0])
         fprintf(out, "  field: %s\n  A:     %s\n  B:     %s\n", fi->what, fi->a, fi->b);
     fprintf(out, "  why:   %s\n", fi->detail);
+    if (fi->n_causes > 1 || (fi->n_causes == 1 && fi->oracle == LOOP_FIXPOINT))
+        for (size_t k = 0; k < fi->n_causes; k++)
+            fprintf(out, "  cause %zu: %s\n", k + 1, fi->causes[k]);
 }
 
 void loop_print_summary(FILE *out, const LoopConfig *cfg, const LoopStats *st, int status)
@@ -1058,6 +1066,10 @@ void *loop_result_json(const LoopConfig *cfg, const LoopFinding *fi, const LoopS
         json_object_set_new(d, "a", json_string(fi->a));
         json_object_set_new(d, "b", json_string(fi->b));
         json_object_set_new(d, "detail", json_string(fi->detail));
+        json_t *causes = json_array();
+        for (size_t k = 0; k < fi->n_causes; k++)
+            json_array_append_new(causes, json_string(fi->causes[k]));
+        json_object_set_new(d, "causes", causes);
         json_object_set_new(j, "divergence", d);
     }
     return j;

@@ -79,6 +79,8 @@ typedef struct LoopConfig {
 
 void loop_config_defaults(LoopConfig *c);
 
+#define LOOP_MAX_CAUSES 8
+
 typedef struct LoopFinding {
     LoopOracle oracle;
     uint64_t checkpoint;        /* 1-based checkpoint number (0: before the first) */
@@ -88,6 +90,11 @@ typedef struct LoopFinding {
     char what[160];             /* field path or member name */
     char a[96], b[96];          /* A's and B's values, formatted */
     char detail[256];           /* one line of explanation */
+    /* After a load went wrong: every differing member, most causal first
+     * (a field that loaded a value other than the saved one; a member a
+     * hook changed; derived state). causes[0] is what where/what name. */
+    char causes[LOOP_MAX_CAUSES][240];
+    size_t n_causes;
 } LoopFinding;
 
 typedef struct LoopStats {
