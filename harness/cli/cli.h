@@ -24,6 +24,8 @@ const char *cli_stream_board(const uint8_t *b, size_t len, char *name, size_t n)
 /* --plant BASE=VARIANT: append arg to plants (room for max, *n used);
  * false with a one-line message when there is no room. */
 bool cli_add_plant(const char *cmd, const char **plants, size_t max, size_t *n, const char *arg);
+/* Before a subcommand's getopt_long loop: start at argv[1], no getopt messages (ours are one line). */
+void cli_options_begin(void);
 /* After getopt_long: the unknown option at argv[optind - 1]. Returns 2. */
 int cli_bad_option(const char *cmd, char **argv);
 /* After the options: false with a message on a stray argument. */

@@ -69,6 +69,12 @@ bool cli_add_plant(const char *cmd, const char **plants, size_t max, size_t *n, 
     return true;
 }
 
+void cli_options_begin(void)
+{
+    optind = 1;
+    opterr = 0;
+}
+
 int cli_bad_option(const char *cmd, char **argv)
 {
     fprintf(stderr, "vmstress %s: unknown option or missing value '%s' (see --help)\n", cmd, argv[optind - 1]);

@@ -43,7 +43,7 @@ int cmd_lint(int argc, char **argv)
     enum { O_BOARD = 256, O_PLANT, O_QUIET, O_HELP };
     static const struct option opts[] = {
         { "board", required_argument, 0, O_BOARD }, { "plant", required_argument, 0, O_PLANT },
-        { "quiet", no_argument, 0, O_QUIET },       { "help", no_argument, 0, O_HELP },
+        { "help", no_argument, 0, O_HELP },         { "quiet", no_argument, 0, O_QUIET },
         { 0, 0, 0, 0 },
     };
     LoopConfig cfg;
@@ -52,8 +52,7 @@ int cmd_lint(int argc, char **argv)
     char fw[PATH_MAX];
     bool quiet = false;
     int c;
-    optind = 1;
-    opterr = 0;
+    cli_options_begin();
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_BOARD: cfg.board = optarg; break;

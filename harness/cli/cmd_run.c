@@ -188,8 +188,7 @@ int cmd_run(int argc, char **argv)
     uint64_t v, jobs = 1;
     bool json = false, quiet = false;
     int c;
-    optind = 1;
-    opterr = 0;
+    cli_options_begin();
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_BOARD: cfg.board = optarg; break;

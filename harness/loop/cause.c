@@ -111,22 +111,6 @@ static void on_event(void *opaque, VmsObsEvent ev, const VmsDesc *d, int version
     }
 }
 
-/* The field (and its description) carrying any byte of a member, or NULL. */
-typedef struct Carrier {
-    size_t off, size;
-    const VmsField *f;
-    const VmsDesc *d;
-} Carrier;
-
-static void carrier_fn(void *arg, const VmsDesc *d, const VmsField *f, size_t off, size_t size)
-{
-    Carrier *q = arg;
-    if (!q->f && off < q->off + q->size && q->off < off + size) {
-        q->f = f;
-        q->d = d;
-    }
-}
-
 typedef struct Ranked {
     int rank;
     size_t part;
@@ -146,16 +130,15 @@ static int by_rank(const void *x, const void *y)
 static void explain(Causes *c, size_t part, const DevMember *mb, Ranked *out)
 {
     const MachShadow *sh = mach_shadow(c->s, part);
-    Carrier q = { mb->offset, mb->size, NULL, NULL };
-    if (sh->vmsd)
-        vms_for_each_member_in(sh->vmsd, sh->state, sh->size, carrier_fn, &q);
+    const VmsDesc *carrier_desc;
+    const VmsField *carrier = loop_carrier(sh, mb, &carrier_desc);
     const HookRec *r = find_rec(c, part, mb);
     out->part = part;
     out->mb = mb;
-    if (q.f && !mb->derived_from && (!r || r->loaded_wrong)) {
+    if (carrier && !mb->derived_from && (!r || r->loaded_wrong)) {
         out->rank = RANK_FIELD;
         snprintf(out->text, sizeof(out->text), "field '%.40s' of '%.40s' loaded a value other than the saved one "
-                 "(width, truncation or encoding)", q.f->name, q.d->name);
+                 "(width, truncation or encoding)", carrier->name, carrier_desc->name);
     } else if (r && !mb->derived_from) {
         out->rank = RANK_HOOK;
         snprintf(out->text, sizeof(out->text), "%s changed it after its fields had loaded the saved value",

@@ -165,14 +165,22 @@ static void cover_fn(void *arg, const VmsDesc *d, const VmsField *f, size_t off,
     }
 }
 
-static void explain_member(char *out, size_t n, const MachShadow *sh, const DevMember *mem)
+const VmsField *loop_carrier(const MachShadow *sh, const DevMember *mem, const VmsDesc **desc)
 {
     CoverQuery q = { mem->offset, mem->size, NULL, NULL };
     if (sh->vmsd)
         vms_for_each_member_in(sh->vmsd, sh->state, sh->size, cover_fn, &q);
-    if (q.hit)
+    *desc = q.hit_desc;
+    return q.hit;
+}
+
+static void explain_member(char *out, size_t n, const MachShadow *sh, const DevMember *mem)
+{
+    const VmsDesc *d;
+    const VmsField *f = loop_carrier(sh, mem, &d);
+    if (f)
         snprintf(out, n, "member '%s' of %s (description field '%s' of '%s')", mem->name,
-                 sh->name, q.hit->name, q.hit_desc->name);
+                 sh->name, f->name, d->name);
     else
         snprintf(out, n, "member '%s' of %s is not carried by any field of description '%s'",
                  mem->name, sh->name, sh->vmsd ? sh->vmsd->name : "(none)");

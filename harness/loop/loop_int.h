@@ -10,6 +10,10 @@
  * the first byte that differs from `other`. */
 void loop_format_member(char *out, size_t n, const uint8_t *p, const uint8_t *other, size_t size);
 
+/* The first description field carrying any byte of a member of part sh,
+ * with the (sub)description it belongs to; NULL when none does. */
+const VmsField *loop_carrier(const MachShadow *sh, const DevMember *mem, const VmsDesc **desc);
+
 /*
  * Cause before symptom: load `stream` (B's, from the checkpoint) into
  * `scratch` watching every pre_load and post_load hook, compare each
