@@ -1228,10 +1228,15 @@ static void test_walk_events(void **state)
     VmsIn in;
     vms_in_init(&in, o.buf, o.len);
     assert_true(vms_load_state(&c, &in, &ss_desc, &q, 1));
-    assert_int_equal(ev.n, 3);
+    /* Each post_load is bracketed, so an observer can tell what it changed. */
+    assert_int_equal(ev.n, 7);
     assert_true(ev.ev[0] == VMS_OBS_LOAD_DESC && ev.d[0] == &ss_desc && ev.ver[0] == 1);
     assert_true(ev.ev[1] == VMS_OBS_SUB_LOADED && ev.d[1] == &ss_one && ev.ver[1] == 1);
     assert_true(ev.ev[2] == VMS_OBS_LOAD_DESC && ev.d[2] == &ss_one);
+    assert_true(ev.ev[3] == VMS_OBS_POST_LOAD_BEGIN && ev.d[3] == &ss_one);
+    assert_true(ev.ev[4] == VMS_OBS_POST_LOAD_END && ev.d[4] == &ss_one);
+    assert_true(ev.ev[5] == VMS_OBS_POST_LOAD_BEGIN && ev.d[5] == &ss_desc);
+    assert_true(ev.ev[6] == VMS_OBS_POST_LOAD_END && ev.d[6] == &ss_desc);
     vms_out_free(&o);
 }
 
