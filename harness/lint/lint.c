@@ -137,7 +137,12 @@ static void check_entry(Part *p, const DevMember *mb, const Cover *c)
         report(p, mb, f, "equal-on-state",
                "an EQUAL codec on guest state: a destination whose guest changed it refuses the stream "
                "(EQUAL is for configuration, declared host-only)");
-    if (c->offset < mb->offset || c_end > m_end) {
+    if (c->offset < mb->offset) {
+        report(p, mb, f, "overlap", "field '%s' of another member (bytes %zu..%zu) reaches into this one "
+               "(bytes %zu..%zu)", f->name, c->offset, c_end - 1, mb->offset, m_end - 1);
+        return;
+    }
+    if (c_end > m_end) {
         if (is_array && typed && dev_elem_size(fe) == dev_elem_size(mb->elem))
             report(p, mb, f, "long-array", "%zu elements, the member has %zu", c->size / dev_elem_size(fe),
                    dev_member_count(mb));
