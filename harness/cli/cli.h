@@ -44,6 +44,10 @@ int cmd_selfcheck(int argc, char **argv);
 
 /* cmd_lint.c: descriptions against member tables, declared ranges. */
 int cmd_lint(int argc, char **argv);
+/* cmd_qemu.c: twins on real QEMU (`vmstress qemu run`) and their replay. */
+int cmd_qemu(int argc, char **argv);
+bool cli_repro_is_qemu(const char *path);   /* repro.json with "kind": "qemu" */
+int cmd_qemu_replay(const char *path, const char *results, bool json);
 
 /* cmd_report.c: field-coverage reports. */
 int cmd_report(int argc, char **argv);

@@ -289,6 +289,8 @@ int cmd_replay(int argc, char **argv)
         fprintf(stderr, "vmstress replay: want exactly one reproducer file (see --help)\n");
         return 2;
     }
+    if (cli_repro_is_qemu(argv[optind]))
+        return cmd_qemu_replay(argv[optind], results, json);
     LoopConfig cfg;
     LoopFinding expect, fi;
     LoopStats st;

@@ -27,6 +27,7 @@ static const Subcommand subcommands[] = {
     { "compat", cmd_compat, "graded static compatibility of two -dump-vmstate files" },
     { "decode", cmd_decode, "print every leaf of any QEMU migration stream (QEMU's or ours)" },
     { "lint", cmd_lint, "check descriptions against the structs they describe" },
+    { "qemu", cmd_qemu, "twins on a real QEMU board (qemu run)" },
 };
 
 static void usage(FILE *f)

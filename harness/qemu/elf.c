@@ -1,0 +1,72 @@
+/*
+ * elf.c - one symbol's address from an ELF32 file (the stop point).
+ */
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qemu.h"
+
+static uint8_t *slurp(const char *path, size_t *len, QdrvErr *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(e->text, sizeof(e->text), "cannot open firmware %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = n > 0 ? malloc((size_t)n) : NULL;
+    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
+        snprintf(e->text, sizeof(e->text), "cannot read firmware %s", path);
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+bool qdrv_elf_symbol(const char *path, const char *name, uint32_t *addr, QdrvErr *e)
+{
+    size_t len;
+    uint8_t *b = slurp(path, &len, e);
+    if (!b)
+        return false;
+    bool found = false;
+    const Elf32_Ehdr *h = (const Elf32_Ehdr *)b;
+    if (len < sizeof(*h) || memcmp(h->e_ident, ELFMAG, SELFMAG) || h->e_ident[EI_CLASS] != ELFCLASS32 ||
+        h->e_shentsize != sizeof(Elf32_Shdr) || h->e_shoff > len ||
+        (size_t)h->e_shnum * sizeof(Elf32_Shdr) > len - h->e_shoff) {
+        snprintf(e->text, sizeof(e->text), "firmware %s: not a little-endian ELF32 file with sections", path);
+        goto out;
+    }
+    const Elf32_Shdr *sh = (const Elf32_Shdr *)(b + h->e_shoff);
+    for (unsigned i = 0; i < h->e_shnum && !found; i++) {
+        if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= h->e_shnum)
+            continue;
+        const Elf32_Shdr *str = &sh[sh[i].sh_link];
+        if (sh[i].sh_offset > len || sh[i].sh_size > len - sh[i].sh_offset || str->sh_offset > len ||
+            str->sh_size > len - str->sh_offset)
+            break;
+        const Elf32_Sym *sym = (const Elf32_Sym *)(b + sh[i].sh_offset);
+        for (size_t k = 0; k < sh[i].sh_size / sizeof(Elf32_Sym); k++) {
+            if (sym[k].st_name >= str->sh_size || ELF32_ST_TYPE(sym[k].st_info) != STT_FUNC)
+                continue;
+            const char *s = (const char *)b + str->sh_offset + sym[k].st_name;
+            if (strnlen(s, str->sh_size - sym[k].st_name) < str->sh_size - sym[k].st_name && !strcmp(s, name)) {
+                *addr = sym[k].st_value & ~1u;
+                found = true;
+                break;
+            }
+        }
+    }
+    if (!found)
+        snprintf(e->text, sizeof(e->text), "firmware %s: no function symbol '%s' (the loop stops on it)", path, name);
+out:
+    free(b);
+    return found;
+}

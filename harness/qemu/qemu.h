@@ -1,0 +1,219 @@
+/*
+ * qemu.h - the QEMU driver: real qemu-system-arm processes as twins.
+ *
+ * Everything here talks to QEMU only over unix-domain sockets (QMP with
+ * jansson, a small subset of the GDB remote serial protocol, and migration
+ * streams), starts processes with posix_spawn, tracks them by PID, bounds
+ * every wait, and ends every child it started on every exit path.
+ * See docs/qemu.md.
+ */
+#ifndef VMS_QEMU_H
+#define VMS_QEMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* One-line error text, filled by any function that returns false. */
+typedef struct QdrvErr {
+    char text[320];
+} QdrvErr;
+
+/* ---------------------------------------------------------------- processes */
+
+/* Every child a driver starts is registered here until it is reaped, so a
+ * signal handler (qdrv_install_signal_handlers) can SIGKILL them all. */
+void qdrv_install_signal_handlers(void);
+bool qdrv_interrupted(void);          /* a SIGINT/SIGTERM arrived */
+void qdrv_kill_all(void);             /* async-signal-safe: SIGKILL every registered child */
+
+/* Spawn argv[0] (searched in PATH) with stdin from /dev/null and stdout and
+ * stderr appended to errlog. */
+bool qdrv_spawn(char *const argv[], const char *errlog, pid_t *pid, QdrvErr *e);
+/* Has the child ended? Reaps it if so and stores its wait status. */
+bool qdrv_exited(pid_t pid, int *wstatus);
+/* SIGTERM, wait up to grace_ms, then SIGKILL and reap. Returns the status. */
+int qdrv_end(pid_t pid, int grace_ms);
+/* "exit 1", "signal 6 (Aborted)", ... */
+void qdrv_describe_status(int wstatus, char *out, size_t n);
+
+/* --------------------------------------------------------------- sockets */
+
+/* Connect to a unix socket a child is creating: retries every 5 ms until
+ * timeout_ms, giving up early if the child exits. */
+bool qdrv_connect(const char *path, pid_t owner, int timeout_ms, int *fd, QdrvErr *e);
+
+/* ------------------------------------------------------------------- QMP */
+
+typedef struct QdrvQmp {
+    int fd;
+    char buf[65536];
+    size_t len;
+    int timeout_ms;        /* per reply */
+} QdrvQmp;
+
+/* Read the greeting and negotiate capabilities. */
+bool qdrv_qmp_open(QdrvQmp *q, int fd, int timeout_ms, QdrvErr *e);
+/* Execute cmd with args (may be NULL; the reference is stolen). On success
+ * *ret (if not NULL) receives the "return" value (a new reference).
+ * An "error" reply is a failure whose text is QEMU's description. */
+struct json_t;
+bool qdrv_qmp(QdrvQmp *q, const char *cmd, struct json_t *args, struct json_t **ret, QdrvErr *e);
+/* An HMP command through human-monitor-command; non-empty output is an error
+ * unless out is given (then the output is copied there). */
+bool qdrv_hmp(QdrvQmp *q, const char *line, char *out, size_t n, QdrvErr *e);
+void qdrv_qmp_close(QdrvQmp *q);
+
+/* ------------------------------------------------------------------- GDB */
+
+typedef struct QdrvGdb {
+    int fd;
+    char buf[4096];
+    size_t len;
+    int timeout_ms;
+} QdrvGdb;
+
+/* Switch to no-ack mode (QStartNoAckMode) and ask for the stop reason. */
+bool qdrv_gdb_open(QdrvGdb *g, int fd, int timeout_ms, QdrvErr *e);
+/* Send one command, read one reply packet into out (NUL-terminated). */
+bool qdrv_gdb_cmd(QdrvGdb *g, const char *cmd, char *out, size_t n, QdrvErr *e);
+bool qdrv_gdb_break(QdrvGdb *g, uint32_t addr, bool insert, QdrvErr *e);    /* Z0/z0, Thumb */
+/* Continue (c) and wait up to wait_ms for a stop reply (S/T). */
+bool qdrv_gdb_cont(QdrvGdb *g, int wait_ms, QdrvErr *e);
+/* Wait for a stop reply that an earlier resume will produce. */
+bool qdrv_gdb_wait_stop(QdrvGdb *g, int wait_ms, QdrvErr *e);
+/* Single step (s) and wait for its stop reply. */
+bool qdrv_gdb_step(QdrvGdb *g, QdrvErr *e);
+void qdrv_gdb_close(QdrvGdb *g);
+
+/* ------------------------------------------------------------ one QEMU */
+
+/* How every twin is started: the same line for all, plus -incoming for a
+ * reloaded one. */
+typedef struct QdrvSetup {
+    const char *qemu;       /* binary (default qemu-system-arm) */
+    const char *machine;
+    const char *firmware;   /* ELF */
+    const char *image;      /* qcow2 for snapshots, or NULL */
+    unsigned seed;
+    int timeout_ms;         /* bound of every single wait */
+} QdrvSetup;
+
+typedef struct QdrvTwin {
+    char name[16];          /* "a", "b", "c" (a never-migrated witness) */
+    char dir[256];          /* its files: sockets, uart.log, stderr.log */
+    pid_t pid;
+    QdrvQmp qmp;
+    QdrvGdb gdb;
+    unsigned generation;    /* how many processes this twin has had */
+} QdrvTwin;
+
+/* Start a twin (incoming: a stream file to load, or NULL) with its QMP and
+ * gdb attached, stopped (at reset, or loaded). */
+bool qdrv_twin_start(QdrvTwin *t, const QdrvSetup *s, const char *incoming, QdrvErr *e);
+void qdrv_twin_stop(QdrvTwin *t);
+/* Save the whole machine through QMP migrate to a unix socket we read. */
+bool qdrv_twin_save(QdrvTwin *t, const QdrvSetup *s, uint8_t **buf, size_t *len, QdrvErr *e);
+/* Feed a stream file to a twin started with incoming (its in.sock). */
+bool qdrv_twin_feed(QdrvTwin *t, const char *file, int timeout_ms, QdrvErr *e);
+/* Poll query-status until a destination has left "inmigrate". */
+bool qdrv_twin_wait_loaded(QdrvTwin *t, int timeout_ms, QdrvErr *e);
+/* QMP cont on a twin standing on its breakpoint: it stops again at once. */
+bool qdrv_twin_resume_onto(QdrvTwin *t, QdrvErr *e);
+/* Run to the next hit of the breakpoint at addr (inserted already), leaving
+ * the current one first when the twin stands on it. */
+bool qdrv_twin_next(QdrvTwin *t, uint32_t addr, bool on_bp, int wait_ms, QdrvErr *e);
+
+/* ------------------------------------------------------------ streams */
+
+/* A stream's sections located through its vmdescription trailer. */
+typedef struct QdrvSection {
+    char name[64];
+    uint32_t instance;
+    size_t start, end;      /* [start, end) of the whole section in the stream */
+    size_t body;            /* first byte after the section header */
+} QdrvSection;
+
+typedef struct QdrvStream {
+    QdrvSection *sec;
+    size_t n;
+} QdrvStream;
+
+bool qdrv_stream_sections(const uint8_t *buf, size_t len, QdrvStream *st, QdrvErr *e);
+void qdrv_stream_free(QdrvStream *st);
+/* Rewrite globalstate's runstate to "paused" in place (a gdb-stopped source
+ * says "debug", which a destination refuses). */
+bool qdrv_stream_set_runstate(uint8_t *buf, size_t len, const char *runstate, QdrvErr *e);
+
+/* A byte range QEMU may legitimately fill differently in twins. */
+typedef struct QdrvVolatile {
+    const char *section;
+    size_t offset, size;    /* within the section body */
+    const char *field;
+    const char *reason;
+} QdrvVolatile;
+extern const QdrvVolatile qdrv_volatile_7_2[];
+extern const size_t qdrv_volatile_7_2_count;
+
+/* The first difference of two streams outside the declared volatile ranges. */
+typedef struct QdrvDiff {
+    bool differs;
+    char section[80];       /* "name.instance", or "(framing)" */
+    size_t offset;          /* within the section body */
+    size_t stream_offset;   /* in stream a */
+    char field[64];         /* the vmdesc field that covers the offset, if known */
+    char a[40], b[40];      /* up to 16 bytes in hex, from the first difference */
+    unsigned count;         /* differing bytes outside volatile ranges */
+} QdrvDiff;
+bool qdrv_stream_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, QdrvDiff *d,
+                      QdrvErr *e);
+
+/* ------------------------------------------------------------ the loop */
+
+typedef enum { QDRV_MIGRATE, QDRV_SNAPSHOT } QdrvMode;
+
+typedef struct QdrvConfig {
+    QdrvSetup setup;
+    QdrvMode mode;
+    uint64_t checkpoints;   /* stop after this many (0: use seconds) */
+    double seconds;
+    unsigned every;         /* a checkpoint every N hits of checkpoint() */
+    const char *results;    /* where findings go */
+    bool quiet;
+    FILE *progress;         /* a progress line per checkpoint, or NULL */
+    /* Test hook (planted bug): XOR corrupt_xor into byte corrupt_offset of
+     * section corrupt_section ("name.instance") of B's stream before the
+     * destination loads it, at checkpoint corrupt_at (migrate mode). A
+     * negative offset counts from the section's end. */
+    const char *corrupt_section;
+    long corrupt_offset;
+    unsigned corrupt_xor;
+    uint64_t corrupt_at;
+} QdrvConfig;
+
+/* The address of a function symbol in an ELF32 file (Thumb bit cleared). */
+bool qdrv_elf_symbol(const char *path, const char *name, uint32_t *addr, QdrvErr *e);
+
+typedef struct QdrvResult {
+    bool finding;
+    char oracle[32];        /* state-equality, fixpoint, uart, destination-death */
+    uint64_t checkpoint;
+    uint32_t pc;
+    QdrvDiff diff;
+    char detail[320];
+    uint64_t done;          /* checkpoints completed */
+    unsigned races;         /* differences not confirmed at the next checkpoint */
+    double seconds;
+    char version[64];       /* QEMU's */
+    int source_safe;        /* after a destination death: 1 A equals a never-migrated
+                             * twin, 0 it does not, -1 not checked */
+    char dir[256];          /* where the finding's files are */
+} QdrvResult;
+
+/* Run the loop: 0 clean, 1 finding (report under cfg->results), 2 setup or
+ * input error (message in e). */
+int qdrv_run(const QdrvConfig *cfg, QdrvResult *r, QdrvErr *e);
+
+#endif

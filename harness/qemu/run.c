@@ -1,0 +1,523 @@
+/*
+ * run.c - the twin loop on real QEMU: A never round-trips, B round-trips at
+ * every checkpoint (a fresh process in migrate mode, save/reset/load in
+ * snapshot mode); the oracles compare them; a finding leaves its files.
+ *
+ * Every twin goes through the same stops in the same order (docs/qemu.md,
+ * "No false positives"): breakpoint hit, save by migrate, QMP cont that
+ * stops again on the breakpoint at once, then z0/s/Z0/c to the next hit. A
+ * difference is only a finding when the next checkpoint confirms it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qemu_int.h"
+
+typedef struct Run {
+    const QdrvConfig *cfg;
+    QdrvSetup s;
+    char tmp[256];
+    QdrvTwin a, b;
+    uint32_t cp;
+    uint64_t hits;
+    QdrvResult *r;
+    /* The unconfirmed difference of the previous checkpoint. */
+    bool suspect;
+    QdrvDiff suspect_diff;
+    uint64_t suspect_cp;
+    uint8_t *suspect_a, *suspect_b;
+    size_t suspect_alen, suspect_blen;
+} Run;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static bool write_file(const char *dir, const char *leaf, const void *data, size_t n)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/%s", dir, leaf);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(data, 1, n, f) == n;
+    if (f)
+        ok = !fclose(f) && ok;
+    return ok;
+}
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    *len = 0;
+    if (!f)
+        return NULL;
+    size_t cap = 4096;
+    uint8_t *b = malloc(cap);
+    size_t got;
+    while ((got = fread(b + *len, 1, cap - *len, f)) > 0)
+        if ((*len += got) == cap)
+            b = realloc(b, cap *= 2);
+    fclose(f);
+    return b;
+}
+
+static bool twin_init(Run *run, QdrvTwin *t, const char *name, QdrvErr *e)
+{
+    memset(t, 0, sizeof(*t));
+    t->qmp.fd = t->gdb.fd = -1;
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    snprintf(t->dir, sizeof(t->dir), "%.200s/%.15s", run->tmp, name);
+    if (mkdir(t->dir, 0700)) {
+        snprintf(e->text, sizeof(e->text), "cannot create %s: %s", t->dir, strerror(errno));
+        return false;
+    }
+    if (run->s.image) {
+        /* A small qcow2 image only to hold the snapshots (-drive if=none). */
+        char img[300], log[300];
+        snprintf(img, sizeof(img), "%s/snap.qcow2", t->dir);
+        snprintf(log, sizeof(log), "%s/qemu-img.log", t->dir);
+        char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", img, "4M", NULL };
+        pid_t pid;
+        if (!qdrv_spawn(argv, log, &pid, e))
+            return false;
+        int st = 0;
+        double t0 = now_s();
+        while (!qdrv_exited(pid, &st)) {
+            if (now_s() - t0 > run->s.timeout_ms / 1000.0) {
+                qdrv_end(pid, 100);
+                snprintf(e->text, sizeof(e->text), "qemu-img create did not finish within %d ms", run->s.timeout_ms);
+                return false;
+            }
+            usleep(2000);
+        }
+        if (st) {
+            snprintf(e->text, sizeof(e->text), "qemu-img create %.140s failed (see %.140s)", img, log);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Start a twin and insert the checkpoint breakpoint. */
+static bool twin_boot(Run *run, QdrvTwin *t, const char *incoming, QdrvErr *e)
+{
+    return qdrv_twin_start(t, &run->s, incoming, e) && qdrv_gdb_break(&t->gdb, run->cp, true, e);
+}
+
+/* Both twins: to the next checkpoint (every-th further hit). */
+static bool advance(Run *run, QdrvTwin *t, uint64_t from_hits, QdrvErr *e)
+{
+    int wait = run->s.timeout_ms;
+    for (unsigned i = 0; i < run->cfg->every; i++)
+        if (!qdrv_twin_next(t, run->cp, from_hits + i > 0, wait, e)) {
+            char m[sizeof(e->text)];
+            snprintf(m, sizeof(m), "twin %s on its way to hit %llu of checkpoint(): %.200s", t->name,
+                     (unsigned long long)(from_hits + i + 1), e->text);
+            snprintf(e->text, sizeof(e->text), "%s", m);
+            return false;
+        }
+    return true;
+}
+
+static json_t *diff_json(const QdrvDiff *d)
+{
+    return json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:i}", "section", d->section, "field", d->field,
+                     "offset", (json_int_t)d->offset, "stream_offset", (json_int_t)d->stream_offset, "a", d->a,
+                     "b", d->b, "differing_bytes", (int)d->count);
+}
+
+static void copy_file(const char *from, const char *dir, const char *leaf)
+{
+    size_t n;
+    uint8_t *b = read_all(from, &n);
+    if (b)
+        write_file(dir, leaf, b, n);
+    free(b);
+}
+
+/* The finding's files: report.json, both streams, UART logs, stderr,
+ * repro.json. Returns 1 (a finding). */
+static int finding(Run *run, const char *oracle, uint64_t cp, const QdrvDiff *d, const char *detail,
+                   const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    QdrvResult *r = run->r;
+    r->finding = true;
+    snprintf(r->oracle, sizeof(r->oracle), "%s", oracle);
+    r->checkpoint = cp;
+    r->pc = run->cp;
+    if (d)
+        r->diff = *d;
+    snprintf(r->detail, sizeof(r->detail), "%s", detail ? detail : "");
+    const char *dir = run->cfg->results ? run->cfg->results : "results";
+    snprintf(r->dir, sizeof(r->dir), "%s", dir);
+    mkdir(dir, 0755);
+    if (a)
+        write_file(dir, "a.bin", a, alen);
+    if (b)
+        write_file(dir, "b.bin", b, blen);
+    const QdrvTwin *tw[] = { &run->a, &run->b };
+    for (int i = 0; i < 2; i++) {
+        char from[600], leaf[64];
+        snprintf(from, sizeof(from), "%s/uart.log", tw[i]->dir);
+        snprintf(leaf, sizeof(leaf), "uart-%s.log", tw[i]->name);
+        copy_file(from, dir, leaf);
+        snprintf(from, sizeof(from), "%s/stderr.log", tw[i]->dir);
+        snprintf(leaf, sizeof(leaf), "stderr-%s.log", tw[i]->name);
+        copy_file(from, dir, leaf);
+    }
+    const QdrvConfig *c = run->cfg;
+    json_t *rep = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "kind", "qemu", "oracle", oracle,
+                            "board", c->setup.machine, "qemu_version", r->version, "mode",
+                            c->mode == QDRV_MIGRATE ? "migrate" : "snapshot", "checkpoint", (json_int_t)cp,
+                            "guest_pc", "", "detail", r->detail);
+    char pc[16];
+    snprintf(pc, sizeof(pc), "0x%08x", (unsigned)run->cp);
+    json_object_set_new(rep, "guest_pc", json_string(pc));
+    if (d && d->differs)
+        json_object_set_new(rep, "difference", diff_json(d));
+    if (r->source_safe >= 0)
+        json_object_set_new(rep, "source_safe", json_boolean(r->source_safe));
+    char path[600];
+    snprintf(path, sizeof(path), "%s/report.json", dir);
+    json_dump_file(rep, path, JSON_INDENT(2));
+    json_decref(rep);
+    json_t *repro = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:s}", "kind", "qemu", "qemu",
+                              c->setup.qemu ? c->setup.qemu : "qemu-system-arm", "machine", c->setup.machine,
+                              "firmware", c->setup.firmware, "mode", c->mode == QDRV_MIGRATE ? "migrate" : "snapshot",
+                              "seed", (int)c->setup.seed, "every", (int)c->every, "checkpoints",
+                              (json_int_t)(cp + 1), "oracle", oracle);
+    if (c->corrupt_section)
+        json_object_set_new(repro, "corrupt", json_pack("{s:s, s:I, s:i, s:I}", "section", c->corrupt_section, "offset",
+                                                        (json_int_t)c->corrupt_offset, "xor", (int)c->corrupt_xor,
+                                                        "at", (json_int_t)c->corrupt_at));
+    snprintf(path, sizeof(path), "%s/repro.json", dir);
+    json_dump_file(repro, path, JSON_INDENT(2));
+    json_decref(repro);
+    return 1;
+}
+
+/* The test hook: damage one byte of a section of B's stream. */
+static bool corrupt(const QdrvConfig *c, uint8_t *buf, size_t len, QdrvErr *e)
+{
+    QdrvStream st;
+    if (!qdrv_stream_sections(buf, len, &st, e))
+        return false;
+    bool done = false;
+    for (size_t i = 0; i < st.n && !done; i++) {
+        char name[96];
+        snprintf(name, sizeof(name), "%s.%u", st.sec[i].name, st.sec[i].instance);
+        if (strcmp(name, c->corrupt_section))
+            continue;
+        long size = (long)(st.sec[i].end - st.sec[i].body);
+        long off = c->corrupt_offset < 0 ? size + c->corrupt_offset : c->corrupt_offset;
+        if (off >= 0 && off < size) {
+            buf[st.sec[i].body + (size_t)off] ^= (uint8_t)c->corrupt_xor;
+            done = true;
+        }
+    }
+    qdrv_stream_free(&st);
+    if (!done)
+        snprintf(e->text, sizeof(e->text), "--corrupt: no byte %ld in a section %s of the stream", c->corrupt_offset,
+                 c->corrupt_section);
+    return done;
+}
+
+static void tail_of(const char *path, char *out, size_t n)
+{
+    size_t len;
+    uint8_t *b = read_all(path, &len);
+    out[0] = 0;
+    if (!b)
+        return;
+    /* The last non-empty line is QEMU's reason. */
+    while (len && (b[len - 1] == '\n' || b[len - 1] == '\r'))
+        len--;
+    size_t start = len;
+    while (start && b[start - 1] != '\n')
+        start--;
+    snprintf(out, n, "%.*s", (int)(len - start), (const char *)b + start);
+    free(b);
+}
+
+/* The source stays safe: after a destination died, A (which kept running)
+ * must equal a never-migrated twin C brought through the same stops, at two
+ * checkpoints in a row (the second confirms, as everywhere). */
+static int source_safe(Run *run, uint64_t k, QdrvErr *e)
+{
+    QdrvTwin c;
+    if (!twin_init(run, &c, "c", e) || !twin_boot(run, &c, NULL, e))
+        goto fail;
+    int differs = 0;
+    for (uint64_t j = 1; j <= k + 2; j++) {
+        uint8_t *ca = NULL, *cb = NULL;
+        size_t calen = 0, cblen = 0;
+        if (!advance(run, &c, (j - 1) * run->cfg->every, e) || !qdrv_twin_save(&c, &run->s, &cb, &cblen, e) ||
+            !qdrv_twin_resume_onto(&c, e))
+            goto fail;
+        if (j > k) {
+            QdrvDiff d;
+            bool ok = advance(run, &run->a, (j - 1) * run->cfg->every, e) &&
+                      qdrv_twin_save(&run->a, &run->s, &ca, &calen, e) && qdrv_twin_resume_onto(&run->a, e) &&
+                      qdrv_stream_diff(ca, calen, cb, cblen, &d, e);
+            free(ca);
+            if (!ok) {
+                free(cb);
+                goto fail;
+            }
+            differs += d.differs;
+        }
+        free(cb);
+    }
+    qdrv_twin_stop(&c);
+    return differs == 2 ? 0 : 1;
+fail:
+    qdrv_twin_stop(&c);
+    return -1;
+}
+
+/* Migrate mode: B saves, a fresh QEMU loads the stream, saves it again
+ * (fixpoint) and continues as B. Sets *bout to the reloaded B's stream. */
+static int round_trip_migrate(Run *run, uint64_t k, uint8_t **bout, size_t *boutlen, QdrvErr *e)
+{
+    uint8_t *b = NULL, *b2 = NULL;
+    size_t blen = 0, b2len = 0;
+    if (!qdrv_twin_save(&run->b, &run->s, &b, &blen, e))
+        return 2;
+    /* The destination is given runstate "paused": gdb's "debug" is refused. */
+    if (!qdrv_stream_set_runstate(b, blen, "paused", e) ||
+        (run->cfg->corrupt_section && k == run->cfg->corrupt_at && !corrupt(run->cfg, b, blen, e))) {
+        free(b);
+        return 2;
+    }
+    char in[600];
+    snprintf(in, sizeof(in), "%s/b-in.bin", run->tmp);
+    if (!write_file(run->tmp, "b-in.bin", b, blen)) {
+        snprintf(e->text, sizeof(e->text), "cannot write %.280s", in);
+        free(b);
+        return 2;
+    }
+    qdrv_twin_stop(&run->b);
+    QdrvErr why;
+    if (!twin_boot(run, &run->b, in, &why)) {
+        /* Destination death or refusal: a finding with QEMU's own reason. */
+        char errlog[600], last[200], detail[320];
+        snprintf(errlog, sizeof(errlog), "%s/stderr.log", run->b.dir);
+        int st = qdrv_end(run->b.pid, 300);
+        tail_of(errlog, last, sizeof(last));
+        char how[64];
+        qdrv_describe_status(st, how, sizeof(how));
+        snprintf(detail, sizeof(detail), "destination (%.40s) %s: %.240s", how, last[0] ? "said" : "failed", last[0] ? last : why.text);
+        run->b.pid = 0;
+        QdrvErr se;
+        run->r->source_safe = source_safe(run, k, &se);
+        int rc = finding(run, "destination-death", k, NULL, detail, NULL, 0, b, blen);
+        free(b);
+        return rc;
+    }
+    if (!qdrv_twin_save(&run->b, &run->s, &b2, &b2len, e)) {
+        free(b);
+        return 2;
+    }
+    QdrvDiff d;
+    if (!qdrv_stream_diff(b, blen, b2, b2len, &d, e)) {
+        free(b);
+        free(b2);
+        return 2;
+    }
+    if (d.differs) {
+        int rc = finding(run, "fixpoint", k, &d, "the destination saved a stream different from the one it loaded", b,
+                         blen, b2, b2len);
+        free(b);
+        free(b2);
+        return rc;
+    }
+    free(b);
+    if (!qdrv_twin_resume_onto(&run->b, e)) {
+        free(b2);
+        return 2;
+    }
+    *bout = b2;
+    *boutlen = b2len;
+    return 0;
+}
+
+/* Snapshot mode: savevm, system_reset, loadvm in B's own process. */
+static int round_trip_snapshot(Run *run, uint8_t **bout, size_t *boutlen, QdrvErr *e)
+{
+    QdrvTwin *b = &run->b;
+    if (!qdrv_hmp(&b->qmp, "savevm vmstress", NULL, 0, e) || !qdrv_qmp(&b->qmp, "system_reset", NULL, NULL, e) ||
+        !qdrv_hmp(&b->qmp, "loadvm vmstress", NULL, 0, e))
+        return 2;
+    if (!qdrv_twin_save(b, &run->s, bout, boutlen, e))
+        return 2;
+    return qdrv_twin_resume_onto(b, e) ? 0 : 2;
+}
+
+static bool uart_equal(Run *run, char *detail, size_t n)
+{
+    char pa[600], pb[600];
+    snprintf(pa, sizeof(pa), "%s/uart.log", run->a.dir);
+    snprintf(pb, sizeof(pb), "%s/uart.log", run->b.dir);
+    size_t la, lb;
+    uint8_t *a = read_all(pa, &la), *b = read_all(pb, &lb);
+    size_t i = 0;
+    while (i < la && i < lb && a[i] == b[i])
+        i++;
+    bool same = la == lb && i == la;
+    if (!same)
+        snprintf(detail, n, "UART output differs at byte %zu (A wrote %zu bytes, B %zu)", i, la, lb);
+    free(a);
+    free(b);
+    return same;
+}
+
+/* One checkpoint: both twins stand on hit k*every. */
+static int checkpoint(Run *run, uint64_t k, QdrvErr *e)
+{
+    uint8_t *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    int rc;
+    if (!qdrv_twin_save(&run->a, &run->s, &a, &alen, e) || !qdrv_twin_resume_onto(&run->a, e))
+        return free(a), 2;
+    rc = run->cfg->mode == QDRV_MIGRATE ? round_trip_migrate(run, k, &b, &blen, e)
+                                         : round_trip_snapshot(run, &b, &blen, e);
+    if (rc) {
+        free(a);
+        return rc;
+    }
+    char detail[320];
+    if (!uart_equal(run, detail, sizeof(detail))) {
+        rc = finding(run, "uart", k, NULL, detail, a, alen, b, blen);
+        free(a);
+        free(b);
+        return rc;
+    }
+    QdrvDiff d;
+    if (!qdrv_stream_diff(a, alen, b, blen, &d, e)) {
+        free(a);
+        free(b);
+        return 2;
+    }
+    if (d.differs && run->suspect) {
+        /* Confirmed: report the first difference, with its streams. */
+        snprintf(detail, sizeof(detail),
+                 "confirmed at checkpoint %llu: %s offset %zu (%s) differs there",
+                 (unsigned long long)k, d.section, d.offset, d.field);
+        rc = finding(run, "state-equality", run->suspect_cp, &run->suspect_diff, detail, run->suspect_a,
+                     run->suspect_alen, run->suspect_b, run->suspect_blen);
+    } else if (d.differs) {
+        run->suspect = true;
+        run->suspect_diff = d;
+        run->suspect_cp = k;
+        run->suspect_a = a, run->suspect_alen = alen;
+        run->suspect_b = b, run->suspect_blen = blen;
+        return 0;
+    } else if (run->suspect) {
+        run->r->races++;
+        run->suspect = false;
+    }
+    free(run->suspect_a);
+    free(run->suspect_b);
+    run->suspect_a = run->suspect_b = NULL;
+    if (!d.differs)
+        run->suspect = false;
+    free(a);
+    free(b);
+    return rc;
+}
+
+static int version(Run *run, QdrvErr *e)
+{
+    json_t *v;
+    if (!qdrv_qmp(&run->a.qmp, "query-version", NULL, &v, e))
+        return 2;
+    json_t *q = json_object_get(v, "qemu");
+    snprintf(run->r->version, sizeof(run->r->version), "%lld.%lld.%lld",
+             (long long)json_integer_value(json_object_get(q, "major")),
+             (long long)json_integer_value(json_object_get(q, "minor")),
+             (long long)json_integer_value(json_object_get(q, "micro")));
+    json_decref(v);
+    return 0;
+}
+
+static int loop(Run *run, QdrvErr *e)
+{
+    const QdrvConfig *c = run->cfg;
+    if (!twin_init(run, &run->a, "a", e) || !twin_init(run, &run->b, "b", e) || !twin_boot(run, &run->a, NULL, e) ||
+        !twin_boot(run, &run->b, NULL, e) || version(run, e))
+        return 2;
+    double t0 = now_s();
+    for (uint64_t k = 1;; k++) {
+        bool more = c->checkpoints ? k <= c->checkpoints : now_s() - t0 < c->seconds;
+        /* One more checkpoint to confirm or dismiss a pending difference. */
+        if (!more && !run->suspect)
+            break;
+        if (qdrv_interrupted()) {
+            snprintf(e->text, sizeof(e->text), "interrupted at checkpoint %llu", (unsigned long long)k);
+            return 2;
+        }
+        uint64_t from = (k - 1) * c->every;
+        if (!advance(run, &run->a, from, e) || !advance(run, &run->b, from, e))
+            return 2;
+        int rc = checkpoint(run, k, e);
+        if (rc)
+            return rc;
+        run->r->done = k;
+        run->r->seconds = now_s() - t0;
+        if (c->progress)
+            fprintf(c->progress, "\rqemu %s %s: checkpoint %llu, %.0f/min", c->setup.machine,
+                    c->mode == QDRV_MIGRATE ? "migrate" : "snapshot", (unsigned long long)k, k * 60.0 / run->r->seconds);
+    }
+    if (c->progress)
+        fputc('\n', c->progress);
+    return 0;
+}
+
+int qdrv_run(const QdrvConfig *cfg, QdrvResult *r, QdrvErr *e)
+{
+    memset(r, 0, sizeof(*r));
+    r->source_safe = -1;
+    Run run;
+    memset(&run, 0, sizeof(run));
+    run.cfg = cfg;
+    run.r = r;
+    run.s = cfg->setup;
+    run.a.pid = run.b.pid = 0;
+    run.a.qmp.fd = run.a.gdb.fd = run.b.qmp.fd = run.b.gdb.fd = -1;
+    if (cfg->mode == QDRV_SNAPSHOT)
+        run.s.image = "snap.qcow2";
+    if (!qdrv_elf_symbol(cfg->setup.firmware, "checkpoint", &run.cp, e))
+        return 2;
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(run.tmp, sizeof(run.tmp), "%s/vmstress-qemu-XXXXXX", base);
+    if (!mkdtemp(run.tmp)) {
+        snprintf(e->text, sizeof(e->text), "cannot create a temporary folder in %s: %s", base, strerror(errno));
+        return 2;
+    }
+    int rc = loop(&run, e);
+    qdrv_twin_stop(&run.a);
+    qdrv_twin_stop(&run.b);
+    free(run.suspect_a);
+    free(run.suspect_b);
+    /* Everything a finding needs was copied to the results folder. */
+    nftw(run.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}
