@@ -43,10 +43,11 @@ static const char qemu_usage[] =
     "                       results in DIR/seed-<s>\n"
     "  --results DIR        where a finding's files go (default results)\n"
     "  --timeout MS         bound of every single wait on QEMU (default 10000)\n"
-    "  --corrupt SEC:OFF[:XOR[:AT]]  test hook: XOR (default 0x01) byte OFF of\n"
-    "                       section SEC (name.instance; OFF < 0 from its end) in\n"
-    "                       B's stream before the destination loads it, at\n"
-    "                       checkpoint AT (default 1); migrate mode\n"
+    "  --corrupt PATH[:XOR[:AT]]  test hook: XOR (default 0x01) into the first\n"
+    "                       byte of leaf PATH (as `vmstress decode` names it,\n"
+    "                       e.g. pl061.0/dir) of B's stream before the\n"
+    "                       destination loads it, at checkpoint AT (default 1);\n"
+    "                       migrate mode\n"
     "  --json               print the result as one JSON object\n"
     "  --quiet              no progress line, no summary\n"
     "  --help               this text\n"
@@ -69,18 +70,16 @@ static bool parse_num(const char *opt, const char *s, long long min, long long *
 
 static bool parse_corrupt(const char *s, QdrvConfig *c)
 {
-    static char sec[96];
-    long off = 0;
-    unsigned x = 1;
+    static char path[512];
+    int x = 1;
     unsigned long long at = 1;
-    int n = sscanf(s, "%95[^:]:%li:%i:%llu", sec, &off, (int *)&x, &at);
-    if (n < 2 || !strchr(sec, '.') || (x & 0xff) == 0 || at == 0) {
-        fprintf(stderr, "vmstress qemu: --corrupt wants SECTION.INSTANCE:OFFSET[:XOR[:AT]], got '%s'\n", s);
+    int n = sscanf(s, "%511[^:]:%i:%llu", path, &x, &at);
+    if (n < 1 || !strchr(path, '/') || (x & 0xff) == 0 || at == 0) {
+        fprintf(stderr, "vmstress qemu: --corrupt wants PATH[:XOR[:AT]] (e.g. pl061.0/dir:0x10:1), got '%s'\n", s);
         return false;
     }
-    c->corrupt_section = sec;
-    c->corrupt_offset = off;
-    c->corrupt_xor = x & 0xff;
+    c->corrupt_path = path;
+    c->corrupt_xor = (unsigned)x & 0xff;
     c->corrupt_at = at;
     return true;
 }
@@ -97,7 +96,7 @@ static json_t *result_json(const QdrvConfig *c, const QdrvResult *r, int status,
     if (status == 1)
         json_object_set_new(j, "finding",
                             json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "oracle", r->oracle, "checkpoint",
-                                      (json_int_t)r->checkpoint, "section", r->diff.section, "field", r->diff.field,
+                                      (json_int_t)r->checkpoint, "section", r->diff.section, "path", r->diff.path,
                                       "a", r->diff.a, "b", r->diff.b, "detail", r->detail, "results", r->dir));
     if (err)
         json_object_set_new(j, "error", json_string(err));
@@ -128,8 +127,8 @@ static int run_one(const QdrvConfig *c, bool json)
                (unsigned long long)r.checkpoint, (unsigned)r.pc, r.version, c->setup.machine,
                c->mode == QDRV_MIGRATE ? "migrate" : "snapshot");
         if (r.diff.differs)
-            printf("  in:     %s\n  field:  %s (offset %zu)\n  A:      %s\n  B:      %s\n", r.diff.section,
-                   r.diff.field, r.diff.offset, r.diff.a, r.diff.b);
+            printf("  in:     %s\n  field:  %s\n  A:      %s\n  B:      %s\n", r.diff.section, r.diff.path,
+                   r.diff.a, r.diff.b);
         if (r.detail[0])
             printf("  why:    %s\n", r.detail);
         if (r.source_safe >= 0)
@@ -301,7 +300,7 @@ int cmd_qemu(int argc, char **argv)
         fprintf(stderr, "vmstress qemu run: --machine BOARD is required\n");
         return 2;
     }
-    if (c.corrupt_section && c.mode != QDRV_MIGRATE) {
+    if (c.corrupt_path && c.mode != QDRV_MIGRATE) {
         fprintf(stderr, "vmstress qemu run: --corrupt needs --mode migrate\n");
         return 2;
     }
@@ -358,13 +357,12 @@ int cmd_qemu_replay(const char *path, const char *results, bool json)
     c.checkpoints = (uint64_t)cps;
     c.results = results ? results : "results-replay";
     if (cor) {
-        json_int_t off = 0, x = 1, at = 1;
-        if (json_unpack(cor, "{s:s, s:I, s:I, s:I}", "section", &c.corrupt_section, "offset", &off, "xor", &x, "at", &at)) {
+        json_int_t x = 1, at = 1;
+        if (json_unpack(cor, "{s:s, s:I, s:I}", "path", &c.corrupt_path, "xor", &x, "at", &at)) {
             fprintf(stderr, "vmstress replay: %s: bad \"corrupt\" object\n", path);
             json_decref(j);
             return 2;
         }
-        c.corrupt_offset = (long)off;
         c.corrupt_xor = (unsigned)x;
         c.corrupt_at = (uint64_t)at;
     }

@@ -36,20 +36,20 @@ static bool gdb_recv(QdrvGdb *g, char *out, size_t n, int wait_ms, QdrvErr *e)
                 for (size_t i = 0; i < plen; i++)
                     sum += (unsigned char)start[1 + i];
                 char cs[3] = { hash[1], hash[2], 0 };
-                if (sscanf(cs, "%2x", &want) != 1 || want != (sum & 0xff)) {
+                bool good = sscanf(cs, "%2x", &want) == 1 && want == (sum & 0xff) && plen < n;
+                if (good) {
+                    memcpy(out, start + 1, plen);
+                    out[plen] = 0;
+                } else if (plen < n) {
                     snprintf(e->text, sizeof(e->text), "gdb: bad packet checksum '%s'", cs);
-                    return false;
-                }
-                if (plen >= n) {
+                } else {
                     snprintf(e->text, sizeof(e->text), "gdb: reply of %zu bytes too long", plen);
-                    return false;
                 }
-                memcpy(out, start + 1, plen);
-                out[plen] = 0;
+                /* The packet is consumed either way: the next reply starts clean. */
                 size_t used = (size_t)(hash - g->buf) + 3;
                 memmove(g->buf, g->buf + used, g->len - used);
                 g->len -= used;
-                return true;
+                return good;
             }
         } else {
             g->len = 0; /* only acks or noise so far */

@@ -128,44 +128,28 @@ bool qdrv_twin_next(QdrvTwin *t, uint32_t addr, bool on_bp, int wait_ms, QdrvErr
 
 /* ------------------------------------------------------------ streams */
 
-/* A stream's sections located through its vmdescription trailer. */
-typedef struct QdrvSection {
-    char name[64];
-    uint32_t instance;
-    size_t start, end;      /* [start, end) of the whole section in the stream */
-    size_t body;            /* first byte after the section header */
-} QdrvSection;
-
-typedef struct QdrvStream {
-    QdrvSection *sec;
-    size_t n;
-} QdrvStream;
-
-bool qdrv_stream_sections(const uint8_t *buf, size_t len, QdrvStream *st, QdrvErr *e);
-void qdrv_stream_free(QdrvStream *st);
-/* Rewrite globalstate's runstate to "paused" in place (a gdb-stopped source
- * says "debug", which a destination refuses). */
+/* Rewrite globalstate's runstate in place (a gdb-stopped source says
+ * "debug", which a destination refuses). */
 bool qdrv_stream_set_runstate(uint8_t *buf, size_t len, const char *runstate, QdrvErr *e);
+/* XOR xor_mask into the first byte of the leaf at path (decode.h naming). */
+bool qdrv_stream_corrupt(uint8_t *buf, size_t len, const char *path, unsigned xor_mask, QdrvErr *e);
 
-/* A byte range QEMU may legitimately fill differently in twins. */
+/* A leaf QEMU may legitimately fill differently in twins, with the reason. */
 typedef struct QdrvVolatile {
-    const char *section;
-    size_t offset, size;    /* within the section body */
-    const char *field;
+    const char *path;       /* decode.h naming: section.instance/field... */
     const char *reason;
 } QdrvVolatile;
 extern const QdrvVolatile qdrv_volatile_7_2[];
 extern const size_t qdrv_volatile_7_2_count;
 
-/* The first difference of two streams outside the declared volatile ranges. */
+/* The first difference of two streams outside the declared volatile leaves. */
 typedef struct QdrvDiff {
     bool differs;
-    char section[80];       /* "name.instance", or "(framing)" */
-    size_t offset;          /* within the section body */
-    size_t stream_offset;   /* in stream a */
-    char field[64];         /* the vmdesc field that covers the offset, if known */
-    char a[40], b[40];      /* up to 16 bytes in hex, from the first difference */
-    unsigned count;         /* differing bytes outside volatile ranges */
+    char path[512];         /* section.instance/field[index]/... or ram/<block>@0x<addr> */
+    char section[128];      /* the path's first component */
+    size_t stream_offset;   /* of the leaf, in stream a (or b when absent from a) */
+    char a[96], b[96];      /* both values, as vdec_leaf_format gives them */
+    unsigned count;         /* differing leaves */
 } QdrvDiff;
 bool qdrv_stream_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, QdrvDiff *d,
                       QdrvErr *e);
@@ -183,12 +167,10 @@ typedef struct QdrvConfig {
     const char *results;    /* where findings go */
     bool quiet;
     FILE *progress;         /* a progress line per checkpoint, or NULL */
-    /* Test hook (planted bug): XOR corrupt_xor into byte corrupt_offset of
-     * section corrupt_section ("name.instance") of B's stream before the
-     * destination loads it, at checkpoint corrupt_at (migrate mode). A
-     * negative offset counts from the section's end. */
-    const char *corrupt_section;
-    long corrupt_offset;
+    /* Test hook (planted bug): XOR corrupt_xor into the first byte of the
+     * leaf corrupt_path of B's stream before the destination loads it, at
+     * checkpoint corrupt_at (migrate mode). */
+    const char *corrupt_path;
     unsigned corrupt_xor;
     uint64_t corrupt_at;
 } QdrvConfig;

@@ -139,9 +139,8 @@ static bool advance(Run *run, QdrvTwin *t, uint64_t from_hits, QdrvErr *e)
 
 static json_t *diff_json(const QdrvDiff *d)
 {
-    return json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:i}", "section", d->section, "field", d->field,
-                     "offset", (json_int_t)d->offset, "stream_offset", (json_int_t)d->stream_offset, "a", d->a,
-                     "b", d->b, "differing_bytes", (int)d->count);
+    return json_pack("{s:s, s:s, s:I, s:s, s:s, s:i}", "section", d->section, "path", d->path, "stream_offset",
+                     (json_int_t)d->stream_offset, "a", d->a, "b", d->b, "differing_leaves", (int)d->count);
 }
 
 static void copy_file(const char *from, const char *dir, const char *leaf)
@@ -204,40 +203,13 @@ static int finding(Run *run, const char *oracle, uint64_t cp, const QdrvDiff *d,
                               "firmware", c->setup.firmware, "mode", c->mode == QDRV_MIGRATE ? "migrate" : "snapshot",
                               "seed", (int)c->setup.seed, "every", (int)c->every, "checkpoints",
                               (json_int_t)(cp + 1), "oracle", oracle);
-    if (c->corrupt_section)
-        json_object_set_new(repro, "corrupt", json_pack("{s:s, s:I, s:i, s:I}", "section", c->corrupt_section, "offset",
-                                                        (json_int_t)c->corrupt_offset, "xor", (int)c->corrupt_xor,
-                                                        "at", (json_int_t)c->corrupt_at));
+    if (c->corrupt_path)
+        json_object_set_new(repro, "corrupt", json_pack("{s:s, s:i, s:I}", "path", c->corrupt_path, "xor",
+                                                        (int)c->corrupt_xor, "at", (json_int_t)c->corrupt_at));
     snprintf(path, sizeof(path), "%s/repro.json", dir);
     json_dump_file(repro, path, JSON_INDENT(2));
     json_decref(repro);
     return 1;
-}
-
-/* The test hook: damage one byte of a section of B's stream. */
-static bool corrupt(const QdrvConfig *c, uint8_t *buf, size_t len, QdrvErr *e)
-{
-    QdrvStream st;
-    if (!qdrv_stream_sections(buf, len, &st, e))
-        return false;
-    bool done = false;
-    for (size_t i = 0; i < st.n && !done; i++) {
-        char name[96];
-        snprintf(name, sizeof(name), "%s.%u", st.sec[i].name, st.sec[i].instance);
-        if (strcmp(name, c->corrupt_section))
-            continue;
-        long size = (long)(st.sec[i].end - st.sec[i].body);
-        long off = c->corrupt_offset < 0 ? size + c->corrupt_offset : c->corrupt_offset;
-        if (off >= 0 && off < size) {
-            buf[st.sec[i].body + (size_t)off] ^= (uint8_t)c->corrupt_xor;
-            done = true;
-        }
-    }
-    qdrv_stream_free(&st);
-    if (!done)
-        snprintf(e->text, sizeof(e->text), "--corrupt: no byte %ld in a section %s of the stream", c->corrupt_offset,
-                 c->corrupt_section);
-    return done;
 }
 
 static void tail_of(const char *path, char *out, size_t n)
@@ -303,7 +275,8 @@ static int round_trip_migrate(Run *run, uint64_t k, uint8_t **bout, size_t *bout
         return 2;
     /* The destination is given runstate "paused": gdb's "debug" is refused. */
     if (!qdrv_stream_set_runstate(b, blen, "paused", e) ||
-        (run->cfg->corrupt_section && k == run->cfg->corrupt_at && !corrupt(run->cfg, b, blen, e))) {
+        (run->cfg->corrupt_path && k == run->cfg->corrupt_at &&
+         !qdrv_stream_corrupt(b, blen, run->cfg->corrupt_path, run->cfg->corrupt_xor, e))) {
         free(b);
         return 2;
     }
@@ -419,8 +392,7 @@ static int checkpoint(Run *run, uint64_t k, QdrvErr *e)
     if (d.differs && run->suspect) {
         /* Confirmed: report the first difference, with its streams. */
         snprintf(detail, sizeof(detail),
-                 "confirmed at checkpoint %llu: %s offset %zu (%s) differs there",
-                 (unsigned long long)k, d.section, d.offset, d.field);
+                 "confirmed at checkpoint %llu: %.200s differs there", (unsigned long long)k, d.path);
         rc = finding(run, "state-equality", run->suspect_cp, &run->suspect_diff, detail, run->suspect_a,
                      run->suspect_alen, run->suspect_b, run->suspect_blen);
     } else if (d.differs) {
