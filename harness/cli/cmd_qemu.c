@@ -98,6 +98,11 @@ static json_t *result_json(const QdrvConfig *c, const QdrvResult *r, int status,
                             json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "oracle", r->oracle, "checkpoint",
                                       (json_int_t)r->checkpoint, "section", r->diff.section, "path", r->diff.path,
                                       "a", r->diff.a, "b", r->diff.b, "detail", r->detail, "results", r->dir));
+    json_t *races = json_array();
+    for (unsigned i = 0; i < r->races && i < QDRV_RACES_KEPT; i++)
+        json_array_append_new(races, json_pack("{s:I, s:s, s:s, s:s}", "checkpoint", (json_int_t)r->race_cp[i], "path",
+                                               r->race[i].path, "a", r->race[i].a, "b", r->race[i].b));
+    json_object_set_new(j, "unconfirmed", races);
     if (err)
         json_object_set_new(j, "error", json_string(err));
     return j;
@@ -139,6 +144,9 @@ static int run_one(const QdrvConfig *c, bool json)
         printf("qemu %s %s (QEMU %s): %llu checkpoints clean in %.1f s (%.0f per minute), %u difference(s) not confirmed at the next checkpoint\n",
                c->setup.machine, c->mode == QDRV_MIGRATE ? "migrate" : "snapshot", r.version, (unsigned long long)r.done,
                r.seconds, r.seconds > 0 ? r.done * 60.0 / r.seconds : 0.0, r.races);
+        for (unsigned i = 0; i < r.races && i < QDRV_RACES_KEPT; i++)
+            printf("  unconfirmed at checkpoint %llu: %s A %s B %s\n", (unsigned long long)r.race_cp[i],
+                   r.race[i].path, r.race[i].a, r.race[i].b);
     }
     return status;
 }

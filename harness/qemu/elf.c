@@ -54,18 +54,19 @@ bool qdrv_elf_symbol(const char *path, const char *name, uint32_t *addr, QdrvErr
             break;
         const Elf32_Sym *sym = (const Elf32_Sym *)(b + sh[i].sh_offset);
         for (size_t k = 0; k < sh[i].sh_size / sizeof(Elf32_Sym); k++) {
-            if (sym[k].st_name >= str->sh_size || ELF32_ST_TYPE(sym[k].st_info) != STT_FUNC)
+            int type = ELF32_ST_TYPE(sym[k].st_info);
+            if (sym[k].st_name >= str->sh_size || (type != STT_FUNC && type != STT_OBJECT))
                 continue;
             const char *s = (const char *)b + str->sh_offset + sym[k].st_name;
             if (strnlen(s, str->sh_size - sym[k].st_name) < str->sh_size - sym[k].st_name && !strcmp(s, name)) {
-                *addr = sym[k].st_value & ~1u;
+                *addr = type == STT_FUNC ? sym[k].st_value & ~1u : sym[k].st_value;
                 found = true;
                 break;
             }
         }
     }
     if (!found)
-        snprintf(e->text, sizeof(e->text), "firmware %s: no function symbol '%s' (the loop stops on it)", path, name);
+        snprintf(e->text, sizeof(e->text), "firmware %s: no symbol '%s'", path, name);
 out:
     free(b);
     return found;

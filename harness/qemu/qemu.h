@@ -175,7 +175,7 @@ typedef struct QdrvConfig {
     uint64_t corrupt_at;
 } QdrvConfig;
 
-/* The address of a function symbol in an ELF32 file (Thumb bit cleared). */
+/* The address of a function (Thumb bit cleared) or data symbol in an ELF32 file. */
 bool qdrv_elf_symbol(const char *path, const char *name, uint32_t *addr, QdrvErr *e);
 
 typedef struct QdrvResult {
@@ -187,6 +187,11 @@ typedef struct QdrvResult {
     char detail[320];
     uint64_t done;          /* checkpoints completed */
     unsigned races;         /* differences not confirmed at the next checkpoint */
+    /* The first QDRV_RACES_KEPT of them, for the report: never dropped
+     * silently, only not called findings (docs/qemu.md). */
+#define QDRV_RACES_KEPT 8
+    QdrvDiff race[QDRV_RACES_KEPT];
+    uint64_t race_cp[QDRV_RACES_KEPT];
     double seconds;
     char version[64];       /* QEMU's */
     int source_safe;        /* after a destination death: 1 A equals a never-migrated

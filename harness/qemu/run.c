@@ -403,6 +403,10 @@ static int checkpoint(Run *run, uint64_t k, QdrvErr *e)
         run->suspect_b = b, run->suspect_blen = blen;
         return 0;
     } else if (run->suspect) {
+        if (run->r->races < QDRV_RACES_KEPT) {
+            run->r->race[run->r->races] = run->suspect_diff;
+            run->r->race_cp[run->r->races] = run->suspect_cp;
+        }
         run->r->races++;
         run->suspect = false;
     }
