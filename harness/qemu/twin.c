@@ -22,8 +22,32 @@ static void twin_path(const QdrvTwin *t, const char *leaf, char *out, size_t n)
     snprintf(out, n, "%s/%s", t->dir, leaf);
 }
 
+/* The QEMU binary is checked before it is started through setpriv, whose
+ * "exit 127" would say less. */
+static bool executable(const char *prog, QdrvErr *e)
+{
+    if (strchr(prog, '/')) {
+        if (!access(prog, X_OK))
+            return true;
+    } else {
+        const char *path = getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin";
+        for (const char *p = path; *p;) {
+            size_t n = strcspn(p, ":");
+            char full[600];
+            snprintf(full, sizeof(full), "%.*s/%s", (int)n, p, prog);
+            if (n && !access(full, X_OK))
+                return true;
+            p += n + (p[n] == ':');
+        }
+    }
+    snprintf(e->text, sizeof(e->text), "QEMU binary '%.200s' not found or not executable", prog);
+    return false;
+}
+
 bool qdrv_twin_start(QdrvTwin *t, const QdrvSetup *s, const char *incoming, QdrvErr *e)
 {
+    if (!executable(s->qemu ? s->qemu : "qemu-system-arm", e))
+        return false;
     char qmp[300], gdb[300], uart[300], errlog[300], inc[300];
     char qmp_arg[340], gdb_arg[380], uart_arg[380], drive_arg[400], inc_arg[320], seed[24];
     twin_path(t, "qmp.sock", qmp, sizeof(qmp));
@@ -42,8 +66,15 @@ bool qdrv_twin_start(QdrvTwin *t, const QdrvSetup *s, const char *incoming, Qdrv
     /* The same line for every twin; only the paths inside its own folder
      * differ. Nothing host-backed reaches the guest: instruction-counted
      * time that never sleeps, the RTC on the VM clock, a fixed seed. */
-    char *argv[40];
+    char *argv[44];
     int n = 0;
+    /* setpriv (util-linux) sets PR_SET_PDEATHSIG and then execs QEMU in the
+     * same process, so even a SIGKILLed vmstress leaves no QEMU behind;
+     * posix_spawn itself cannot run prctl in the child. */
+    argv[n++] = "setpriv";
+    argv[n++] = "--pdeathsig";
+    argv[n++] = "KILL";
+    argv[n++] = "--";
     argv[n++] = (char *)(s->qemu ? s->qemu : "qemu-system-arm");
     argv[n++] = "-M";
     argv[n++] = (char *)s->machine;
