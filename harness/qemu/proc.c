@@ -150,6 +150,18 @@ int qdrv_end(pid_t pid, int grace_ms)
     return st;
 }
 
+bool qdrv_alive(pid_t pid, siginfo_t *si)
+{
+    siginfo_t local;
+    siginfo_t *p = si ? si : &local;
+    memset(p, 0, sizeof(*p));
+    if (pid <= 0 || !child_known(pid))
+        return false;
+    if (waitid(P_PID, (id_t)pid, p, WEXITED | WNOHANG | WNOWAIT) < 0)
+        return false;
+    return p->si_pid == 0;
+}
+
 void qdrv_describe_status(int st, char *out, size_t n)
 {
     if (WIFEXITED(st))
@@ -182,10 +194,14 @@ bool qdrv_connect(const char *path, pid_t owner, int timeout_ms, int *fd, QdrvEr
         }
         int err = errno;
         close(s);
-        int st;
-        if (owner > 0 && qdrv_exited(owner, &st)) {
+        siginfo_t si;
+        if (owner > 0 && !qdrv_alive(owner, &si)) {
+            /* Not reaped here: whoever ends the child gets its status. */
             char how[64];
-            qdrv_describe_status(st, how, sizeof(how));
+            if (si.si_code == CLD_EXITED)
+                snprintf(how, sizeof(how), "exit %d", si.si_status);
+            else
+                snprintf(how, sizeof(how), "signal %d (%s)", si.si_status, strsignal(si.si_status));
             snprintf(e->text, sizeof(e->text), "process %d ended (%s) before %s accepted connections",
                      (int)owner, how, path);
             return false;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/types.h>
 
 /* One-line error text, filled by any function that returns false. */
@@ -32,6 +33,8 @@ void qdrv_kill_all(void);             /* async-signal-safe: SIGKILL every regist
 /* Spawn argv[0] (searched in PATH) with stdin from /dev/null and stdout and
  * stderr appended to errlog. */
 bool qdrv_spawn(char *const argv[], const char *errlog, pid_t *pid, QdrvErr *e);
+/* Is the child still running? Never reaps (si, if given, says how it ended). */
+bool qdrv_alive(pid_t pid, siginfo_t *si);
 /* Has the child ended? Reaps it if so and stores its wait status. */
 bool qdrv_exited(pid_t pid, int *wstatus);
 /* SIGTERM, wait up to grace_ms, then SIGKILL and reap. Returns the status. */
@@ -108,6 +111,7 @@ typedef struct QdrvTwin {
     QdrvQmp qmp;
     QdrvGdb gdb;
     unsigned generation;    /* how many processes this twin has had */
+    int status;             /* wait status of its last process, once ended */
 } QdrvTwin;
 
 /* Start a twin (incoming: a stream file to load, or NULL) with its QMP and

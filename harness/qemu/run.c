@@ -265,6 +265,30 @@ fail:
     return -1;
 }
 
+/* B failed with e set. If its process has ended (it gets half a second to
+ * finish dying), that is a destination death: a finding with its exit
+ * status, the last line of its stderr, and the stream it loaded (NULL in
+ * snapshot mode, where the stream stays inside the qcow2 image); then the
+ * source-safety check. Otherwise an error (2) with e as it is. */
+static int b_failed(Run *run, uint64_t k, const uint8_t *stream, size_t len, QdrvErr *e)
+{
+    for (int i = 0; i < 250 && qdrv_alive(run->b.pid, NULL); i++)
+        usleep(2000);
+    if (qdrv_alive(run->b.pid, NULL))
+        return 2;
+    char errlog[600], last[200], detail[320], how[64];
+    snprintf(errlog, sizeof(errlog), "%s/stderr.log", run->b.dir);
+    qdrv_twin_stop(&run->b);
+    int st = run->b.status;
+    tail_of(errlog, last, sizeof(last));
+    qdrv_describe_status(st, how, sizeof(how));
+    snprintf(detail, sizeof(detail), "B's QEMU after its round trip (%.40s) %s: %.200s", how,
+             last[0] ? "said" : "failed", last[0] ? last : e->text);
+    QdrvErr se;
+    run->r->source_safe = source_safe(run, k, &se);
+    return finding(run, "destination-death", k, NULL, detail, NULL, 0, stream, len);
+}
+
 /* Migrate mode: B saves, a fresh QEMU loads the stream, saves it again
  * (fixpoint) and continues as B. Sets *bout to the reloaded B's stream. */
 static int round_trip_migrate(Run *run, uint64_t k, uint8_t **bout, size_t *boutlen, QdrvErr *e)
@@ -288,26 +312,15 @@ static int round_trip_migrate(Run *run, uint64_t k, uint8_t **bout, size_t *bout
         return 2;
     }
     qdrv_twin_stop(&run->b);
-    QdrvErr why;
-    if (!twin_boot(run, &run->b, in, &why)) {
-        /* Destination death or refusal: a finding with QEMU's own reason. */
-        char errlog[600], last[200], detail[320];
-        snprintf(errlog, sizeof(errlog), "%s/stderr.log", run->b.dir);
-        int st = qdrv_end(run->b.pid, 300);
-        tail_of(errlog, last, sizeof(last));
-        char how[64];
-        qdrv_describe_status(st, how, sizeof(how));
-        snprintf(detail, sizeof(detail), "destination (%.40s) %s: %.240s", how, last[0] ? "said" : "failed", last[0] ? last : why.text);
-        run->b.pid = 0;
-        QdrvErr se;
-        run->r->source_safe = source_safe(run, k, &se);
-        int rc = finding(run, "destination-death", k, NULL, detail, NULL, 0, b, blen);
+    if (!twin_boot(run, &run->b, in, e)) {
+        int rc = b_failed(run, k, b, blen, e);
         free(b);
         return rc;
     }
     if (!qdrv_twin_save(&run->b, &run->s, &b2, &b2len, e)) {
+        int rc = b_failed(run, k, b, blen, e);
         free(b);
-        return 2;
+        return rc;
     }
     QdrvDiff d;
     if (!qdrv_stream_diff(b, blen, b2, b2len, &d, e)) {
@@ -322,26 +335,30 @@ static int round_trip_migrate(Run *run, uint64_t k, uint8_t **bout, size_t *bout
         free(b2);
         return rc;
     }
-    free(b);
     if (!qdrv_twin_resume_onto(&run->b, e)) {
+        int rc = b_failed(run, k, b, blen, e);
+        free(b);
         free(b2);
-        return 2;
+        return rc;
     }
+    free(b);
     *bout = b2;
     *boutlen = b2len;
     return 0;
 }
 
 /* Snapshot mode: savevm, system_reset, loadvm in B's own process. */
-static int round_trip_snapshot(Run *run, uint8_t **bout, size_t *boutlen, QdrvErr *e)
+static int round_trip_snapshot(Run *run, uint64_t k, uint8_t **bout, size_t *boutlen, QdrvErr *e)
 {
     QdrvTwin *b = &run->b;
     if (!qdrv_hmp(&b->qmp, "savevm vmstress", NULL, 0, e) || !qdrv_qmp(&b->qmp, "system_reset", NULL, NULL, e) ||
-        !qdrv_hmp(&b->qmp, "loadvm vmstress", NULL, 0, e))
-        return 2;
-    if (!qdrv_twin_save(b, &run->s, bout, boutlen, e))
-        return 2;
-    return qdrv_twin_resume_onto(b, e) ? 0 : 2;
+        !qdrv_hmp(&b->qmp, "loadvm vmstress", NULL, 0, e) || !qdrv_twin_save(b, &run->s, bout, boutlen, e) ||
+        !qdrv_twin_resume_onto(b, e)) {
+        free(*bout);
+        *bout = NULL;
+        return b_failed(run, k, NULL, 0, e);
+    }
+    return 0;
 }
 
 static bool uart_equal(Run *run, char *detail, size_t n)
@@ -371,7 +388,7 @@ static int checkpoint(Run *run, uint64_t k, QdrvErr *e)
     if (!qdrv_twin_save(&run->a, &run->s, &a, &alen, e) || !qdrv_twin_resume_onto(&run->a, e))
         return free(a), 2;
     rc = run->cfg->mode == QDRV_MIGRATE ? round_trip_migrate(run, k, &b, &blen, e)
-                                         : round_trip_snapshot(run, &b, &blen, e);
+                                         : round_trip_snapshot(run, k, &b, &blen, e);
     if (rc) {
         free(a);
         return rc;
@@ -451,7 +468,19 @@ static int loop(Run *run, QdrvErr *e)
             return 2;
         }
         uint64_t from = (k - 1) * c->every;
-        if (!advance(run, &run->a, from, e) || !advance(run, &run->b, from, e))
+        /* B first: if it dies on the way (after its round trip, once a
+         * timer fires), A still stands where the source-safety check
+         * expects it, at the previous checkpoint. */
+        if (!advance(run, &run->b, from, e)) {
+            size_t len;
+            char in[600];
+            snprintf(in, sizeof(in), "%s/b-in.bin", run->tmp);
+            uint8_t *last = read_all(in, &len);
+            int rc = b_failed(run, k - 1, last, len, e);
+            free(last);
+            return rc;
+        }
+        if (!advance(run, &run->a, from, e))
             return 2;
         int rc = checkpoint(run, k, e);
         if (rc)

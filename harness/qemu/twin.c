@@ -189,7 +189,8 @@ void qdrv_twin_stop(QdrvTwin *t)
 {
     qdrv_qmp_close(&t->qmp);
     qdrv_gdb_close(&t->gdb);
-    qdrv_end(t->pid, 500);
+    if (t->pid > 0)
+        t->status = qdrv_end(t->pid, 500);
     t->pid = 0;
 }
 
