@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,13 +56,13 @@ static const char qemu_usage[] =
     "Exit status: 0 clean, 1 finding (report.json, a.bin, b.bin, UART logs,\n"
     "QEMU's stderr and repro.json in DIR), 2 usage, input or setup error.\n";
 
-static bool parse_num(const char *opt, const char *s, long long min, long long *out)
+static bool parse_num(const char *opt, const char *s, long long min, long long max, long long *out)
 {
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 0);
-    if (errno || end == s || *end || v < min) {
-        fprintf(stderr, "vmstress qemu: %s wants an integer >= %lld, got '%s'\n", opt, min, s);
+    if (errno || end == s || *end || v < min || v > max) {
+        fprintf(stderr, "vmstress qemu: %s wants an integer in [%lld, %lld], got '%s'\n", opt, min, max, s);
         return false;
     }
     *out = v;
@@ -100,8 +101,9 @@ static json_t *result_json(const QdrvConfig *c, const QdrvResult *r, int status,
                                       "a", r->diff.a, "b", r->diff.b, "detail", r->detail, "results", r->dir));
     json_t *races = json_array();
     for (unsigned i = 0; i < r->races && i < QDRV_RACES_KEPT; i++)
-        json_array_append_new(races, json_pack("{s:I, s:s, s:s, s:s}", "checkpoint", (json_int_t)r->race_cp[i], "path",
-                                               r->race[i].path, "a", r->race[i].a, "b", r->race[i].b));
+        json_array_append_new(races, json_pack("{s:I, s:s, s:s, s:s, s:i}", "checkpoint", (json_int_t)r->race_cp[i],
+                                               "path", r->race[i].path, "a", r->race[i].a, "b", r->race[i].b,
+                                               "differing_leaves", (int)r->race[i].count));
     json_object_set_new(j, "unconfirmed", races);
     if (err)
         json_object_set_new(j, "error", json_string(err));
@@ -189,7 +191,9 @@ static int run_jobs(QdrvConfig *c, int jobs, bool json)
             c->results = dir;
             c->setup.seed += (unsigned)i;
             c->progress = NULL;
-            _exit(run_one(c, json));
+            int rc = run_one(c, json);
+            fflush(NULL);   /* _exit does not flush stdio */
+            _exit(rc);
         }
         job_pids[job_count++] = pid;
     }
@@ -216,8 +220,21 @@ int cmd_qemu(int argc, char **argv)
         return 2;
     }
     argc--, argv++;
-    enum { O_MACHINE = 256, O_QEMU, O_FW, O_CPS, O_DUR, O_EVERY, O_MODE, O_SEED, O_JOBS, O_JSON, O_RESULTS,
-           O_QUIET, O_TIMEOUT, O_CORRUPT, O_HELP };
+    /* The numeric options first, contiguous: they are parsed from a table. */
+    enum { O_CPS = 256, O_DUR, O_EVERY, O_SEED, O_JOBS, O_TIMEOUT, O_MACHINE, O_QEMU, O_FW, O_MODE, O_JSON,
+           O_RESULTS, O_QUIET, O_CORRUPT, O_HELP };
+    typedef struct NumOpt {
+        int opt;
+        const char *name;
+        long long min, max;
+    } NumOpt;
+    static const NumOpt numeric[] = {
+        { O_CPS, "--checkpoints", 1, LLONG_MAX }, { O_DUR, "--duration", 1, 10000000 },
+        { O_EVERY, "--every", 1, 1000000 },      { O_SEED, "--seed", 0, UINT_MAX },
+        { O_JOBS, "--jobs", 1, 64 },             { O_TIMEOUT, "--timeout", 100, 3600000 },
+    };
+    long long num[O_TIMEOUT - O_CPS + 1];
+    bool given[O_TIMEOUT - O_CPS + 1] = { false };
     static const struct option opts[] = {
         { "machine", required_argument, 0, O_MACHINE }, { "qemu", required_argument, 0, O_QEMU },
         { "firmware", required_argument, 0, O_FW },     { "checkpoints", required_argument, 0, O_CPS },
@@ -234,7 +251,7 @@ int cmd_qemu(int argc, char **argv)
     c.setup.timeout_ms = 10000;
     c.every = 1;
     c.mode = QDRV_SNAPSHOT;
-    long long v, jobs = 1;
+    long long jobs = 1;
     bool json = false;
     static char fw[1024];
     int opt;
@@ -245,38 +262,6 @@ int cmd_qemu(int argc, char **argv)
         case O_MACHINE: c.setup.machine = optarg; break;
         case O_QEMU: c.setup.qemu = optarg; break;
         case O_FW: c.setup.firmware = optarg; break;
-        case O_CPS:
-            if (!parse_num("--checkpoints", optarg, 1, &v))
-                return 2;
-            c.checkpoints = (uint64_t)v;
-            break;
-        case O_DUR:
-            if (!parse_num("--duration", optarg, 1, &v))
-                return 2;
-            c.seconds = (double)v;
-            break;
-        case O_EVERY:
-            if (!parse_num("--every", optarg, 1, &v))
-                return 2;
-            c.every = (unsigned)v;
-            break;
-        case O_SEED:
-            if (!parse_num("--seed", optarg, 0, &v))
-                return 2;
-            c.setup.seed = (unsigned)v;
-            break;
-        case O_JOBS:
-            if (!parse_num("--jobs", optarg, 1, &jobs) || jobs > 64) {
-                if (jobs > 64)
-                    fprintf(stderr, "vmstress qemu: --jobs is at most 64, got %lld\n", jobs);
-                return 2;
-            }
-            break;
-        case O_TIMEOUT:
-            if (!parse_num("--timeout", optarg, 100, &v))
-                return 2;
-            c.setup.timeout_ms = (int)v;
-            break;
         case O_MODE:
             if (!strcmp(optarg, "migrate"))
                 c.mode = QDRV_MIGRATE;
@@ -295,11 +280,33 @@ int cmd_qemu(int argc, char **argv)
         case O_RESULTS: c.results = optarg; break;
         case O_QUIET: c.quiet = true; break;
         case O_HELP: fputs(qemu_usage, stdout); return 0;
-        default:
-            fprintf(stderr, "vmstress qemu run: unknown option or missing value '%s' (see --help)\n", argv[optind - 1]);
-            return 2;
+        default: {
+            const NumOpt *n = numeric;
+            while (n < numeric + sizeof(numeric) / sizeof(numeric[0]) && n->opt != opt)
+                n++;
+            if (n == numeric + sizeof(numeric) / sizeof(numeric[0])) {
+                fprintf(stderr, "vmstress qemu run: unknown option or missing value '%s' (see --help)\n", argv[optind - 1]);
+                return 2;
+            }
+            if (!parse_num(n->name, optarg, n->min, n->max, &num[opt - O_CPS]))
+                return 2;
+            given[opt - O_CPS] = true;
+        }
         }
     }
+    /* Numbers given (validated above) go where they belong. */
+    if (given[O_CPS - O_CPS])
+        c.checkpoints = (uint64_t)num[O_CPS - O_CPS];
+    if (given[O_DUR - O_CPS])
+        c.seconds = (double)num[O_DUR - O_CPS];
+    if (given[O_EVERY - O_CPS])
+        c.every = (unsigned)num[O_EVERY - O_CPS];
+    if (given[O_SEED - O_CPS])
+        c.setup.seed = (unsigned)num[O_SEED - O_CPS];
+    if (given[O_JOBS - O_CPS])
+        jobs = num[O_JOBS - O_CPS];
+    if (given[O_TIMEOUT - O_CPS])
+        c.setup.timeout_ms = (int)num[O_TIMEOUT - O_CPS];
     if (optind != argc) {
         fprintf(stderr, "vmstress qemu run: unexpected argument '%s'\n", argv[optind]);
         return 2;

@@ -295,56 +295,43 @@ static int round_trip_migrate(Run *run, uint64_t k, uint8_t **bout, size_t *bout
 {
     uint8_t *b = NULL, *b2 = NULL;
     size_t blen = 0, b2len = 0;
-    if (!qdrv_twin_save(&run->b, &run->s, &b, &blen, e))
-        return 2;
-    /* The destination is given runstate "paused": gdb's "debug" is refused. */
-    if (!qdrv_stream_set_runstate(b, blen, "paused", e) ||
-        (run->cfg->corrupt_path && k == run->cfg->corrupt_at &&
-         !qdrv_stream_corrupt(b, blen, run->cfg->corrupt_path, run->cfg->corrupt_xor, e))) {
-        free(b);
-        return 2;
-    }
     char in[600];
     snprintf(in, sizeof(in), "%s/b-in.bin", run->tmp);
+    int rc = 2;
+    /* The destination is given runstate "paused": gdb's "debug" is refused. */
+    if (!qdrv_twin_save(&run->b, &run->s, &b, &blen, e) || !qdrv_stream_set_runstate(b, blen, "paused", e) ||
+        (run->cfg->corrupt_path && k == run->cfg->corrupt_at &&
+         !qdrv_stream_corrupt(b, blen, run->cfg->corrupt_path, run->cfg->corrupt_xor, e)))
+        goto out;
     if (!write_file(run->tmp, "b-in.bin", b, blen)) {
         snprintf(e->text, sizeof(e->text), "cannot write %.280s", in);
-        free(b);
-        return 2;
+        goto out;
     }
     qdrv_twin_stop(&run->b);
-    if (!twin_boot(run, &run->b, in, e)) {
-        int rc = b_failed(run, k, b, blen, e);
-        free(b);
-        return rc;
-    }
-    if (!qdrv_twin_save(&run->b, &run->s, &b2, &b2len, e)) {
-        int rc = b_failed(run, k, b, blen, e);
-        free(b);
-        return rc;
+    if (!twin_boot(run, &run->b, in, e) || !qdrv_twin_save(&run->b, &run->s, &b2, &b2len, e)) {
+        rc = b_failed(run, k, b, blen, e);
+        goto out;
     }
     QdrvDiff d;
-    if (!qdrv_stream_diff(b, blen, b2, b2len, &d, e)) {
-        free(b);
-        free(b2);
-        return 2;
-    }
+    if (!qdrv_stream_diff(b, blen, b2, b2len, &d, e))
+        goto out;
     if (d.differs) {
-        int rc = finding(run, "fixpoint", k, &d, "the destination saved a stream different from the one it loaded", b,
-                         blen, b2, b2len);
-        free(b);
-        free(b2);
-        return rc;
+        rc = finding(run, "fixpoint", k, &d, "the destination saved a stream different from the one it loaded", b, blen,
+                     b2, b2len);
+        goto out;
     }
     if (!qdrv_twin_resume_onto(&run->b, e)) {
-        int rc = b_failed(run, k, b, blen, e);
-        free(b);
-        free(b2);
-        return rc;
+        rc = b_failed(run, k, b, blen, e);
+        goto out;
     }
-    free(b);
     *bout = b2;
     *boutlen = b2len;
-    return 0;
+    b2 = NULL;
+    rc = 0;
+out:
+    free(b);
+    free(b2);
+    return rc;
 }
 
 /* Snapshot mode: savevm, system_reset, loadvm in B's own process. */
@@ -384,54 +371,50 @@ static int checkpoint(Run *run, uint64_t k, QdrvErr *e)
 {
     uint8_t *a = NULL, *b = NULL;
     size_t alen = 0, blen = 0;
-    int rc;
+    int rc = 2;
+    char detail[320];
+    QdrvDiff d;
     if (!qdrv_twin_save(&run->a, &run->s, &a, &alen, e) || !qdrv_twin_resume_onto(&run->a, e))
-        return free(a), 2;
+        goto out;
     rc = run->cfg->mode == QDRV_MIGRATE ? round_trip_migrate(run, k, &b, &blen, e)
                                          : round_trip_snapshot(run, k, &b, &blen, e);
-    if (rc) {
-        free(a);
-        return rc;
-    }
-    char detail[320];
+    if (rc)
+        goto out;
     if (!uart_equal(run, detail, sizeof(detail))) {
         rc = finding(run, "uart", k, NULL, detail, a, alen, b, blen);
-        free(a);
-        free(b);
-        return rc;
+        goto out;
     }
-    QdrvDiff d;
     if (!qdrv_stream_diff(a, alen, b, blen, &d, e)) {
-        free(a);
-        free(b);
-        return 2;
+        rc = 2;
+        goto out;
     }
-    if (d.differs && run->suspect) {
-        /* Confirmed: report the first difference, with its streams. */
-        snprintf(detail, sizeof(detail),
-                 "confirmed at checkpoint %llu: %.200s differs there", (unsigned long long)k, d.path);
-        rc = finding(run, "state-equality", run->suspect_cp, &run->suspect_diff, detail, run->suspect_a,
-                     run->suspect_alen, run->suspect_b, run->suspect_blen);
-    } else if (d.differs) {
+    if (d.differs && !run->suspect) {
+        /* Unconfirmed until the next checkpoint: keep the streams. */
         run->suspect = true;
         run->suspect_diff = d;
         run->suspect_cp = k;
         run->suspect_a = a, run->suspect_alen = alen;
         run->suspect_b = b, run->suspect_blen = blen;
         return 0;
+    }
+    if (d.differs) {
+        /* Confirmed: report the first difference, with its streams. */
+        snprintf(detail, sizeof(detail), "confirmed at checkpoint %llu: %.200s differs there", (unsigned long long)k,
+                 d.path);
+        rc = finding(run, "state-equality", run->suspect_cp, &run->suspect_diff, detail, run->suspect_a,
+                     run->suspect_alen, run->suspect_b, run->suspect_blen);
     } else if (run->suspect) {
         if (run->r->races < QDRV_RACES_KEPT) {
             run->r->race[run->r->races] = run->suspect_diff;
             run->r->race_cp[run->r->races] = run->suspect_cp;
         }
         run->r->races++;
-        run->suspect = false;
     }
+    run->suspect = false;
     free(run->suspect_a);
     free(run->suspect_b);
     run->suspect_a = run->suspect_b = NULL;
-    if (!d.differs)
-        run->suspect = false;
+out:
     free(a);
     free(b);
     return rc;

@@ -1,10 +1,13 @@
 /*
  * qrt.h - the tiny runtime of the QEMU-board workloads (guest/qemu/<board>/).
  *
- * A workload defines board_main() and board_irq(); the runtime owns the
- * vector table (every external interrupt goes to board_irq with its number)
- * and start-up. checkpoint() is where `vmstress qemu` stops the guest: a
- * noinline function with a fixed address, reached from the main loop only.
+ * A workload is mostly data: board_irqs[] says, per external interrupt,
+ * which register write acknowledges it and which counter it bumps; the
+ * runtime owns the vector table, start-up, the interrupt dispatch and the
+ * main loop. The board supplies board_init() (start every device),
+ * board_step() (the device writes of one iteration) and board_putc().
+ * checkpoint() is where `vmstress qemu` stops the guest: a noinline
+ * function reached from the main loop only.
  */
 #ifndef QRT_H
 #define QRT_H
@@ -19,12 +22,28 @@
 #define SYST_RVR     0xE000E014u
 #define SYST_CVR     0xE000E018u
 
-void board_main(void);          /* never returns */
-void board_irq(unsigned irq);   /* external interrupt irq (0-based) */
-void board_systick(void);
+/* One acknowledgement of an external interrupt: write value to ack, then
+ * add one to qrt_ticks[tick]. An IRQ may have several rows (all run). */
+typedef struct QrtIrq {
+    unsigned irq;
+    uint32_t ack, value;
+    unsigned tick;
+} QrtIrq;
+
+#define QRT_TICKS 4
+extern volatile uint32_t qrt_ticks[QRT_TICKS];   /* [0] is SysTick's */
+
+extern const QrtIrq board_irqs[];
+extern const unsigned board_nirqs;
+void board_init(void);
+void board_step(uint32_t n, uint32_t x);   /* iteration n, x: the work's result */
+void board_putc(char c);
+/* Optional (weak): anything an interrupt needs beyond its table rows. */
+void board_irq_extra(unsigned irq);
 
 void checkpoint(void);
-void qrt_nvic_enable(unsigned irq);
+void qrt_nvic_enable(unsigned irq);         /* and every row's IRQ: qrt_enable_irqs */
+void qrt_enable_irqs(void);
 void qrt_systick_start(uint32_t reload);
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * lm3s811evb workload: drives every device of QEMU's lm3s811evb a guest can
- * reach without external input: UART0 transmit (PL011, Luminary variant),
- * general-purpose timers 0 and 1 in periodic mode with interrupts, GPIO
- * ports A and B (PL061, Luminary variant) as outputs, the watchdog with its
- * interrupt (reset disabled, fed from the handler), and SysTick.
+ * lm3s811evb workload (also run on lm3s6965evb, whose devices at these
+ * addresses are the same): UART0 transmit (PL011, Luminary variant),
+ * general-purpose timers 0 and 1 periodic with interrupts, GPIO ports A and
+ * B (PL061, Luminary variant) as outputs, the watchdog with its interrupt
+ * (reset disabled, fed by the acknowledgement), and SysTick.
  *
  * Layout (Stellaris LM3S811 datasheet; checked against QEMU's `info mtree`):
  * watchdog 0x40000000 (IRQ 18), GPIO A 0x40004000 (IRQ 0), GPIO B
@@ -19,23 +19,18 @@
 #define GPTM0   0x40030000u
 #define GPTM1   0x40031000u
 
-#define IRQ_WDT   18
-#define IRQ_GPTM0 19
-#define IRQ_GPTM1 21
+const QrtIrq board_irqs[] = {
+    { 19, GPTM0 + 0x24, 1, 1 },   /* timer 0: ICR.TATOCINT */
+    { 21, GPTM1 + 0x24, 1, 2 },   /* timer 1 */
+    { 18, WDT + 0x0C, 1, 3 },     /* watchdog: WDTICR clears and reloads */
+};
+const unsigned board_nirqs = sizeof(board_irqs) / sizeof(board_irqs[0]);
 
-static volatile uint32_t ticks[4];   /* systick, timer 0, timer 1, watchdog */
-
-static void uart_putc(char c)
+void board_putc(char c)
 {
     while (REG32(UART0 + 0x18) & (1u << 5))   /* FR.TXFF */
         ;
     REG32(UART0) = (uint8_t)c;
-}
-
-static void uart_puthex(uint32_t v)
-{
-    for (int s = 28; s >= 0; s -= 4)
-        uart_putc("0123456789abcdef"[(v >> s) & 15]);
 }
 
 /* A periodic 32-bit timer with its time-out interrupt. */
@@ -49,54 +44,23 @@ static void gptm_start(uint32_t base, uint32_t period)
     REG32(base + 0x0C) = 1;          /* CTL: TAEN */
 }
 
-static void gpio_outputs(uint32_t base)
-{
-    REG32(base + 0x400) = 0xff;      /* DIR: all outputs */
-    REG32(base + 0x51C) = 0xff;      /* DEN (Luminary) */
-}
-
-void board_systick(void) { ticks[0]++; }
-
-void board_irq(unsigned irq)
-{
-    if (irq == IRQ_GPTM0) {
-        REG32(GPTM0 + 0x24) = 1;     /* ICR */
-        ticks[1]++;
-    } else if (irq == IRQ_GPTM1) {
-        REG32(GPTM1 + 0x24) = 1;
-        ticks[2]++;
-    } else if (irq == IRQ_WDT) {
-        REG32(WDT + 0x0C) = 1;       /* WDTICR: clear and reload */
-        ticks[3]++;
-    }
-}
-
-void board_main(void)
+void board_init(void)
 {
     REG32(UART0 + 0x30) = 0x301;     /* CR: UARTEN, TXE, RXE */
-    gpio_outputs(GPIOA);
-    gpio_outputs(GPIOB);
+    for (uint32_t port = GPIOA; port <= GPIOB; port += 0x1000) {
+        REG32(port + 0x400) = 0xff;  /* DIR: all outputs */
+        REG32(port + 0x51C) = 0xff;  /* DEN (Luminary) */
+    }
     gptm_start(GPTM0, 5000);
     gptm_start(GPTM1, 12345);
     REG32(WDT + 0x00) = 40000;       /* WDTLOAD */
     REG32(WDT + 0x08) = 1;           /* WDTCTL: INTEN, no reset */
-    qrt_nvic_enable(IRQ_GPTM0);
-    qrt_nvic_enable(IRQ_GPTM1);
-    qrt_nvic_enable(IRQ_WDT);
+    qrt_enable_irqs();
     qrt_systick_start(3000);
+}
 
-    uint32_t x = 1;
-    for (uint32_t n = 0;; n++) {
-        for (int i = 0; i < 200; i++)   /* some work between checkpoints */
-            x = x * 1103515245u + 12345u;
-        REG32(GPIOA + 0x3FC) = n;               /* all eight pins */
-        REG32(GPIOB + (0x0F << 2)) = x >> 24;   /* masked write: pins 0-3 */
-        if ((n & 15) == 0) {
-            uart_puthex(n);
-            uart_putc(' ');
-            uart_puthex(ticks[0] ^ ticks[1] << 8 ^ ticks[2] << 16 ^ ticks[3] << 24);
-            uart_putc('\n');
-        }
-        checkpoint();
-    }
+void board_step(uint32_t n, uint32_t x)
+{
+    REG32(GPIOA + 0x3FC) = n;               /* all eight pins */
+    REG32(GPIOB + (0x0F << 2)) = x >> 24;   /* masked write: pins 0-3 */
 }
