@@ -90,16 +90,19 @@ bool qdrv_stream_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t bl
     /* Leaves by path: RAM may be framed differently on two saves (how many
      * pages each ram part holds depends on host timing), so bytes are
      * compared leaf by leaf, never by stream offset. */
-    for (size_t i = 0; i < vdec_count(da); i++) {
-        const VdecLeaf *la = vdec_leaf(da, i);
-        if (is_volatile(la->path))
-            continue;
-        const VdecLeaf *fa = vdec_find(da, la->path), *lb = vdec_find(db, la->path);
-        if (fa != la)
-            continue; /* a page sent again later: the last copy counts */
-        if (!lb || !same_value(la, lb))
-            record(d, la->path, la, lb);
-    }
+    /* Device leaves first, RAM second: a device that lost state usually
+     * shows in guest RAM too, but the device is the cause to name. */
+    for (int ram = 0; ram < 2; ram++)
+        for (size_t i = 0; i < vdec_count(da); i++) {
+            const VdecLeaf *la = vdec_leaf(da, i);
+            if (is_volatile(la->path) || (strncmp(la->path, "ram/", 4) == 0) != ram)
+                continue;
+            const VdecLeaf *fa = vdec_find(da, la->path), *lb = vdec_find(db, la->path);
+            if (fa != la)
+                continue; /* a page sent again later: the last copy counts */
+            if (!lb || !same_value(la, lb))
+                record(d, la->path, la, lb);
+        }
     for (size_t i = 0; i < vdec_count(db); i++) {
         const VdecLeaf *lb = vdec_leaf(db, i);
         if (!is_volatile(lb->path) && !vdec_find(da, lb->path))
