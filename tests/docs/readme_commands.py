@@ -8,7 +8,8 @@ tested without touching this file:
   - every "$ command" line of a plain ``` block; the lines after it, up to
     the next "$" line, are output: each must appear in the command's output,
     in the same order (the README may leave lines out, e.g. timings), and
-    the exit status must be 1 if it shows a DIVERGENCE, else 0.
+    the exit status must be 1 if it shows a finding (a DIVERGENCE, or a
+    lint line naming a member), else 0.
 All commands run in README order in one fresh WORK_DIR, so a later command
 can use a file an earlier one wrote (the example's results/repro.json,
 save's stream.bin), each bounded by a timeout and ended with its process
@@ -213,7 +214,8 @@ def check_build_file(cmd, words, ctx, expect):
     print(f"ran `{cmd}`: exit {status}")
     want = 0
     if expect is not None:
-        want = 1 if any(line.startswith("DIVERGENCE") for line in expect) else 0
+        want = 1 if any(line.startswith("DIVERGENCE") or re.match(r"lint: \S+ member ", line)
+                        for line in expect) else 0
         pos = 0
         got = out.split("\n")
         for line in expect:
