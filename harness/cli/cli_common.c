@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "savevm.h"
 
 #ifndef VMSTRESS_GUEST_DIR
 #define VMSTRESS_GUEST_DIR "guest"
@@ -41,22 +42,12 @@ const char *cli_stream_board(const uint8_t *b, size_t len, char *name, size_t n)
 
 bool cli_read_file(const char *cmd, const char *path, uint8_t **buf, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "vmstress %s: cannot open %s: %s\n", cmd, path, strerror(errno));
+    VmsMsg why;
+    if (!vms_read_input(path, CLI_STREAM_MAX, buf, len, &why)) {
+        fprintf(stderr, "vmstress %s: %s\n", cmd, why.text);
         return false;
     }
-    *buf = malloc(CLI_STREAM_MAX);
-    *len = *buf ? fread(*buf, 1, CLI_STREAM_MAX, f) : 0;
-    bool ok = *buf && !ferror(f) && !(*len == CLI_STREAM_MAX && fgetc(f) != EOF);
-    fclose(f);
-    if (!ok) {
-        fprintf(stderr, "vmstress %s: cannot read %s (error, or larger than %u bytes)\n", cmd, path,
-                CLI_STREAM_MAX);
-        free(*buf);
-        *buf = NULL;
-    }
-    return ok;
+    return true;
 }
 
 bool cli_add_plant(const char *cmd, const char **plants, size_t max, size_t *n, const char *arg)

@@ -309,7 +309,7 @@ int cmd_save(int argc, char **argv)
     VmsSaveOpts so = { .no_vmdesc = false };
     st = 0;
     if (!mach_save(m, &out, &so, &err)) {
-        char line[400];
+        char line[VMS_ERROR_LINE_MAX];
         vms_error_format(&err, line, sizeof(line));
         fprintf(stderr, "vmstress save: %s\n", line);
         st = 1;
@@ -367,9 +367,9 @@ int cmd_load(int argc, char **argv)
         puts("ok");
         st = 0;
     } else {
-        char line[400];
+        char line[VMS_ERROR_LINE_MAX];
         vms_error_format(&err, line, sizeof(line));
-        printf("%s\n", line);
+        fprintf(stderr, "vmstress load: %s: %s\n", o.pos, line);
         st = 2;
     }
     free(buf);

@@ -22,7 +22,6 @@
 #include "fieldcov.h"
 #include "machine.h"
 
-#define STREAM_MAX (64u << 20)
 #define DEFAULT_DATA "reports/fields.json"
 #define DEFAULT_BOARD_NAME "vmstress-m0"
 
@@ -78,29 +77,6 @@ typedef struct StreamLoader {
     unsigned files, accepted;
 } StreamLoader;
 
-static bool read_stream(const char *path, uint8_t **buf, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "vmstress report: %s: %s\n", path, strerror(errno));
-        return false;
-    }
-    uint8_t *b = malloc(STREAM_MAX);
-    if (!b)
-        abort();
-    size_t n = fread(b, 1, STREAM_MAX, f);
-    bool too_big = n == STREAM_MAX && fgetc(f) != EOF, bad = ferror(f);
-    fclose(f);
-    if (too_big || bad) {
-        fprintf(stderr, "vmstress report: %s: %s\n", path, bad ? "read error" : "larger than 64 MiB");
-        free(b);
-        return false;
-    }
-    *buf = b;
-    *len = n;
-    return true;
-}
-
 /* The machine for a stream: --board, else the board its configuration
  * section names, else the default board (as `vmstress load` does). */
 static BoardMachine *loader_machine(StreamLoader *L, const uint8_t *buf, size_t len)
@@ -137,7 +113,7 @@ static bool load_one(StreamLoader *L, const char *path)
 {
     uint8_t *buf;
     size_t len;
-    if (!read_stream(path, &buf, &len))
+    if (!cli_read_file("report", path, &buf, &len))
         return false;
     BoardMachine *bm = loader_machine(L, buf, len);
     if (!bm) {
@@ -202,7 +178,15 @@ static bool load_path(StreamLoader *L, const char *path)
 static json_t *read_reasons(const char *path)
 {
     json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
+    VmsMsg why;
+    FILE *f = vms_open_input(path, &why);
+    if (!f) {
+        fprintf(stderr, "vmstress report: %s\n", why.text);
+        return NULL;
+    }
+    json_t *j = json_loadf(f, 0, &je);
+    if (f != stdin)
+        fclose(f);
     if (!j) {
         if (je.line > 0)
             fprintf(stderr, "vmstress report: %s:%d: %s\n", path, je.line, je.text);

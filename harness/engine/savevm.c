@@ -8,11 +8,15 @@
  */
 #include "savevm.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define IDSTR_MAX 127   /* analyze-migration.py reads the length as a signed byte */
 
@@ -480,4 +484,62 @@ bool vms_json_write_file(void *json, const char *path)
         return false;
     bool ok = json_dumpf(json, f, JSON_INDENT(2)) == 0 && fputc('\n', f) != EOF;
     return fclose(f) == 0 && ok;
+}
+
+/* ------------------------------------------------------------ input files */
+
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device"
+         : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+FILE *vms_open_input(const char *path, VmsMsg *why)
+{
+    if (!strcmp(path, "-"))
+        return stdin;
+    /* O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        vms_fail(why, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        vms_fail(why, "%s: is %s, not a regular file", path, file_kind(st.st_mode));
+        close(fd);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    FILE *f = fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        vms_fail(why, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+bool vms_read_input(const char *path, size_t max, uint8_t **buf, size_t *len, VmsMsg *why)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f = vms_open_input(path, why);
+    if (!f)
+        return false;
+    uint8_t *b = malloc(max ? max : 1);
+    size_t n = b ? fread(b, 1, max, f) : 0;
+    bool too_big = b && n == max && fgetc(f) != EOF, bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (!b || too_big || bad) {
+        if (too_big)
+            vms_fail(why, "%s: larger than %zu bytes", path, max);
+        else
+            vms_fail(why, "%s: %s", path, !b ? "out of memory" : "read error");
+        free(b);
+        return false;
+    }
+    *buf = b;
+    *len = n;
+    return true;
 }

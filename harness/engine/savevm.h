@@ -23,6 +23,8 @@
 #ifndef VMSTRESS_SAVEVM_H
 #define VMSTRESS_SAVEVM_H
 
+#include <stdio.h>
+
 #include "vmstate.h"
 
 #define VMS_FILE_MAGIC 0x5145564du
@@ -89,5 +91,15 @@ void *vms_dump_descriptions(const char *machine_type, const VmsDumpEntry *e, siz
 void *vms_dump_desc(const VmsDesc *d);
 /* Write a json_t to a file, 2-space indents as QEMU does; false on I/O error. */
 bool vms_json_write_file(void *json, const char *path);
+
+/* Open an input file for reading: "-" is standard input, anything else must
+ * be a regular file. It is opened non-blocking and checked with fstat before
+ * a byte is read, so a FIFO, a directory or a device is refused at once
+ * instead of blocking or failing obscurely. NULL with a one-line reason
+ * ("PATH: is a FIFO, not a regular file") in why. */
+FILE *vms_open_input(const char *path, VmsMsg *why);
+/* Read a whole input (as vms_open_input) of at most max bytes into a new
+ * buffer (caller frees). False with a one-line reason naming path. */
+bool vms_read_input(const char *path, size_t max, uint8_t **buf, size_t *len, VmsMsg *why);
 
 #endif

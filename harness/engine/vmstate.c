@@ -65,15 +65,24 @@ int vms_error_format(const VmsError *e, char *buf, size_t n)
     char sec[sizeof(esec) + 48] = "", fld[sizeof(efld) + 16] = "";
     if (e->section[0]) {
         escape_into(esec, sizeof(esec), e->section);
-        snprintf(sec, sizeof(sec), " in section '%s' instance %lld", esec, (long long)e->instance);
+        /* A section known only by name (its header was cut short) has no
+         * instance yet: say nothing rather than "instance -1". */
+        if (e->instance >= 0)
+            snprintf(sec, sizeof(sec), " in section '%s' instance %lld", esec, (long long)e->instance);
+        else
+            snprintf(sec, sizeof(sec), " in section '%s'", esec);
     }
     if (e->field[0]) {
         escape_into(efld, sizeof(efld), e->field);
         snprintf(fld, sizeof(fld), " field '%s'", efld);
     }
     escape_into(msg, sizeof(msg), e->msg);
-    return snprintf(buf, n, "%s at offset %zu%s%s: %s", vms_error_class_name(e->cls), e->offset,
-                    sec, fld, msg);
+    int len = snprintf(buf, n, "%s at offset %zu%s%s: %s", vms_error_class_name(e->cls), e->offset,
+                       sec, fld, msg);
+    /* A line that does not fit ends in "..." on purpose, never mid-word silently. */
+    if (len >= 0 && (size_t)len >= n && n > 4)
+        memcpy(buf + n - 4, "...", 4);
+    return len;
 }
 
 void vms_error_clear(VmsError *e)

@@ -57,7 +57,10 @@ typedef struct VmsError {
 } VmsError;
 
 const char *vms_error_class_name(VmsErrClass cls);
-/* One line: "<class> at offset N in section 'S' instance I field 'F': msg". Returns length. */
+/* One line: "<class> at offset N in section 'S' instance I field 'F': msg". Returns length.
+ * A buffer of VMS_ERROR_LINE_MAX always holds the whole line (every part
+ * escaped); a shorter one gets a line ending in "...". */
+#define VMS_ERROR_LINE_MAX 2048
 int vms_error_format(const VmsError *e, char *buf, size_t n);
 void vms_error_clear(VmsError *e);
 

@@ -76,8 +76,11 @@ static void finding_set(LoopFinding *f, LoopOracle o, const char *fmt, ...)
     f->oracle = o;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
+    int n = vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
     va_end(ap);
+    /* A detail too long for the report is cut visibly, not mid-word silently. */
+    if (n >= (int)sizeof(f->detail))
+        memcpy(f->detail + sizeof(f->detail) - 4, "...", 4);
 }
 
 /* Format `size` bytes of a member as a number when it fits, else as the
@@ -604,7 +607,7 @@ static bool save_or_fail(Machine *m, VmsOut *out, const char *who, LoopFinding *
     vms_out_reset(out);
     if (mach_save(m, out, &opts, &err))
         return true;
-    char line[400];
+    char line[VMS_ERROR_LINE_MAX];
     vms_error_format(&err, line, sizeof(line));
     snprintf(f->where, sizeof(f->where), "%s", err.section);
     snprintf(f->what, sizeof(f->what), "%s", err.field);
@@ -764,7 +767,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f)
     phase_end(t, 2, t0);
     mach_set_event_sink(t->b, event_sink, &t->eb);
     if (!loaded) {
-        char line[400];
+        char line[VMS_ERROR_LINE_MAX];
         vms_error_format(&err, line, sizeof(line));
         snprintf(f->where, sizeof(f->where), "%s", err.section);
         snprintf(f->what, sizeof(f->what), "%s", err.field);
@@ -821,51 +824,96 @@ static void print_trace(LoopTwin *t, FILE *out, uint64_t cycle)
 
 static bool write_file(const char *dir, const char *name, const void *p, size_t n)
 {
-    char path[1024];
+    char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
-    if (!f)
-        return false;
-    bool ok = fwrite(p, 1, n, f) == n;
-    return fclose(f) == 0 && ok;
+    bool ok = f && fwrite(p, 1, n, f) == n;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok)
+        fprintf(stderr, "vmstress: cannot write '%s': %s\n", path, strerror(errno));
+    return ok;
 }
 
-static void write_results(LoopTwin *t, const uint64_t *sched, size_t n_sched, const LoopFinding *fi,
+bool loop_mkdirs(const char *path, char *err, size_t errlen)
+{
+    char p[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof(p)) {
+        snprintf(err, errlen, "cannot create results folder '%s': %s", path, n ? "path too long" : "empty path");
+        return false;
+    }
+    memcpy(p, path, n + 1);
+    /* Each parent in turn, then the folder itself; existing folders are fine. */
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != 0)
+            continue;
+        char c = p[i];
+        p[i] = 0;
+        struct stat st;
+        if (mkdir(p, 0777) != 0 && (errno != EEXIST || stat(p, &st) != 0 || !S_ISDIR(st.st_mode))) {
+            snprintf(err, errlen, "cannot create results folder '%s': %s", p,
+                     errno == EEXIST ? "exists and is not a folder" : strerror(errno));
+            return false;
+        }
+        p[i] = c;
+    }
+    return true;
+}
+
+/* Everything a finding needs, each file complete before the run reports it.
+ * False (each failure said on stderr) if any piece is missing. */
+static bool write_results(LoopTwin *t, const uint64_t *sched, size_t n_sched, const LoopFinding *fi,
                           const LoopStats *st)
 {
     const char *dir = t->cfg->results_dir;
+    char err[4200];
     if (!dir)
-        return;
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "vmstress: cannot create results folder '%s': %s\n", dir, strerror(errno));
-        return;
+        return false;
+    if (!loop_mkdirs(dir, err, sizeof(err))) {
+        fprintf(stderr, "vmstress: %s\n", err);
+        return false;
     }
     json_t *j = loop_result_json(t->cfg, fi, st, 1);
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/report.json", dir);
-    if (json_dump_file(j, path, JSON_INDENT(2)) != 0)
-        fprintf(stderr, "vmstress: cannot write '%s'\n", path);
+    char *js = json_dumps(j, JSON_INDENT(2));
     json_decref(j);
+    bool ok = js && write_file(dir, "report.json", js, strlen(js));
+    free(js);
     /* Both machines' current streams, with descriptions, for analyze-migration.py. */
     VmsOut o;
     vms_out_init(&o, 0);
-    VmsError err;
+    VmsError verr;
     VmsSaveOpts opts = { 0 };
-    if (mach_save(t->a, &o, &opts, &err))
-        write_file(dir, "a.bin", o.buf, o.len);
+    ok &= mach_save(t->a, &o, &opts, &verr) && write_file(dir, "a.bin", o.buf, o.len);
     vms_out_reset(&o);
-    if (mach_save(t->b, &o, &opts, &err))
-        write_file(dir, "b.bin", o.buf, o.len);
+    ok &= mach_save(t->b, &o, &opts, &verr) && write_file(dir, "b.bin", o.buf, o.len);
     vms_out_free(&o);
+    char path[4096];
     snprintf(path, sizeof(path), "%s/repro.json", dir);
-    if (!loop_repro_write(path, t->cfg, sched, n_sched, fi))
+    if (!loop_repro_write(path, t->cfg, sched, n_sched, fi)) {
         fprintf(stderr, "vmstress: cannot write '%s'\n", path);
-    snprintf(path, sizeof(path), "%s/trace.txt", dir);
-    FILE *tf = fopen(path, "w");
-    if (tf) {
-        print_trace(t, tf, fi->cycle);
-        fclose(tf);
+        ok = false;
     }
+    /* The human report and summary, as the run prints them (a CI log). */
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *mf = open_memstream(&text, &text_len);
+    if (mf) {
+        loop_print_finding(mf, fi);
+        loop_print_summary(mf, t->cfg, st, 1);
+        fclose(mf);
+    }
+    ok &= text && write_file(dir, "log.txt", text, text_len);
+    free(text);
+    text = NULL;
+    mf = open_memstream(&text, &text_len);
+    if (mf) {
+        print_trace(t, mf, fi->cycle);
+        fclose(mf);
+    }
+    ok &= text && write_file(dir, "trace.txt", text, text_len);
+    free(text);
+    return ok;
 }
 
 /* ------------------------------------------------------- the seeded run */
@@ -926,12 +974,15 @@ static bool pick_input(Driver *d, Machine *m, unsigned *dev, unsigned *ch, uint3
     return false;
 }
 
-static void progress(const LoopConfig *cfg, const LoopStats *st, double t_start, bool final)
+static void progress(const LoopConfig *cfg, LoopStats *st, double t_start, bool final)
 {
+    st->seconds = host_seconds() - t_start;
+    if (cfg->on_progress)
+        cfg->on_progress(st, cfg->progress_opaque);
     FILE *out = cfg->progress;
     if (!out)
         return;
-    double el = host_seconds() - t_start;
+    double el = st->seconds;
     fprintf(out, "\r%7.1fs  checkpoints %" PRIu64 "  round trips/s %.0f  guest MIPS %.1f  divergences 0%s",
             el, st->checkpoints, el > 0 ? (double)st->checkpoints / el : 0.0,
             el > 0 ? (double)st->cycles / el / 1e6 : 0.0, final ? "\n" : "");
@@ -960,9 +1011,17 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
             break;
         }
         st->cycles = now = mach_cycles(t->a);
+        if (mach_state(t->a) == CPU_LOCKUP) {
+            /* Both twins locked up alike (behaviour is compared): the guest
+             * is broken, and a run that stopped exercising it proves nothing. */
+            finding_set(f, LOOP_SETUP, "guest locked up at cycle %" PRIu64 " (pc 0x%08x) after %" PRIu64
+                        " checkpoints", now, cpu_reg(mach_cpu(t->a), 15), t->checkpoints);
+            status = 2;
+            break;
+        }
         if (loop_twin_stopped(t)) {
             st->guest_exited = true;
-            st->exit_code = mach_state(t->a) == CPU_HALTED ? mach_exit_code(t->a) : -1;
+            st->exit_code = mach_exit_code(t->a);
             break;
         }
         if (now >= next_input) {
@@ -985,8 +1044,12 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
             if (cfg->max_checkpoints && st->checkpoints >= cfg->max_checkpoints)
                 break;
         }
-        if ((cfg->max_cycles && now >= cfg->max_cycles) || (cfg->schedule && next_ckpt == UINT64_MAX))
+        if ((cfg->max_cycles && now >= cfg->max_cycles) || (cfg->schedule && next_ckpt == UINT64_MAX && !cfg->max_cycles))
             break;
+        if (cfg->stop && *cfg->stop) {
+            st->interrupted = true;
+            break;
+        }
         double tn = host_seconds();
         if (cfg->max_seconds > 0 && tn - t_start >= cfg->max_seconds)
             break;
@@ -1000,12 +1063,24 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
     st->bytes_saved = t->sb.len;
     for (int k = 0; k < 4; k++)
         st->phase_us[k] = st->checkpoints ? t->phase[k] * 1e6 / (double)st->checkpoints : 0;
+    if (status == 0 && st->checkpoints == 0 && !cfg->schedule) {
+        /* No round trip happened: nothing was tested, which is not "clean". */
+        if (st->guest_exited)
+            finding_set(f, LOOP_SETUP, "guest exited with code %d at cycle %" PRIu64 ", before the first checkpoint",
+                        st->exit_code, st->cycles);
+        else if (st->interrupted)
+            finding_set(f, LOOP_SETUP, "interrupted before the first checkpoint");
+        else
+            finding_set(f, LOOP_SETUP, "no checkpoint reached in %" PRIu64 " guest cycles (first due at cycle %"
+                        PRIu64 "; raise the bound or lower --interval-min)", st->cycles, next_ckpt);
+        status = 2;
+    }
     if (status == 0)
         progress(cfg, st, t_start, true);
     else if (cfg->progress)
         fputc('\n', cfg->progress);
     if (status == 1)
-        write_results(t, d.sched, d.n_sched, f, st);
+        st->results_written = write_results(t, d.sched, d.n_sched, f, st);
     free(d.sched);
     loop_twin_free(t);
     return status;
@@ -1038,7 +1113,9 @@ void loop_print_summary(FILE *out, const LoopConfig *cfg, const LoopStats *st, i
             " guest cycles in %.1f s (%.0f round trips/s); %s\n",
             cfg->board, cfg->workload, cfg->seed, st->checkpoints, st->cycles, st->seconds,
             st->seconds > 0 ? (double)st->checkpoints / st->seconds : 0.0,
-            status == 0 ? "0 divergences" : status == 1 ? "1 divergence" : "setup error");
+            status == 0 ? "0 divergences" : status == 1 ? "1 divergence" : "error");
+    if (st->interrupted)
+        fputs("  interrupted: the run ended early, after its last complete checkpoint\n", out);
     if (st->checkpoints)
         fprintf(out, "  per checkpoint: save %.1f us, reset %.1f us, load %.1f us, compare %.1f us; stream %" PRIu64 " bytes\n",
                 st->phase_us[0], st->phase_us[1], st->phase_us[2], st->phase_us[3], st->bytes_saved);
@@ -1063,6 +1140,7 @@ void *loop_result_json(const LoopConfig *cfg, const LoopFinding *fi, const LoopS
     for (int k = 0; k < 4; k++)
         json_object_set_new(ph, phases[k], json_real(st->phase_us[k]));
     json_object_set_new(j, "phases", ph);
+    json_object_set_new(j, "interrupted", json_boolean(st->interrupted));
     if (status != 0) {
         json_t *d = json_object();
         json_object_set_new(d, "oracle", json_string(loop_oracle_name(fi->oracle)));
@@ -1090,15 +1168,25 @@ bool loop_repro_write(const char *path, const LoopConfig *cfg, const uint64_t *s
 {
     json_t *j = json_object();
     json_object_set_new(j, "vmstress_reproducer", json_integer(1));
+    json_object_set_new(j, "program", json_string(cfg->program ? cfg->program : "vmstress"));
     json_object_set_new(j, "board", json_string(cfg->board));
-    json_object_set_new(j, "firmware", json_string(cfg->firmware));
+    json_object_set_new(j, "firmware", json_string(cfg->firmware_name ? cfg->firmware_name : cfg->firmware));
+    uint64_t h;
+    char herr[512], hex[17];
+    if (!loop_file_hash(cfg->firmware, &h, herr, sizeof(herr))) {
+        json_decref(j);
+        fprintf(stderr, "vmstress: %s\n", herr);
+        return false;
+    }
+    snprintf(hex, sizeof(hex), "%016" PRIx64, h);
+    json_object_set_new(j, "firmware_fnv1a64", json_string(hex));
     json_object_set_new(j, "workload", json_string(cfg->workload ? cfg->workload : ""));
     json_object_set_new(j, "seed", json_integer((json_int_t)cfg->seed));
     json_object_set_new(j, "input_every", json_integer(cfg->input_every));
     json_t *ov = json_array();
     for (size_t i = 0; i < cfg->n_overrides; i++)
         json_array_append_new(ov, json_string(cfg->overrides[i]));
-    json_object_set_new(j, "overrides", ov);
+    json_object_set_new(j, "overrides", ov);       /* the plant list (vmstress-planted) */
     json_t *s = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(s, json_integer((json_int_t)sched[i]));
@@ -1108,6 +1196,9 @@ bool loop_repro_write(const char *path, const LoopConfig *cfg, const uint64_t *s
         json_object_set_new(j, "expect_where", json_string(fi->where));
         json_object_set_new(j, "expect_field", json_string(fi->what));
         json_object_set_new(j, "expect_checkpoint", json_integer((json_int_t)fi->checkpoint));
+        /* Where the replay stops: the finding's cycle (a behaviour divergence
+         * may come after the last checkpoint). */
+        json_object_set_new(j, "stop_cycle", json_integer((json_int_t)fi->cycle));
     }
     int rc = json_dump_file(j, path, JSON_INDENT(2));
     json_decref(j);
@@ -1126,23 +1217,82 @@ static const char *dup_str(json_t *j, const char *key)
     return s ? strdup(s) : NULL;
 }
 
-bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, char *err, size_t errlen)
+bool loop_file_hash(const char *path, uint64_t *hash, char *err, size_t errlen)
 {
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
-    loop_config_defaults(cfg);
-    memset(expect, 0, sizeof(*expect));
-    if (!j) {
-        snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    VmsMsg why;
+    FILE *f = vms_open_input(path, &why);
+    if (!f) {
+        snprintf(err, errlen, "%s", why.text);
         return false;
     }
+    uint64_t h = 0xcbf29ce484222325ull;
+    int c;
+    while ((c = getc(f)) != EOF)
+        h = (h ^ (uint8_t)c) * 0x100000001b3ull;
+    bool bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (bad)
+        snprintf(err, errlen, "%s: read error", path);
+    *hash = h;
+    return !bad;
+}
+
+/* The reproducer's JSON, opened as any input (regular file or "-"). */
+static json_t *load_json_input(const char *path, char *err, size_t errlen)
+{
+    VmsMsg why;
+    FILE *f = vms_open_input(path, &why);
+    if (!f) {
+        snprintf(err, errlen, "%s", why.text);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadf(f, 0, &je);
+    if (f != stdin)
+        fclose(f);
+    if (!j)
+        snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    else if (!json_is_object(j))
+        snprintf(err, errlen, "%s: not a JSON object", path);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+/* The stored firmware hash, 16 hex digits; false if absent or malformed. */
+static bool parse_hash(json_t *j, uint64_t *h)
+{
+    const char *s = json_string_value(json_object_get(j, "firmware_fnv1a64"));
+    char *end;
+    if (!s || strlen(s) != 16)
+        return false;
+    errno = 0;
+    *h = strtoull(s, &end, 16);
+    return !errno && !*end;
+}
+
+bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, char *err, size_t errlen)
+{
+    loop_config_defaults(cfg);
+    memset(expect, 0, sizeof(*expect));
+    json_t *j = load_json_input(path, err, errlen);
+    if (!j)
+        return false;
+    uint64_t hash = 0;
+    json_t *ie = json_object_get(j, "input_every");
     json_t *sched = json_object_get(j, "checkpoints"), *ov = json_object_get(j, "overrides");
     const char *missing = !json_is_integer(json_object_get(j, "vmstress_reproducer")) ? "vmstress_reproducer"
                           : !json_is_string(json_object_get(j, "board"))              ? "board"
                           : !json_is_string(json_object_get(j, "firmware"))           ? "firmware"
+                          : !parse_hash(j, &hash)                                     ? "firmware_fnv1a64"
                           : !json_is_integer(json_object_get(j, "seed"))              ? "seed"
                           : !json_is_array(sched)                                     ? "checkpoints"
                           : (ov && !json_is_array(ov))                                ? "overrides"
+                          : (ie && (!json_is_integer(ie) || json_integer_value(ie) < 0 ||
+                                    json_integer_value(ie) > UINT32_MAX))              ? "input_every"
                                                                                       : NULL;
     if (missing) {
         snprintf(err, errlen, "%s: missing or mistyped key '%s'", path, missing);
@@ -1150,6 +1300,12 @@ bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, cha
         return false;
     }
     size_t n = json_array_size(sched);
+    if (n > LOOP_REPRO_MAX_CHECKPOINTS) {
+        snprintf(err, errlen, "%s: %zu checkpoints; a reproducer may ask for at most %u", path, n,
+                 LOOP_REPRO_MAX_CHECKPOINTS);
+        json_decref(j);
+        return false;
+    }
     uint64_t *s = calloc(n ? n : 1, sizeof(uint64_t));
     const char **o = calloc(json_array_size(ov) + 1, sizeof(char *));
     if (!s || !o)
@@ -1157,8 +1313,10 @@ bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, cha
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(sched, i);
         if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+            (uint64_t)json_integer_value(v) > LOOP_REPRO_MAX_CYCLES ||
             (i && (uint64_t)json_integer_value(v) <= s[i - 1])) {
-            snprintf(err, errlen, "%s: checkpoints[%zu] is not an ascending positive cycle", path, i);
+            snprintf(err, errlen, "%s: checkpoints[%zu] is not an ascending cycle in 1..%llu", path, i,
+                     (unsigned long long)LOOP_REPRO_MAX_CYCLES);
             free(s);
             free(o);
             json_decref(j);
@@ -1173,11 +1331,17 @@ bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, cha
     cfg->board = dup_str(j, "board");
     cfg->firmware = dup_str(j, "firmware");
     cfg->workload = dup_str(j, "workload");
+    cfg->program = dup_str(j, "program");
+    cfg->firmware_hash = hash;
     cfg->seed = (uint64_t)json_integer_value(json_object_get(j, "seed"));
-    json_t *ie = json_object_get(j, "input_every");
     cfg->input_every = json_is_integer(ie) ? (uint32_t)json_integer_value(ie) : 0;
     cfg->schedule = s;
     cfg->schedule_len = n;
+    /* Never past the cycle the finding needed: the replay is bounded. */
+    cfg->max_cycles = n ? s[n - 1] : 1;
+    json_int_t stop = json_integer_value(json_object_get(j, "stop_cycle"));
+    if (stop > 0 && (uint64_t)stop <= LOOP_REPRO_MAX_CYCLES && (uint64_t)stop > cfg->max_cycles)
+        cfg->max_cycles = (uint64_t)stop;
     cfg->overrides = o;
     cfg->n_overrides = json_array_size(ov);
     const char *eo = json_string_value(json_object_get(j, "expect_oracle"));
@@ -1196,6 +1360,7 @@ void loop_repro_free(LoopConfig *cfg)
     free((void *)cfg->board);
     free((void *)cfg->firmware);
     free((void *)cfg->workload);
+    free((void *)cfg->program);
     free((void *)cfg->schedule);
     for (size_t i = 0; i < cfg->n_overrides; i++)
         free((void *)cfg->overrides[i]);

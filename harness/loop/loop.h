@@ -31,6 +31,7 @@
 #ifndef VMSTRESS_LOOP_H
 #define VMSTRESS_LOOP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,10 +53,19 @@ typedef enum LoopOracle {
 
 const char *loop_oracle_name(LoopOracle o);
 
+typedef struct LoopStats LoopStats;
+
 typedef struct LoopConfig {
     const char *board;          /* default "vmstress-m0" */
     const char *firmware;       /* ELF path */
     const char *workload;       /* name for reports (the firmware's stem) */
+    /* For the reproducer: the firmware's name relative to the build folder
+     * ("guest/all.elf"), so it replays on another machine; NULL: the path
+     * as given. And the program that can replay it ("vmstress", or
+     * "vmstress-planted" for planted variants); NULL: "vmstress". */
+    const char *firmware_name;
+    const char *program;
+    uint64_t firmware_hash;     /* read from a reproducer: FNV-1a 64 of the ELF; 0 unknown */
     uint64_t seed;
     uint64_t max_checkpoints;   /* 0: no bound */
     uint64_t max_cycles;        /* 0: no bound */
@@ -68,6 +78,13 @@ typedef struct LoopConfig {
     size_t schedule_len;
     const char *results_dir;    /* where reports and streams go; NULL: none written */
     FILE *progress;             /* live line (terminal), or NULL */
+    /* Called about twice a second with the figures so far (e.g. to combine
+     * the progress of parallel jobs); NULL for none. */
+    void (*on_progress)(const LoopStats *st, void *opaque);
+    void *progress_opaque;
+    /* Set (by a signal handler) to end the run cleanly: the checkpoint in
+     * progress finishes, then the run ends as if its bound were reached. */
+    volatile sig_atomic_t *stop;
     /* Called for each of A and B once built (e.g. to attach a field-coverage
      * observer to its registry); NULL for none. */
     void (*on_machine)(Machine *m, int which, void *opaque);
@@ -89,7 +106,7 @@ typedef struct LoopFinding {
     int64_t instance;
     char what[160];             /* field path or member name */
     char a[96], b[96];          /* A's and B's values, formatted */
-    char detail[256];           /* one line of explanation */
+    char detail[512];           /* one line of explanation */
     /* After a load went wrong: every differing member, most causal first
      * (a field that loaded a value other than the saved one; a member a
      * hook changed; derived state). causes[0] is what where/what name. */
@@ -97,7 +114,7 @@ typedef struct LoopFinding {
     size_t n_causes;
 } LoopFinding;
 
-typedef struct LoopStats {
+struct LoopStats {
     uint64_t checkpoints;
     uint64_t cycles;            /* guest cycles run by A */
     uint64_t bytes_saved;       /* per checkpoint stream size, last */
@@ -105,7 +122,9 @@ typedef struct LoopStats {
     double phase_us[4];         /* mean microseconds: save, reset, load, compare */
     bool guest_exited;
     int exit_code;
-} LoopStats;
+    bool interrupted;           /* ended by cfg->stop */
+    bool results_written;       /* a finding's evidence is all in cfg->results_dir */
+};
 
 /*
  * The twins as a reusable object, for callers that drive the guest side
@@ -130,7 +149,11 @@ bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f);
 bool loop_twin_stopped(LoopTwin *t);                    /* halted or locked up */
 
 /* Run the loop. Returns 0: no divergence, 1: divergence (finding filled),
- * 2: setup error (finding.detail says why). */
+ * 2: setup error, or a run that proves nothing (the guest locked up, or no
+ * checkpoint was reached); finding.detail says why. On a divergence every
+ * piece of evidence (report.json, a.bin, b.bin, trace.txt, repro.json,
+ * log.txt) is written to cfg->results_dir, created with its parents,
+ * before loop_run returns. */
 int loop_run(const LoopConfig *cfg, LoopFinding *finding, LoopStats *stats);
 
 /* Human and JSON renderings of a result. */
@@ -143,7 +166,18 @@ void *loop_result_json(const LoopConfig *cfg, const LoopFinding *fi, const LoopS
  * and schedule owned by the returned config until loop_repro_free). */
 bool loop_repro_write(const char *path, const LoopConfig *cfg, const uint64_t *sched, size_t n,
                       const LoopFinding *fi);
+/* What a reproducer may ask for: more is refused as a bad file, so a replay
+ * is always bounded (run's longest nightly job stays far below both). */
+#define LOOP_REPRO_MAX_CHECKPOINTS 1000000u
+#define LOOP_REPRO_MAX_CYCLES 1000000000000ull
+/* Reproducer read: cfg->firmware is the stored name (to be resolved by the
+ * caller), cfg->firmware_hash and cfg->program are filled. */
 bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, char *err, size_t errlen);
 void loop_repro_free(LoopConfig *cfg);
+
+/* FNV-1a 64 of a file's bytes (the reproducer's firmware check). */
+bool loop_file_hash(const char *path, uint64_t *hash, char *err, size_t errlen);
+/* mkdir -p: false with a one-line reason naming the path that failed. */
+bool loop_mkdirs(const char *path, char *err, size_t errlen);
 
 #endif

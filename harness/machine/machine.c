@@ -597,26 +597,12 @@ int mach_irq_driver(const Machine *m, unsigned irq, unsigned *line)
 
 bool mach_load_elf(Machine *m, const char *path, VmsMsg *why)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return vms_fail(why, "%s: cannot open", path);
-    uint8_t *buf = malloc(MACH_ELF_MAX);
-    size_t len = buf ? fread(buf, 1, MACH_ELF_MAX, f) : 0;
-    bool too_big = buf && len == MACH_ELF_MAX && fgetc(f) != EOF;
-    bool io_err = ferror(f);
-    fclose(f);
-    bool ok = false;
-    if (!buf)
-        vms_fail(why, "%s: out of memory", path);
-    else if (io_err)
-        vms_fail(why, "%s: read error", path);
-    else if (too_big)
-        vms_fail(why, "%s: larger than %u bytes", path, MACH_ELF_MAX);
-    else if (!mach_load_image(m, buf, len, why))
-        ;
-    else
-        ok = true;
-    if (!ok && buf) {
+    uint8_t *buf;
+    size_t len;
+    if (!vms_read_input(path, MACH_ELF_MAX, &buf, &len, why))
+        return false;
+    bool ok = mach_load_image(m, buf, len, why);
+    if (!ok) {
         /* Prefix the file name to the loader's message. */
         char tmp[sizeof(why->text)];
         snprintf(tmp, sizeof(tmp), "%s", why->text);
