@@ -30,6 +30,18 @@ void cli_options_begin(void);
 int cli_bad_option(const char *cmd, char **argv);
 /* After the options: false with a message on a stray argument. */
 bool cli_no_arguments(const char *cmd, int argc, char **argv);
+/* The build's guest folder: $VMSTRESS_GUEST_DIR, else <build>/guest. */
+const char *cli_guest_dir(void);
+/* A firmware path as a reproducer stores it: "guest/<path inside the guest
+ * folder>" when it is one of the build's programs (so it replays from any
+ * build), else the path as given. Returns out. */
+const char *cli_firmware_name(const char *path, char *out, size_t n);
+/* The inverse, for replay: a "guest/..." name inside this build's guest
+ * folder; anything else as stored. Returns out. */
+const char *cli_firmware_path(const char *name, char *out, size_t n);
+
+/* The program's own name ("vmstress", "vmstress-planted"), set by main. */
+extern const char *cli_program;
 
 int cmd_run(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

@@ -1,6 +1,7 @@
 /* cli_common.c - helpers shared by subcommands. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,17 @@
 #define VMSTRESS_GUEST_DIR "guest"
 #endif
 
-bool cli_guest_path(const char *name, char *out, size_t n)
+const char *cli_program = "vmstress";
+
+const char *cli_guest_dir(void)
 {
     const char *dir = getenv("VMSTRESS_GUEST_DIR");
-    if (!dir || !*dir)
-        dir = VMSTRESS_GUEST_DIR;
-    snprintf(out, n, "%s/%s.elf", dir, name);
+    return dir && *dir ? dir : VMSTRESS_GUEST_DIR;
+}
+
+bool cli_guest_path(const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s.elf", cli_guest_dir(), name);
     if (access(out, R_OK) == 0)
         return true;
     fprintf(stderr, "vmstress: no guest program '%s' (looked for %s; build it, or pass --firmware)\n",
@@ -78,4 +84,28 @@ bool cli_no_arguments(const char *cmd, int argc, char **argv)
         return true;
     fprintf(stderr, "vmstress %s: unexpected argument '%s' (see --help)\n", cmd, argv[optind]);
     return false;
+}
+
+#define GUEST_PREFIX "guest/"
+
+const char *cli_firmware_name(const char *path, char *out, size_t n)
+{
+    char dir[PATH_MAX], file[PATH_MAX];
+    size_t dl;
+    /* Compare real paths, so "./build/default/guest/../guest/all.elf" is found too. */
+    if (realpath(cli_guest_dir(), dir) && realpath(path, file) && (dl = strlen(dir)) &&
+        !strncmp(file, dir, dl) && file[dl] == '/')
+        snprintf(out, n, GUEST_PREFIX "%s", file + dl + 1);
+    else
+        snprintf(out, n, "%s", path);
+    return out;
+}
+
+const char *cli_firmware_path(const char *name, char *out, size_t n)
+{
+    if (!strncmp(name, GUEST_PREFIX, strlen(GUEST_PREFIX)))
+        snprintf(out, n, "%s/%s", cli_guest_dir(), name + strlen(GUEST_PREFIX));
+    else
+        snprintf(out, n, "%s", name);
+    return out;
 }

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -30,7 +33,8 @@ static const char run_usage[] =
     "  --seed N              seed for checkpoint intervals and host inputs (default 1)\n"
     "  --checkpoints N       stop after N checkpoints\n"
     "  --cycles N            stop after N guest cycles\n"
-    "  --duration SECONDS    stop after this much host time\n"
+    "  --duration TIME       stop after this much host time: seconds, or 30s,\n"
+    "                        10m, 1h\n"
     "                        (default when no bound is given: 2000 checkpoints)\n"
     "  --interval N          checkpoint every N cycles (fixed)\n"
     "  --interval-min N      random intervals, uniform in [min, max] cycles\n"
@@ -38,7 +42,8 @@ static const char run_usage[] =
     "  --inputs N            mean cycles between host inputs (UART bytes, GPIO\n"
     "                        pins); 0 for none (default 50000)\n"
     "  --results DIR         where a divergence's report.json, a.bin, b.bin,\n"
-    "                        repro.json and trace.txt go (default results)\n"
+    "                        repro.json, trace.txt and log.txt go (created\n"
+    "                        with its parents; default results)\n"
     "  --jobs N              run N independent seeds (seed, seed+1, ...) in\n"
     "                        parallel; results go to DIR/seed-<s>\n"
     "  --plant BASE=VARIANT  replace a device by a test-only variant (planted\n"
@@ -46,19 +51,38 @@ static const char run_usage[] =
     "  --field-coverage FILE count field coverage (A's saves, B's loads) and\n"
     "                        merge it into FILE (locked, so --jobs share it);\n"
     "                        see `vmstress report`\n"
-    "  --json                print the result as one JSON object\n"
+    "  --json                print the result as one JSON object (with --jobs:\n"
+    "                        totals at the top level, one object per seed\n"
+    "                        under \"runs\")\n"
     "  --quiet               no progress line, no summary (exit status only)\n"
     "  --help                this text\n"
     "\n"
-    "Exit status: 0 no divergence, 1 divergence found, 2 usage or setup error.\n";
+    "Bounds are positive: 0 is a usage error. Ctrl-C ends the run after the\n"
+    "checkpoint in progress, merges field coverage and prints the summary.\n"
+    "\n"
+    "Exit status: 0 no divergence, 1 divergence found, 2 usage or setup error,\n"
+    "or a run that tested nothing (the guest stopped or locked up before the\n"
+    "first checkpoint, or no checkpoint was reached; a lock-up at any time).\n";
 
 static const char replay_usage[] =
-    "usage: vmstress replay REPRO.json [--results DIR] [--json] [--quiet]\n"
+    "usage: vmstress replay REPRO.json [--firmware FILE] [--results DIR] [--json] [--quiet]\n"
     "\n"
     "Re-run a reproducer written by `vmstress run` (seed, board, firmware,\n"
-    "overrides and the exact checkpoint schedule). Exit status 1 when the\n"
-    "run diverges again (the report says whether it is the same divergence),\n"
-    "0 when it no longer diverges, 2 on a bad file.\n";
+    "plants and the exact checkpoint schedule), up to the cycle of its finding.\n"
+    "The firmware is named relative to the build (\"guest/all.elf\") and found\n"
+    "in the build this program belongs to, so a reproducer replays on any\n"
+    "machine; its FNV-1a 64 hash must match. A reproducer written by\n"
+    "vmstress-planted needs vmstress-planted.\n"
+    "\n"
+    "  --firmware FILE  use this ELF instead (its hash must still match)\n"
+    "  --results DIR    write the new finding's evidence here\n"
+    "  --json           print the result as one JSON object\n"
+    "  --quiet          no report, exit status only\n"
+    "  --help           this text\n"
+    "\n"
+    "Exit status: 0 no divergence, 1 the same divergence (oracle, section and\n"
+    "field), 3 a different one, 2 a bad file, option or firmware.\n"
+    "A reproducer asks for at most 1000000 checkpoints and 10^12 cycles.\n";
 
 static bool parse_u64(const char *opt, const char *s, uint64_t *out)
 {
@@ -73,30 +97,158 @@ static bool parse_u64(const char *opt, const char *s, uint64_t *out)
     return true;
 }
 
-static int report(const LoopConfig *cfg, const LoopFinding *fi, const LoopStats *st, int status,
-                  bool json, bool quiet)
+/* A bound: a positive integer. 0 would mean "no bound" inside the loop, so
+ * it is refused rather than silently turned into the default. */
+static bool parse_bound(const char *opt, const char *s, uint64_t *out)
 {
+    if (!parse_u64(opt, s, out))
+        return false;
+    if (*out == 0)
+        fprintf(stderr, "vmstress: %s must be at least 1, got '%s'\n", opt, s);
+    return *out != 0;
+}
+
+/* --duration: whole seconds, or a number with s, m or h ("30s", "10m", "1h"). */
+static bool parse_duration(const char *s, double *out)
+{
+    static const struct { char unit; uint64_t secs; } units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 } };
+    char *end;
+    errno = 0;
+    unsigned long long v = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
+    uint64_t mul = 0;
+    if (s[0] >= '0' && s[0] <= '9' && !errno) {
+        if (!*end)
+            mul = 1;
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && !mul; i++)
+            if (end[0] == units[i].unit && !end[1])
+                mul = units[i].secs;
+    }
+    if (!mul || v == 0 || v > UINT32_MAX / mul) {
+        fprintf(stderr, "vmstress: --duration wants a positive time like 90, 30s, 10m or 1h, got '%s'\n", s);
+        return false;
+    }
+    *out = (double)(v * mul);
+    return true;
+}
+
+/* Ctrl-C (and SIGTERM): end the run after the checkpoint in progress. */
+static volatile sig_atomic_t run_stop;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    run_stop = 1;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* One run's outcome, in memory shared with the parent when jobs fork. */
+typedef struct JobResult {
+    uint64_t seed;
+    int status;
+    bool done;
+    LoopFinding fi;
+    LoopStats st;
+    char results_dir[PATH_MAX];
+} JobResult;
+
+static void print_finding_hint(const LoopConfig *cfg, const JobResult *r)
+{
+    loop_print_finding(stdout, &r->fi);
+    if (r->st.results_written)
+        printf("  report: %s/report.json, streams a.bin b.bin, trace.txt, log.txt\n"
+               "  replay: %s replay %s/repro.json\n",
+               r->results_dir, cfg->program ? cfg->program : "vmstress", r->results_dir);
+    else if (r->results_dir[0])
+        printf("  report: NOT written to %s (see the errors above)\n", r->results_dir);
+}
+
+/* Totals over all jobs, with today's top-level keys of `run --json`, and
+ * one object per seed under "runs". */
+static json_t *results_json(const LoopConfig *cfg, const JobResult *r, size_t n, int worst)
+{
+    LoopStats tot;
+    memset(&tot, 0, sizeof(tot));
+    const JobResult *first_bad = NULL;
+    json_t *runs = json_array();
+    for (size_t k = 0; k < n; k++) {
+        LoopConfig c = *cfg;
+        c.seed = r[k].seed;
+        json_t *one = loop_result_json(&c, &r[k].fi, &r[k].st, r[k].status);
+        if (r[k].st.results_written)
+            json_object_set_new(one, "results", json_string(r[k].results_dir));
+        json_array_append_new(runs, one);
+        tot.checkpoints += r[k].st.checkpoints;
+        tot.cycles += r[k].st.cycles;
+        tot.interrupted |= r[k].st.interrupted;
+        if (r[k].st.seconds > tot.seconds)
+            tot.seconds = r[k].st.seconds;      /* jobs run side by side: wall time */
+        for (int p = 0; p < 4; p++)
+            tot.phase_us[p] += r[k].st.phase_us[p] * (double)r[k].st.checkpoints;
+        if (r[k].status && (!first_bad || r[k].status > first_bad->status))
+            first_bad = &r[k];
+    }
+    for (int p = 0; p < 4; p++)
+        tot.phase_us[p] = tot.checkpoints ? tot.phase_us[p] / (double)tot.checkpoints : 0;
+    /* The first finding (lowest seed of the worst kind) stands for all. */
+    json_t *j = loop_result_json(cfg, first_bad ? &first_bad->fi : &r[0].fi, &tot, worst);
+    json_object_set_new(j, "jobs", json_integer((json_int_t)n));
+    json_object_set_new(j, "runs", runs);
+    return j;
+}
+
+static int report_all(const LoopConfig *cfg, const JobResult *r, size_t n, bool json, bool quiet)
+{
+    int worst = 0;
+    for (size_t k = 0; k < n; k++)
+        if (r[k].status > worst)
+            worst = r[k].status;
     if (json) {
-        json_t *j = loop_result_json(cfg, fi, st, status);
+        json_t *j = results_json(cfg, r, n, worst);
         char *s = json_dumps(j, JSON_COMPACT);
         puts(s);
         free(s);
         json_decref(j);
-    } else if (status == 2) {
-        fprintf(stderr, "vmstress: %s\n", fi->detail);
-    } else if (!quiet) {
-        if (status == 1) {
-            loop_print_finding(stdout, fi);
-            if (cfg->results_dir)
-                printf("  report: %s/report.json, streams a.bin b.bin, trace.txt\n"
-                       "  replay: vmstress replay %s/repro.json\n",
-                       cfg->results_dir, cfg->results_dir);
-        }
-        loop_print_summary(stdout, cfg, st, status);
+        return worst;
     }
-    return status;
+    for (size_t k = 0; k < n; k++) {
+        LoopConfig c = *cfg;
+        c.seed = r[k].seed;
+        if (r[k].status == 2 && n > 1)
+            fprintf(stderr, "vmstress: seed %" PRIu64 ": %s\n", r[k].seed, r[k].fi.detail);
+        else if (r[k].status == 2)
+            fprintf(stderr, "vmstress: %s\n", r[k].fi.detail);
+        if (quiet)
+            continue;
+        if (r[k].status == 1)
+            print_finding_hint(&c, &r[k]);
+        if (r[k].status != 2)
+            loop_print_summary(stdout, &c, &r[k].st, r[k].status);
+    }
+    if (n > 1 && !quiet) {
+        uint64_t ck = 0, cy = 0;
+        unsigned div = 0, err = 0;
+        double secs = 0;
+        for (size_t k = 0; k < n; k++) {
+            ck += r[k].st.checkpoints;
+            cy += r[k].st.cycles;
+            div += r[k].status == 1;
+            err += r[k].status == 2;
+            secs = r[k].st.seconds > secs ? r[k].st.seconds : secs;
+        }
+        printf("total: %zu jobs, %" PRIu64 " checkpoints, %" PRIu64 " guest cycles in %.1f s; "
+               "%u with a divergence, %u with an error\n", n, ck, cy, secs, div, err);
+    }
+    return worst;
 }
-
 /* --field-coverage: A's saves and B's loads are counted; each process
  * merges its own counts into the file when its run ends. */
 typedef struct RunFcov {
@@ -113,14 +265,14 @@ static void fcov_on_machine(Machine *m, int which, void *opaque)
 }
 
 /* Merge and free; a write failure turns the status into 2. */
-static int fcov_finish(const LoopConfig *cfg, int status)
+static int fcov_finish(const LoopConfig *cfg, int status, LoopFinding *fi)
 {
     RunFcov *rf = cfg->on_machine == fcov_on_machine ? cfg->on_machine_opaque : NULL;
     if (!rf || !rf->fc)
         return status;
-    char err[512];
+    char err[400];
     if (!fcov_merge_into_file(rf->fc, rf->path, err, sizeof(err))) {
-        fprintf(stderr, "vmstress: --field-coverage: %s\n", err);
+        snprintf(fi->detail, sizeof(fi->detail), "--field-coverage: %s", err);
         status = 2;
     }
     fcov_free(rf->fc);
@@ -128,39 +280,122 @@ static int fcov_finish(const LoopConfig *cfg, int status)
     return status;
 }
 
-static int run_jobs(LoopConfig *cfg, unsigned jobs, bool json, bool quiet)
+/* One run, in this process, into r. */
+static void run_one(const LoopConfig *cfg, JobResult *r)
+{
+    r->seed = cfg->seed;
+    snprintf(r->results_dir, sizeof(r->results_dir), "%s", cfg->results_dir ? cfg->results_dir : "");
+    r->status = fcov_finish(cfg, loop_run(cfg, &r->fi, &r->st), &r->fi);
+    r->done = true;
+}
+
+/* Each job's live figures, for the parent's combined progress line. */
+static void job_progress(const LoopStats *st, void *opaque)
+{
+    JobResult *r = opaque;
+    r->st.checkpoints = st->checkpoints;
+    r->st.cycles = st->cycles;
+    r->st.seconds = st->seconds;
+}
+
+static void print_jobs_progress(FILE *out, const JobResult *r, size_t n, double secs, bool final)
+{
+    uint64_t ck = 0, cy = 0;
+    size_t running = 0;
+    for (size_t k = 0; k < n; k++) {
+        ck += r[k].st.checkpoints;
+        cy += r[k].st.cycles;
+        running += !r[k].done;
+    }
+    fprintf(out, "\r%7.1fs  jobs running %zu/%zu  checkpoints %" PRIu64 "  round trips/s %.0f  guest MIPS %.1f%s",
+            secs, running, n, ck, secs > 0 ? (double)ck / secs : 0.0, secs > 0 ? (double)cy / secs / 1e6 : 0.0,
+            final ? "\n" : "");
+    fflush(out);
+}
+
+static double now_seconds(void)
+{
+    /* Host time: only for the progress line. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* N seeds side by side, one process each; results come back through
+ * shared memory (plain data), so the parent prints one report and one
+ * JSON object in seed order. Returns false (with a message) if it could
+ * not start them. */
+static bool run_jobs(LoopConfig *cfg, JobResult *r, unsigned jobs)
 {
     const char *base = cfg->results_dir;
-    int worst = 0;
+    FILE *progress = cfg->progress;
+    pid_t pids[256];
+    unsigned started = 0;
     for (unsigned k = 0; k < jobs; k++) {
+        char dir[PATH_MAX];
+        LoopConfig c = *cfg;
+        c.seed = cfg->seed + k;
+        snprintf(dir, sizeof(dir), "%s/seed-%" PRIu64, base ? base : "", c.seed);
+        c.results_dir = base ? dir : NULL;
+        c.progress = NULL;
+        c.on_progress = job_progress;
+        c.progress_opaque = &r[k];
+        r[k].seed = c.seed;
         pid_t pid = fork();
         if (pid < 0) {
             fprintf(stderr, "vmstress: fork failed: %s\n", strerror(errno));
-            return 2;
+            run_stop = 1;
+            for (unsigned i = 0; i < started; i++)
+                kill(pids[i], SIGTERM);
+            break;
         }
         if (pid == 0) {
-            char dir[PATH_MAX];
-            cfg->seed += k;
-            snprintf(dir, sizeof(dir), "%s/seed-%" PRIu64, base, cfg->seed);
-            cfg->results_dir = base ? dir : NULL;
-            cfg->progress = NULL;
-            LoopFinding fi;
-            LoopStats st;
-            int status = fcov_finish(cfg, loop_run(cfg, &fi, &st));
-            status = report(cfg, &fi, &st, status, json, quiet);
-            fflush(stdout);     /* _exit does not flush stdio */
-            _exit(status);
+            run_one(&c, &r[k]);
+            _exit(r[k].status);
+        }
+        pids[started++] = pid;
+    }
+    double t0 = now_seconds(), shown = t0;
+    bool forwarded = false;
+    for (unsigned left = started; left > 0;) {
+        if (run_stop && !forwarded) {
+            /* Ctrl-C on a terminal reaches every job; a signal sent to this
+             * process alone (kill PID, a CI timeout) is passed on to them. */
+            for (unsigned k = 0; k < started; k++)
+                if (!r[k].done)
+                    kill(pids[k], SIGINT);
+            forwarded = true;
+        }
+        int ws;
+        pid_t pid = waitpid(-1, &ws, WNOHANG);
+        if (pid < 0 && errno != EINTR)
+            break;
+        if (pid <= 0) {
+            /* Children run to their own bounds (or end on Ctrl-C, which they
+             * receive too); poll at 10 Hz for the progress line. */
+            struct timespec ts = { 0, 100000000 };
+            nanosleep(&ts, NULL);
+            if (progress && now_seconds() - shown >= 0.5) {
+                print_jobs_progress(progress, r, jobs, now_seconds() - t0, false);
+                shown = now_seconds();
+            }
+            continue;
+        }
+        left--;
+        for (unsigned k = 0; k < started; k++) {
+            if (pids[k] != pid || r[k].done)
+                continue;
+            /* A job that died (a crash) never set done: it is an error, named. */
+            r[k].status = 2;
+            r[k].done = true;
+            snprintf(r[k].fi.detail, sizeof(r[k].fi.detail), "job for seed %" PRIu64 " died (%s %d)",
+                     r[k].seed, WIFSIGNALED(ws) ? "signal" : "exit status",
+                     WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
         }
     }
-    for (unsigned k = 0; k < jobs; k++) {
-        int ws;
-        if (wait(&ws) < 0)
-            return 2;
-        int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 2;
-        if (status > worst)
-            worst = status;
-    }
-    return worst;
+    if (progress)
+        print_jobs_progress(progress, r, jobs, now_seconds() - t0, true);
+    return started == jobs;
 }
 
 int cmd_run(int argc, char **argv)
@@ -184,8 +419,8 @@ int cmd_run(int argc, char **argv)
     loop_config_defaults(&cfg);
     cfg.results_dir = "results";
     const char *workload = "all", *plants[16];
-    char fw[PATH_MAX];
-    uint64_t v, jobs = 1;
+    char fw[PATH_MAX], fw_name[PATH_MAX];
+    uint64_t v = 0, jobs = 1;
     bool json = false, quiet = false;
     int c;
     cli_options_begin();
@@ -195,21 +430,21 @@ int cmd_run(int argc, char **argv)
         case O_WORKLOAD: workload = optarg; break;
         case O_FIRMWARE: cfg.firmware = optarg; break;
         case O_SEED: if (!parse_u64("--seed", optarg, &cfg.seed)) return 2; break;
-        case O_CKPT: if (!parse_u64("--checkpoints", optarg, &cfg.max_checkpoints)) return 2; break;
-        case O_CYCLES: if (!parse_u64("--cycles", optarg, &cfg.max_cycles)) return 2; break;
-        case O_DURATION: if (!parse_u64("--duration", optarg, &v)) return 2; cfg.max_seconds = (double)v; break;
+        case O_CKPT: if (!parse_bound("--checkpoints", optarg, &cfg.max_checkpoints)) return 2; break;
+        case O_CYCLES: if (!parse_bound("--cycles", optarg, &cfg.max_cycles)) return 2; break;
+        case O_DURATION: if (!parse_duration(optarg, &cfg.max_seconds)) return 2; break;
         case O_INTERVAL:
-            if (!parse_u64("--interval", optarg, &v) || v == 0) {
-                if (v == 0) fprintf(stderr, "vmstress: --interval must be at least 1\n");
+            if (!parse_bound("--interval", optarg, &v))
                 return 2;
-            }
             cfg.interval_min = cfg.interval_max = v;
             break;
         case O_IMIN: if (!parse_u64("--interval-min", optarg, &cfg.interval_min)) return 2; break;
         case O_IMAX: if (!parse_u64("--interval-max", optarg, &cfg.interval_max)) return 2; break;
         case O_INPUTS:
-            if (!parse_u64("--inputs", optarg, &v) || v > UINT32_MAX) {
-                if (v > UINT32_MAX) fprintf(stderr, "vmstress: --inputs is at most %u\n", UINT32_MAX);
+            if (!parse_u64("--inputs", optarg, &v))
+                return 2;
+            if (v > UINT32_MAX) {
+                fprintf(stderr, "vmstress: --inputs is at most %u, got '%s'\n", UINT32_MAX, optarg);
                 return 2;
             }
             cfg.input_every = (uint32_t)v;
@@ -249,27 +484,49 @@ int cmd_run(int argc, char **argv)
             return 2;
         cfg.firmware = fw;
     }
+    cfg.firmware_name = cli_firmware_name(cfg.firmware, fw_name, sizeof(fw_name));
+    cfg.program = cli_program;
     if (!cfg.max_checkpoints && !cfg.max_cycles && cfg.max_seconds <= 0)
         cfg.max_checkpoints = 2000;
     if (!quiet && !json && isatty(STDERR_FILENO))
         cfg.progress = stderr;
-    if (jobs > 1)
-        return run_jobs(&cfg, (unsigned)jobs, json, quiet);
-    LoopFinding fi;
-    LoopStats st;
-    int status = fcov_finish(&cfg, loop_run(&cfg, &fi, &st));
-    return report(&cfg, &fi, &st, status, json, quiet);
+    if (cfg.results_dir) {
+        /* The folder (and its parents) exist before the run, so a finding's
+         * evidence always has somewhere to go. */
+        char err[4200];
+        if (!loop_mkdirs(cfg.results_dir, err, sizeof(err))) {
+            fprintf(stderr, "vmstress run: %s\n", err);
+            return 2;
+        }
+    }
+    run_stop = 0;
+    cfg.stop = &run_stop;
+    catch_stop_signals();
+    JobResult *r = mmap(NULL, jobs * sizeof(JobResult), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (r == MAP_FAILED) {
+        fprintf(stderr, "vmstress run: cannot map %" PRIu64 " job results: %s\n", jobs, strerror(errno));
+        return 2;
+    }
+    int status = 2;
+    if (jobs == 1)
+        run_one(&cfg, r);
+    if (jobs == 1 || run_jobs(&cfg, r, (unsigned)jobs))
+        status = report_all(&cfg, r, (size_t)jobs, json, quiet);
+    munmap(r, jobs * sizeof(JobResult));
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    return status;
 }
 
 int cmd_replay(int argc, char **argv)
 {
-    enum { O_RESULTS = 256, O_JSON, O_QUIET, O_HELP };
+    enum { O_RESULTS = 256, O_JSON, O_QUIET, O_HELP, O_FIRMWARE };
     static const struct option opts[] = {
         { "results", required_argument, 0, O_RESULTS }, { "json", no_argument, 0, O_JSON },
         { "quiet", no_argument, 0, O_QUIET },           { "help", no_argument, 0, O_HELP },
-        { 0, 0, 0, 0 },
+        { "firmware", required_argument, 0, O_FIRMWARE }, { 0, 0, 0, 0 },
     };
-    const char *results = NULL;
+    const char *results = NULL, *firmware = NULL;
     bool json = false, quiet = false;
     int c;
     optind = 1;
@@ -277,6 +534,7 @@ int cmd_replay(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_RESULTS: results = optarg; break;
+        case O_FIRMWARE: firmware = optarg; break;
         case O_JSON: json = true; break;
         case O_QUIET: quiet = true; break;
         case O_HELP: fputs(replay_usage, stdout); return 0;
@@ -292,21 +550,55 @@ int cmd_replay(int argc, char **argv)
     if (cli_repro_is_qemu(argv[optind]))
         return cmd_qemu_replay(argv[optind], results, json);
     LoopConfig cfg;
-    LoopFinding expect, fi;
-    LoopStats st;
-    char err[512];
+    LoopFinding expect;
+    char err[4200], fw[PATH_MAX];
     if (!loop_repro_read(argv[optind], &cfg, &expect, err, sizeof(err))) {
         fprintf(stderr, "vmstress replay: %s\n", err);
         return 2;
     }
-    cfg.results_dir = results;
-    int status = loop_run(&cfg, &fi, &st);
-    if (status == 1 && !quiet && !json) {
-        bool same = fi.oracle == expect.oracle && !strcmp(fi.where, expect.where) &&
-                    !strcmp(fi.what, expect.what) && fi.checkpoint == expect.checkpoint;
-        printf("replay: %s divergence\n", same ? "reproduced the same" : "found a DIFFERENT");
+    const char *stored = cfg.firmware;
+    const char *path = firmware ? firmware : cli_firmware_path(stored, fw, sizeof(fw));
+    uint64_t h;
+    int status = 2;
+    const char *made_by = cfg.program;
+    if (made_by && cfg.n_overrides && strcmp(made_by, cli_program)) {
+        /* Plants live only in the binary that links them. */
+        fprintf(stderr, "vmstress replay: %s was made by %s with --plant %s; replay it with %s\n",
+                argv[optind], made_by, cfg.overrides[0], made_by);
+    } else if (!loop_file_hash(path, &h, err, sizeof(err))) {
+        fprintf(stderr, "vmstress replay: firmware '%s' of %s: %s\n", stored, argv[optind], err);
+    } else if (h != cfg.firmware_hash) {
+        fprintf(stderr, "vmstress replay: firmware %s has FNV-1a 64 %016" PRIx64 ", but %s was made with %016" PRIx64
+                " (a different build of '%s'; pass --firmware FILE)\n", path, h, argv[optind], cfg.firmware_hash, stored);
+    } else if (results && !loop_mkdirs(results, err, sizeof(err))) {
+        fprintf(stderr, "vmstress replay: %s\n", err);
+    } else {
+        cfg.firmware = path;
+        cfg.firmware_name = stored;
+        cfg.results_dir = results;
+        cfg.program = cli_program;
+        JobResult *r = calloc(1, sizeof(*r));
+        if (!r)
+            abort();
+        run_one(&cfg, r);
+        status = r->status;
+        bool same = status == 1 && r->fi.oracle == expect.oracle && !strcmp(r->fi.where, expect.where) &&
+                    !strcmp(r->fi.what, expect.what);
+        if (status == 1 && !same)
+            status = 3;
+        if (status == 1 || status == 3) {
+            if (!quiet && !json)
+                printf("replay: %s divergence (expected %s in %s, field %s)\n",
+                       same ? "reproduced the same" : "found a DIFFERENT", loop_oracle_name(expect.oracle),
+                       expect.where, expect.what);
+        }
+        r->status = status == 3 ? 1 : status;
+        report_all(&cfg, r, 1, json, quiet);
+        free(r);
+        cfg.firmware = stored;
+        cfg.firmware_name = NULL;
     }
-    report(&cfg, &fi, &st, status, json, quiet);
+    cfg.program = made_by;
     loop_repro_free(&cfg);
     return status;
 }

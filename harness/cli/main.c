@@ -40,6 +40,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Named in replay hints and reproducers: vmstress-planted for planted runs. */
+    const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+    if (argc > 0 && argv[0][0] && !(slash && !slash[1]))
+        cli_program = slash ? slash + 1 : argv[0];
     if (argc < 2) {
         usage(stderr);
         return 2;

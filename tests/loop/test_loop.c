@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -137,13 +138,39 @@ static void test_repro_round_trip(void **state)
     assert_int_equal(e.oracle, LOOP_SHADOW);
     assert_string_equal(e.where, "pl011.0");
     assert_int_equal(e.checkpoint, 2);
+    /* The firmware's content hash is stored, and the replay is bounded by the last checkpoint. */
+    uint64_t h = 0;
+    assert_true(loop_file_hash(ALL_ELF, &h, err, sizeof(err)));
+    assert_true(h == r.firmware_hash);
+    assert_int_equal(r.max_cycles, 900);
+    assert_string_equal(r.program, "vmstress");
+    loop_repro_free(&r);
+    /* A build-relative name is stored as given (the CLI resolves it). */
+    c.firmware_name = "guest/all.elf";
+    assert_true(loop_repro_write(path, &c, sched, 3, &f));
+    assert_true(loop_repro_read(path, &r, &e, err, sizeof(err)));
+    assert_string_equal(r.firmware, "guest/all.elf");
     loop_repro_free(&r);
     /* Damaged files are refused with the key named. */
-    FILE *fp = fopen(path, "w");
-    fputs("{\"vmstress_reproducer\":1,\"board\":\"b\",\"firmware\":\"f\",\"seed\":1,\"checkpoints\":[5,3]}", fp);
-    fclose(fp);
-    assert_false(loop_repro_read(path, &r, &e, err, sizeof(err)));
-    assert_non_null(strstr(err, "checkpoints[1]"));
+    static const struct { const char *json, *named; } bad[] = {
+        { "{\"vmstress_reproducer\":1,\"board\":\"b\",\"firmware\":\"f\",\"firmware_fnv1a64\":\"0123456789abcdef\","
+          "\"seed\":1,\"checkpoints\":[5,3]}", "checkpoints[1]" },
+        { "{\"vmstress_reproducer\":1,\"board\":\"b\",\"firmware\":\"f\",\"seed\":1,\"checkpoints\":[5]}",
+          "firmware_fnv1a64" },
+        /* An unbounded replay is refused. */
+        { "{\"vmstress_reproducer\":1,\"board\":\"b\",\"firmware\":\"f\",\"firmware_fnv1a64\":\"0123456789abcdef\","
+          "\"seed\":1,\"checkpoints\":[5,9000000000000000000]}", "checkpoints[1]" },
+        { "{\"vmstress_reproducer\":1,\"board\":\"b\",\"firmware\":\"f\",\"firmware_fnv1a64\":\"0123456789abcdef\","
+          "\"seed\":1,\"checkpoints\":[5],\"input_every\":-3}", "input_every" },
+    };
+    FILE *fp;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fp = fopen(path, "w");
+        fputs(bad[i].json, fp);
+        fclose(fp);
+        assert_false(loop_repro_read(path, &r, &e, err, sizeof(err)));
+        assert_non_null(strstr(err, bad[i].named));
+    }
     fp = fopen(path, "w");
     fputs("{\"board\":", fp);
     fclose(fp);
@@ -151,10 +178,59 @@ static void test_repro_round_trip(void **state)
     unlink(path);
 }
 
+/* A run that tests nothing is an error, not "clean": no checkpoint within
+ * the cycle bound, or a stop flag raised before the first one. */
+static void test_no_checkpoint_is_error(void **state)
+{
+    (void)state;
+    LoopConfig c;
+    LoopFinding f;
+    LoopStats st;
+    config(&c, 1);
+    c.max_checkpoints = 0;
+    c.max_cycles = 500;
+    c.interval_min = c.interval_max = 1000;
+    assert_int_equal(loop_run(&c, &f, &st), 2);
+    assert_int_equal(st.checkpoints, 0);
+    assert_non_null(strstr(f.detail, "no checkpoint reached"));
+    volatile sig_atomic_t stop = 1;
+    config(&c, 1);
+    c.stop = &stop;
+    assert_int_equal(loop_run(&c, &f, &st), 2);
+    assert_true(st.interrupted);
+    assert_non_null(strstr(f.detail, "interrupted"));
+}
+
+/* Results folders are made with every parent; a file in the way is named. */
+static void test_mkdirs(void **state)
+{
+    (void)state;
+    char base[] = "/tmp/vmstress-mkdirs-XXXXXX", deep[128], err[512];
+    assert_non_null(mkdtemp(base));
+    snprintf(deep, sizeof(deep), "%s/a/b/seed-7", base);
+    assert_true(loop_mkdirs(deep, err, sizeof(err)));
+    struct stat st;
+    assert_int_equal(stat(deep, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_true(loop_mkdirs(deep, err, sizeof(err)));    /* existing: fine */
+    char file[160];
+    snprintf(file, sizeof(file), "%s/f", base);
+    FILE *fp = fopen(file, "w");
+    fclose(fp);
+    snprintf(deep, sizeof(deep), "%s/f/x", base);
+    assert_false(loop_mkdirs(deep, err, sizeof(err)));
+    assert_non_null(strstr(err, file));
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean_and_deterministic),
+        cmocka_unit_test(test_no_checkpoint_is_error),
+        cmocka_unit_test(test_mkdirs),
         cmocka_unit_test(test_dense_checkpoints),
         cmocka_unit_test(test_twin_ops),
         cmocka_unit_test(test_divergence_is_named),
