@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The largest stream file a subcommand reads. */
 #define CLI_STREAM_MAX (64u << 20)
@@ -60,6 +61,9 @@ int cmd_lint(int argc, char **argv);
 int cmd_qemu(int argc, char **argv);
 bool cli_repro_is_qemu(const char *path);   /* repro.json with "kind": "qemu" */
 int cmd_qemu_replay(const char *path, const char *results, bool json);
+/* cmd_info.c: --version and the registries. */
+void cli_print_version(FILE *f);
+int cmd_list(int argc, char **argv);
 
 /* cmd_report.c: field-coverage reports. */
 int cmd_report(int argc, char **argv);

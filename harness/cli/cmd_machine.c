@@ -31,10 +31,11 @@ typedef struct Opts {
     bool cycles_set;
     uint64_t last;
     uint64_t interval;
+    bool check_vmdesc;
 } Opts;
 
 enum { O_BOARD = 'b', O_CYCLES = 'c', O_FIRMWARE = 'f', O_HELP = 'h', O_LAST = 'l',
-       O_OUT = 'o', O_INTERVAL = 'i' };
+       O_OUT = 'o', O_INTERVAL = 'i', O_VMDESC = 'j' };
 
 static const struct option all_opts[] = {
     { "board", required_argument, NULL, O_BOARD },
@@ -44,6 +45,7 @@ static const struct option all_opts[] = {
     { "last", required_argument, NULL, O_LAST },
     { "output", required_argument, NULL, O_OUT },
     { "interval", required_argument, NULL, O_INTERVAL },
+    { "check-vmdesc", no_argument, NULL, O_VMDESC },
     { NULL, 0, NULL, 0 },
 };
 
@@ -93,6 +95,7 @@ static int parse(int argc, char **argv, const char *usage, const char *accepted,
         case O_BOARD: o->board = optarg; break;
         case O_FIRMWARE: o->firmware = optarg; break;
         case O_OUT: o->out = optarg; break;
+        case O_VMDESC: o->check_vmdesc = true; break;
         case O_CYCLES:
             if (!parse_u64(o->cmd, name, optarg, &o->cycles))
                 return 2;
@@ -326,23 +329,27 @@ int cmd_save(int argc, char **argv)
 /* --------------------------------------------------------------- load */
 
 static const char load_usage[] =
-    "usage: vmstress load STREAM [--firmware F] [--board NAME]\n"
+    "usage: vmstress load STREAM [--firmware F] [--board NAME] [--check-vmdesc]\n"
     "\n"
     "Load a migration stream into a fresh machine and print \"ok\", or print\n"
     "the one-line error naming the section, field and byte offset at fault.\n"
     "The board is the one named in the stream's configuration section unless\n"
-    "--board is given.\n"
+    "--board is given. STREAM is a regular file, or - for standard input.\n"
+    "The JSON vmdescription trailer may be at most 1 MiB; it is only framed\n"
+    "(its length checked), not parsed, unless --check-vmdesc is given.\n"
     "\n"
     "  --firmware F   put this ELF in flash first (flash is not in the stream)\n"
     "  --board NAME   machine layout to load into\n"
+    "  --check-vmdesc parse the JSON trailer too (it must be a JSON object)\n"
     "  --help         this text\n"
     "\n"
-    "Exit status: 0 loaded; 2 the stream was rejected, or a usage/input error.\n";
+    "Exit status: 0 loaded (\"ok\" on standard output); 2 the stream was rejected\n"
+    "(the error on standard error), or a usage/input error.\n";
 
 int cmd_load(int argc, char **argv)
 {
     Opts o;
-    int st = parse(argc, argv, load_usage, "bf", true, &o);
+    int st = parse(argc, argv, load_usage, "bfj", true, &o);
     if (st >= 0)
         return st;
     bool board_given = false;
@@ -363,6 +370,7 @@ int cmd_load(int argc, char **argv)
         return 2;
     }
     VmsError err;
+    mach_registry(m)->check_vmdesc = o.check_vmdesc;
     if (mach_load(m, buf, len, &err)) {
         puts("ok");
         st = 0;

@@ -28,11 +28,13 @@ static const Subcommand subcommands[] = {
     { "decode", cmd_decode, "print every leaf of any QEMU migration stream (QEMU's or ours)" },
     { "lint", cmd_lint, "check descriptions against the structs they describe" },
     { "qemu", cmd_qemu, "twins on a real QEMU board (qemu run)" },
+    { "list", cmd_list, "boards, machine types, workloads and devices of this build" },
 };
 
 static void usage(FILE *f)
 {
-    fputs("usage: vmstress <command> [options]   (vmstress <command> --help for details)\n\n", f);
+    fputs("usage: vmstress <command> [options]   (vmstress <command> --help for details)\n"
+          "       vmstress --version\n\n", f);
     for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
         fprintf(f, "  %-14s %s\n", subcommands[i].name, subcommands[i].summary);
     fputs("\nExit status: 0 ok, 1 finding or guest failure, 2 usage or input error.\n", f);
@@ -50,6 +52,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        cli_print_version(stdout);
         return 0;
     }
     for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)

@@ -62,7 +62,16 @@ typedef struct VmsRegistry {
     /* Optional observer of walk decisions, passed to every walk; vms_load also
      * reports VMS_OBS_LOAD_END with its outcome (see VmsObsEvent). */
     VmsObserveEvent *observe_event;
+    /* Parse the JSON vmdescription trailer on load (it must be an object).
+     * Off (the default), only its framing is checked: the trailer describes
+     * the stream for tools and carries no state, and parsing a hostile one
+     * costs memory out of all proportion to its size. */
+    bool check_vmdesc;
 } VmsRegistry;
+
+/* The largest vmdescription trailer a load accepts, parsed or not. Our own
+ * saves write a few KiB; QEMU's are of the same order per device. */
+#define VMS_VMDESC_MAX (1u << 20)
 
 void vms_registry_init(VmsRegistry *r, const char *machine_type);
 void vms_registry_free(VmsRegistry *r);

@@ -485,7 +485,15 @@ static void test_load_errors_trailer(void **state)
     uint8_t *b = malloc(n + 1);
     memcpy(b, out.buf, n);
     b[t + 5] = '[';         /* not an object / malformed */
+    /* Parsed only when asked for: by default the framing is all that counts. */
+    assert_true(vms_load(&r, b, n, NULL));
+    r.check_vmdesc = true;
     expect_stream_error(&r, b, n, VMS_ERR_FORMAT, t + 5, "", "");
+    r.check_vmdesc = false;
+    /* A length over the cap is refused before anything is read, at the length. */
+    memcpy(b, out.buf, n);
+    b[t + 1] = 0x7f;
+    expect_stream_error(&r, b, n, VMS_ERR_LIMIT, t + 1, "", "");
     memcpy(b, out.buf, n);
     b[n] = ' ';
     b[t + 4]++;             /* length one past the end */
