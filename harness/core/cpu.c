@@ -945,19 +945,31 @@ void cpu_set_reg(Cpu *cpu, unsigned n, uint32_t v)
 
 /* ------------------------------------------------------- migration */
 
-static bool cpu_valid(void *opaque, int version_id)
+static bool cpu_valid(void *opaque, int version_id, VmsMsg *why)
 {
+    /* Each message starts with the member at fault (the load error then
+     * names that field and its offset in the stream). */
     const CpuState *s = opaque;
     if (s->ipsr >= CPU_NUM_EXC || s->ipsr == CPU_EXC_RESET || (s->ipsr > 3 && s->ipsr < CPU_EXC_IRQ0 &&
         s->ipsr != CPU_EXC_SVCALL && s->ipsr != CPU_EXC_PENDSV && s->ipsr != CPU_EXC_SYSTICK))
-        return false;
-    if (s->primask > 1 || (s->control & ~2u) || (s->r[15] & 1) || (s->r[13] & 3) || (s->sp_other & 3))
-        return false;
+        return vms_fail(why, "ipsr %u is not an ARMv6-M exception number", s->ipsr);
+    if (s->primask > 1)
+        return vms_fail(why, "primask %u is not 0 or 1", s->primask);
+    if (s->control & ~2u)
+        return vms_fail(why, "control 0x%x has bits other than SPSEL", s->control);
+    if ((s->r[15] & 1) || (s->r[13] & 3))
+        return vms_fail(why, "r[%d] 0x%08x is misaligned", s->r[15] & 1 ? 15 : 13, s->r[15] & 1 ? s->r[15] : s->r[13]);
+    if (s->sp_other & 3)
+        return vms_fail(why, "sp_other 0x%08x is not word-aligned", s->sp_other);
     if (s->ipsr && s->control)
-        return false;       /* SPSEL is 0 in Handler mode */
-    if (s->run > CPU_HALTED || s->sleep > CPU_SLEEP_WFE)
-        return false;
-    return (s->run == CPU_SLEEPING) == (s->sleep != CPU_SLEEP_NONE);
+        return vms_fail(why, "control 0x%x: SPSEL set in Handler mode (ipsr %u)", s->control, s->ipsr);
+    if (s->run > CPU_HALTED)
+        return vms_fail(why, "run %u is not a run state", s->run);
+    if (s->sleep > CPU_SLEEP_WFE)
+        return vms_fail(why, "sleep %u is not a sleep kind", s->sleep);
+    if ((s->run == CPU_SLEEPING) != (s->sleep != CPU_SLEEP_NONE))
+        return vms_fail(why, "sleep %u does not match run state %u", s->sleep, s->run);
+    return true;
 }
 
 static bool cpu_post_load(void *opaque, int version_id, VmsMsg *why)
@@ -980,7 +992,7 @@ static const VmsField cpu_fields[] = {
     VMS_UINT8(sleep, CpuState),
     VMS_UINT8(run, CpuState),
     VMS_INT32(exit_code, CpuState),
-    VMS_VALIDATE("cpu state in range", cpu_valid),
+    VMS_VALIDATE_WHY("cpu state in range", cpu_valid),
     VMS_END_OF_LIST(),
 };
 

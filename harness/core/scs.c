@@ -350,16 +350,28 @@ static Cpu *cpu_of_nvic(void *opaque)
     return (Cpu *)((char *)opaque - offsetof(Cpu, nvic));
 }
 
-static bool nvic_valid(void *opaque, int version_id)
+static bool nvic_valid(void *opaque, int version_id, VmsMsg *why)
 {
+    /* Each message starts with the member at fault. */
     const NvicState *nv = opaque;
     for (unsigned i = 0; i < 32; i++)
         if (nv->ipr[i] & 0x3F)
-            return false;
-    if ((nv->prio_svcall | nv->prio_pendsv | nv->prio_systick) & 0x3F)
-        return false;
-    return !(nv->pending & ~EXC_VALID_MASK) && !(nv->active & ~EXC_VALID_MASK) &&
-           !(nv->vtor & 0x7F) && !(nv->scr & ~0x16u);
+            return vms_fail(why, "ipr[%u] 0x%02x has bits below the 2 priority bits", i, nv->ipr[i]);
+    if (nv->prio_svcall & 0x3F)
+        return vms_fail(why, "prio_svcall 0x%02x has bits below the 2 priority bits", nv->prio_svcall);
+    if (nv->prio_pendsv & 0x3F)
+        return vms_fail(why, "prio_pendsv 0x%02x has bits below the 2 priority bits", nv->prio_pendsv);
+    if (nv->prio_systick & 0x3F)
+        return vms_fail(why, "prio_systick 0x%02x has bits below the 2 priority bits", nv->prio_systick);
+    if (nv->pending & ~EXC_VALID_MASK)
+        return vms_fail(why, "pending 0x%llx names no exception", (unsigned long long)nv->pending);
+    if (nv->active & ~EXC_VALID_MASK)
+        return vms_fail(why, "active 0x%llx names no exception", (unsigned long long)nv->active);
+    if (nv->vtor & 0x7F)
+        return vms_fail(why, "vtor 0x%08x is not 128-byte aligned", nv->vtor);
+    if (nv->scr & ~0x16u)
+        return vms_fail(why, "scr 0x%x has reserved bits set", nv->scr);
+    return true;
 }
 
 bool cpu_loaded_state_ok(const Cpu *cpu, VmsMsg *why)
@@ -394,7 +406,7 @@ static const VmsField nvic_fields[] = {
     VMS_UINT8(prio_systick, NvicState),
     VMS_UINT32(vtor, NvicState),
     VMS_UINT32(scr, NvicState),
-    VMS_VALIDATE("nvic registers in range", nvic_valid),
+    VMS_VALIDATE_WHY("nvic registers in range", nvic_valid),
     VMS_END_OF_LIST(),
 };
 
@@ -420,11 +432,18 @@ const DevMember nvic_members[] = {
     DEV_MEMBERS_END,
 };
 
-static bool systick_valid(void *opaque, int version_id)
+static bool systick_valid(void *opaque, int version_id, VmsMsg *why)
 {
     const SysTickState *t = opaque;
-    return !(t->csr & ~(CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE | CSR_COUNTFLAG)) &&
-           (t->csr & CSR_CLKSOURCE) && t->rvr <= 0xFFFFFF && t->cvr <= 0xFFFFFF;
+    if (t->csr & ~(CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE | CSR_COUNTFLAG))
+        return vms_fail(why, "csr 0x%x has reserved bits set", t->csr);
+    if (!(t->csr & CSR_CLKSOURCE))
+        return vms_fail(why, "csr 0x%x: CLKSOURCE is clear (the core clock is the only source)", t->csr);
+    if (t->rvr > 0xFFFFFF)
+        return vms_fail(why, "rvr 0x%x exceeds 24 bits", t->rvr);
+    if (t->cvr > 0xFFFFFF)
+        return vms_fail(why, "cvr 0x%x exceeds 24 bits", t->cvr);
+    return true;
 }
 
 static bool systick_post_load(void *opaque, int version_id, VmsMsg *why)
@@ -441,7 +460,7 @@ static const VmsField systick_fields[] = {
     VMS_UINT32(cvr, SysTickState),
     VMS_UINT64(zero_cycle, SysTickState),
     VMS_TIMER(timer, SysTickState),
-    VMS_VALIDATE("systick registers in range", systick_valid),
+    VMS_VALIDATE_WHY("systick registers in range", systick_valid),
     VMS_END_OF_LIST(),
 };
 

@@ -447,7 +447,7 @@ void *vms_dump_desc(const VmsDesc *d)
             json_t *fo = json_object();
             json_object_set_new(fo, "field", json_string(f->name));
             json_object_set_new(fo, "version_id", json_integer(f->version_id));
-            json_object_set_new(fo, "field_exists", json_boolean(f->field_exists != NULL));
+            json_object_set_new(fo, "field_exists", json_boolean(f->field_exists != NULL || f->validate != NULL));
             json_object_set_new(fo, "size", json_integer((json_int_t)f->size));
             if (f->vmsd)
                 json_object_set_new(fo, "Description", vms_dump_desc(f->vmsd));

@@ -323,6 +323,53 @@ static bool fail_limit(Walk *w, size_t pos)
                      "or out of memory", w->out->limit);
 }
 
+/* A VALIDATE entry: either predicate kind; why is filled only by VALIDATE_WHY. */
+static bool validate_ok(Walk *w, const VmsField *f, void *opaque, int version)
+{
+    w->why.text[0] = 0;
+    if (f->validate)
+        return f->validate(opaque, version, &w->why);
+    return f->field_exists && f->field_exists(opaque, version);
+}
+
+/* The field of d among the first n loaded that a hook's message starts
+ * with (its name, then a space, '[' or ':'), or -1. */
+enum { FPOS_MAX = 64 };
+
+static int blamed_field(const VmsDesc *d, const size_t *fpos, size_t n, const char *msg)
+{
+    /* Either convention: "member ..." or "... field 'member...' ...". */
+    const char *q = strstr(msg, "field '");
+    for (size_t k = 0; k < n && k < FPOS_MAX; k++) {
+        const char *name = d->fields[k].name;
+        size_t len = name ? strlen(name) : 0;
+        if (!len || fpos[k] == SIZE_MAX)
+            continue;
+        if (!strncmp(msg, name, len) && msg[len] && strchr(" [:", msg[len]))
+            return (int)k;
+        if (q && !strncmp(q + 7, name, len) && q[7 + len] && strchr("'.[", q[7 + len]))
+            return (int)k;
+    }
+    return -1;
+}
+
+/* A failed check points at the member its message blames (that field's
+ * offset in the stream, recorded as the fields were loaded: fpos[k], or
+ * SIZE_MAX if not loaded) or, blaming none, at the current position. */
+static bool fail_at_member(Walk *w, const VmsDesc *d, const size_t *fpos, size_t nfpos,
+                           VmsErrClass cls, const char *what)
+{
+    int k = blamed_field(d, fpos, nfpos, w->why.text);
+    size_t pos = k >= 0 ? fpos[k] : w->in->pos;
+    const char *member = k >= 0 ? d->fields[k].name : NULL;
+    if (member)
+        path_push(w, member);
+    walk_fail(w, cls, pos, "%s: %s", what, w->why.text[0] ? w->why.text : "(no reason given)");
+    if (member)
+        path_pop(w);
+    return false;
+}
+
 static bool field_present(const VmsField *f, void *opaque, int version)
 {
     if (f->field_exists)
@@ -691,9 +738,9 @@ static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd)
     for (const VmsField *f = d->fields; ok && f && !(f->flags & VMS_END); f++) {
         path_push(w, f->name);
         if (f->flags & VMS_MUST_EXIST) {
-            if (!f->field_exists || !f->field_exists(opaque, d->version_id))
-                ok = walk_fail(w, VMS_ERR_VALIDATE, w->out->len,
-                               "validation failed in '%s' on save", d->name);
+            if (!validate_ok(w, f, opaque, d->version_id))
+                ok = walk_fail(w, VMS_ERR_VALIDATE, w->out->len, "validation failed in '%s' on save%s%s",
+                               d->name, w->why.text[0] ? ": " : "", w->why.text);
         } else if (field_present(f, opaque, d->version_id)) {
             ok = save_field(w, d, f, opaque, jfields);
         }
@@ -822,9 +869,18 @@ static bool load_subsections(Walk *w, const VmsDesc *d, void *opaque)
         uint8_t b, len;
         /* QEMU's rule: a 0x05 followed by a counted name that starts with
          * the parent's name is ours; anything else belongs to whoever reads next. */
-        if (!vms_in_peek(in, 0, &b) || b != SUBSECTION_MARK || !vms_in_peek(in, 1, &len))
+        if (!vms_in_peek(in, 0, &b) || b != SUBSECTION_MARK)
             return true;
-        if (len < plen + 1 || vms_in_left(in) < 2u + len)
+        /* A mark whose header the stream cuts short (the length byte, or a
+         * name that is ours as far as it goes) is a truncated stream, not
+         * someone else's bytes. */
+        size_t left = vms_in_left(in);
+        if (!vms_in_peek(in, 1, &len) ||
+            (len >= plen + 1 && left < 2u + len &&
+             !memcmp(in->buf + in->pos + 2, d->name, left - 2 < plen ? left - 2 : plen)))
+            return walk_fail(w, VMS_ERR_TRUNCATED, in->pos,
+                             "stream ends inside a subsection header of '%s' (%zu bytes left)", d->name, left);
+        if (len < plen + 1 || left < 2u + len)
             return true;
         const uint8_t *name = in->buf + in->pos + 2;
         if (memcmp(name, d->name, plen) != 0)
@@ -875,7 +931,9 @@ static bool load_subsections(Walk *w, const VmsDesc *d, void *opaque)
 
 
 /* A load hook, reported to the observer before (begin) and after (begin + 1). */
-static bool run_load_hook(Walk *w, const VmsDesc *d, bool (*hook)(void *, int, VmsMsg *), const char *what,
+/* Run a load hook between its two observer events; false if it refused
+ * (its reason in w->why). The caller names the failure. */
+static bool run_load_hook(Walk *w, const VmsDesc *d, bool (*hook)(void *, int, VmsMsg *),
                           VmsObsEvent begin, void *opaque, int version)
 {
     if (!hook)
@@ -884,9 +942,7 @@ static bool run_load_hook(Walk *w, const VmsDesc *d, bool (*hook)(void *, int, V
     walk_event(w, begin, d, version);
     bool ok = hook(opaque, version, &w->why);
     walk_event(w, (VmsObsEvent)(begin + 1), d, version);
-    if (!ok)
-        return walk_fail(w, VMS_ERR_HOOK, w->in->pos, "%s of '%s' failed: %s", what, d->name, w->why.text);
-    return true;
+    return ok;
 }
 static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size_t item_pos)
 {
@@ -899,16 +955,32 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
                          "incoming version %d of '%s' is too old (min %d)", version, d->name,
                          d->minimum_version_id);
     walk_event(w, VMS_OBS_LOAD_DESC, d, version);
-    if (!run_load_hook(w, d, d->pre_load, "pre_load", VMS_OBS_PRE_LOAD_BEGIN, opaque, version))
-        return false;
-    for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++) {
+    if (!run_load_hook(w, d, d->pre_load, VMS_OBS_PRE_LOAD_BEGIN, opaque, version))
+        return walk_fail(w, VMS_ERR_HOOK, w->in->pos, "pre_load of '%s' failed: %s", d->name,
+                         w->why.text);
+    size_t fpos[FPOS_MAX];
+    size_t k = 0;
+    char what[160];
+    for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++, k++) {
         bool ok = true;
+        if (k < FPOS_MAX)
+            fpos[k] = SIZE_MAX;
         path_push(w, f->name);
         if (f->flags & VMS_MUST_EXIST) {
-            if (!f->field_exists || !f->field_exists(opaque, version))
-                ok = walk_fail(w, VMS_ERR_VALIDATE, w->in->pos,
-                               "validation failed in '%s' on load", d->name);
+            if (!validate_ok(w, f, opaque, version)) {
+                /* Named by the member the predicate blames, else by itself. */
+                bool blamed = blamed_field(d, fpos, k, w->why.text) >= 0;
+                if (blamed)
+                    path_pop(w);
+                snprintf(what, sizeof(what), "validation '%s' failed in '%s' on load", f->name, d->name);
+                fail_at_member(w, d, fpos, k, VMS_ERR_VALIDATE, what);
+                if (!blamed)
+                    path_pop(w);
+                return false;
+            }
         } else if (field_present(f, opaque, version)) {
+            if (k < FPOS_MAX)
+                fpos[k] = w->in->pos;
             ok = load_field(w, d, f, opaque);
         }
         path_pop(w);
@@ -917,7 +989,11 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
     }
     if (!load_subsections(w, d, opaque))
         return false;
-    return run_load_hook(w, d, d->post_load, "post_load", VMS_OBS_POST_LOAD_BEGIN, opaque, version);
+    if (!run_load_hook(w, d, d->post_load, VMS_OBS_POST_LOAD_BEGIN, opaque, version)) {
+        snprintf(what, sizeof(what), "post_load of '%s' failed", d->name);
+        return fail_at_member(w, d, fpos, k, VMS_ERR_HOOK, what);
+    }
+    return true;
 }
 
 bool vms_load_state(VmsCtx *c, VmsIn *in, const VmsDesc *d, void *opaque, int version_id)

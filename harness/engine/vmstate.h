@@ -64,7 +64,11 @@ const char *vms_error_class_name(VmsErrClass cls);
 int vms_error_format(const VmsError *e, char *buf, size_t n);
 void vms_error_clear(VmsError *e);
 
-/* Hooks report why they failed through this; vms_fail formats and returns false. */
+/* Hooks report why they failed through this; vms_fail formats and returns false.
+ * A post_load or VALIDATE_WHY message that begins with the name of a field
+ * of its own description ("read_pos 16 out of range [0, 15]") blames that
+ * member: the load error then names the field and points at its offset in
+ * the stream, not at the end of the section. */
 typedef struct VmsMsg {
     char text[160];
 } VmsMsg;
@@ -126,6 +130,8 @@ struct VmsField {
     int version_id;         /* present in streams of at least this version */
     /* If set, the sole judge of presence (version_id ignored), on save and load. */
     bool (*field_exists)(void *opaque, int version_id);
+    /* VMS_VALIDATE_WHY: a predicate that says what is wrong (see VmsMsg). */
+    bool (*validate)(void *opaque, int version_id, VmsMsg *why);
 };
 
 struct VmsDesc {
@@ -341,6 +347,10 @@ void vms_for_each_member_in(const VmsDesc *d, const void *obj, size_t size,
 /* A named predicate run at this position on save and load; sends no bytes. */
 #define VMS_VALIDATE(text, fn) { \
     .name = (text), .flags = VMS_ARRAY | VMS_MUST_EXIST, .num = 0, .field_exists = (fn) }
+/* The same, with a predicate that names the member and its value on failure
+ * (same wire format and dump as VMS_VALIDATE). */
+#define VMS_VALIDATE_WHY(text, fn) { \
+    .name = (text), .flags = VMS_ARRAY | VMS_MUST_EXIST, .num = 0, .validate = (fn) }
 
 #define VMS_END_OF_LIST() { .flags = VMS_END }
 

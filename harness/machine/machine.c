@@ -23,9 +23,13 @@
 
 /* --------------------------------------------------------- the section */
 
-static bool clock_in_range(void *opaque, int version_id)
+static bool clock_in_range(void *opaque, int version_id, VmsMsg *why)
 {
-    return ((const MachState *)opaque)->clock.cycles <= VCLOCK_MAX_CYCLES;
+    uint64_t c = ((const MachState *)opaque)->clock.cycles;
+    if (c > VCLOCK_MAX_CYCLES)
+        return vms_fail(why, "cycles %llu exceeds the clock's range (%llu)", (unsigned long long)c,
+                        (unsigned long long)VCLOCK_MAX_CYCLES);
+    return true;
 }
 
 static bool machine_post_load(void *opaque, int version_id, VmsMsg *why)
@@ -39,7 +43,7 @@ static bool machine_post_load(void *opaque, int version_id, VmsMsg *why)
 static const VmsField machine_fields[] = {
     { .name = "cycles", .offset = offsetof(MachState, clock.cycles), .size = sizeof(uint64_t),
       .info = &vms_info_uint64, .flags = VMS_SINGLE },
-    VMS_VALIDATE("cycles within the clock's range", clock_in_range),
+    VMS_VALIDATE_WHY("cycles within the clock's range", clock_in_range),
     VMS_BOOL(reset_pending, MachState),
     VMS_END_OF_LIST(),
 };

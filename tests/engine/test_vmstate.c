@@ -868,11 +868,24 @@ static void test_subsection_foreign_prefix(void **state)
     VmsCtx c = { .err = &e };
     assert_true(vms_load_state(&c, &in, &ss_desc, &q, 1));
     assert_int_equal(in.pos, 4);
-    /* Name longer than the remaining bytes: also not ours. */
-    static const uint8_t shortb[] = { SS_A, 0x05, 40, 's', 's' };
-    vms_in_init(&in, shortb, sizeof(shortb));
+    /* A foreign name cut short: not ours either. */
+    static const uint8_t foreign_short[] = { SS_A, 0x05, 40, 'x', 'x' };
+    vms_in_init(&in, foreign_short, sizeof(foreign_short));
     assert_true(vms_load_state(&c, &in, &ss_desc, &q, 1));
     assert_int_equal(in.pos, 4);
+}
+
+/* A subsection header the stream cuts short (our prefix as far as it goes,
+ * or only the mark and no length) is a truncated stream, at the mark. */
+static void test_subsection_header_truncated(void **state)
+{
+    static const uint8_t shortb[] = { SS_A, 0x05, 40, 's', 's' };
+    SS q = { 0 };
+    expect_load_error(&ss_desc, &q, shortb, sizeof(shortb), 1, VMS_ERR_TRUNCATED, 4, "");
+    static const uint8_t mark_only[] = { SS_A, 0x05 };
+    expect_load_error(&ss_desc, &q, mark_only, sizeof(mark_only), 1, VMS_ERR_TRUNCATED, 4, "");
+    static const uint8_t len_only[] = { SS_A, 0x05, 6 };
+    expect_load_error(&ss_desc, &q, len_only, sizeof(len_only), 1, VMS_ERR_TRUNCATED, 4, "");
 }
 
 /* ------------------------------------------------------------ VALIDATE */
@@ -916,6 +929,50 @@ static void test_validate(void **state)
     q = (Va){ 0 };
     expect_load_error(&va_desc, &q, bad, sizeof(bad), 1, VMS_ERR_VALIDATE, 4, "n <= 2");
     assert_int_equal(q.arr[0], 0);
+}
+
+/* A rejection that says which member is wrong points at that member: its
+ * field path and its offset in the stream, with the value in the message. */
+typedef struct Vw {
+    uint32_t lo, hi;
+} Vw;
+
+static bool vw_ok(void *opaque, int version_id, VmsMsg *why)
+{
+    const Vw *v = opaque;
+    return v->hi >= v->lo || vms_fail(why, "hi %u is below lo %u", v->hi, v->lo);
+}
+
+static bool vw_post_load(void *opaque, int version_id, VmsMsg *why)
+{
+    const Vw *v = opaque;
+    return v->lo != 7 || vms_fail(why, "vw field 'lo' is %u, a reserved value", v->lo);
+}
+
+static const VmsField vw_fields[] = {
+    VMS_UINT32(lo, Vw),
+    VMS_UINT32(hi, Vw),
+    VMS_VALIDATE_WHY("hi >= lo", vw_ok),
+    VMS_END_OF_LIST(),
+};
+static const VmsDesc vw_desc = { .name = "vw", .version_id = 1, .minimum_version_id = 1,
+                                 .fields = vw_fields, .post_load = vw_post_load };
+
+static void test_rejection_names_member(void **state)
+{
+    Vw q = { 0, 0 };
+    static const uint8_t ok[] = { 0, 0, 0, 1, 0, 0, 0, 2 };
+    expect_load(&vw_desc, &q, ok, sizeof(ok), 1);
+    static const uint8_t low[] = { 0, 0, 0, 5, 0, 0, 0, 2 };
+    expect_load_error(&vw_desc, &q, low, sizeof(low), 1, VMS_ERR_VALIDATE, 4, "hi");
+    VmsError e;
+    assert_false(try_load(&vw_desc, &q, low, sizeof(low), 1, &e));
+    assert_non_null(strstr(e.msg, "hi 2 is below lo 5"));
+    assert_non_null(strstr(e.msg, "hi >= lo"));
+    static const uint8_t seven[] = { 0, 0, 0, 7, 0, 0, 0, 9 };
+    expect_load_error(&vw_desc, &q, seven, sizeof(seven), 1, VMS_ERR_HOOK, 0, "lo");
+    assert_false(try_load(&vw_desc, &q, seven, sizeof(seven), 1, &e));
+    assert_non_null(strstr(e.msg, "'lo' is 7"));
 }
 
 /* ------------------------------------------------------------ hooks */
@@ -1336,9 +1393,11 @@ int main(void)
         cmocka_unit_test(test_versioned_load),
         cmocka_unit_test(test_versioned_macros),
         cmocka_unit_test(test_field_exists),
+        cmocka_unit_test(test_rejection_names_member),
         cmocka_unit_test(test_subsections_needed),
         cmocka_unit_test(test_subsections_bad),
         cmocka_unit_test(test_subsection_foreign_prefix),
+        cmocka_unit_test(test_subsection_header_truncated),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_hooks),
         cmocka_unit_test(test_error_format),
