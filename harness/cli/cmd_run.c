@@ -490,18 +490,21 @@ int cmd_run(int argc, char **argv)
         cfg.max_checkpoints = 2000;
     if (!quiet && !json && isatty(STDERR_FILENO))
         cfg.progress = stderr;
-    if (cfg.results_dir) {
-        /* The folder (and its parents) exist before the run, so a finding's
-         * evidence always has somewhere to go. */
-        char err[4200];
-        if (!loop_mkdirs(cfg.results_dir, err, sizeof(err))) {
-            fprintf(stderr, "vmstress run: %s\n", err);
-            return 2;
-        }
-    }
     run_stop = 0;
     cfg.stop = &run_stop;
     catch_stop_signals();
+    if (cfg.results_dir) {
+        /* The folder (and its parents) exist before the run, so a finding's
+         * evidence always has somewhere to go. (After the signal handlers:
+         * a script may take the folder as "ready for Ctrl-C".) */
+        char err[4200];
+        if (!loop_mkdirs(cfg.results_dir, err, sizeof(err))) {
+            fprintf(stderr, "vmstress run: %s\n", err);
+            signal(SIGINT, SIG_DFL);
+            signal(SIGTERM, SIG_DFL);
+            return 2;
+        }
+    }
     JobResult *r = mmap(NULL, jobs * sizeof(JobResult), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (r == MAP_FAILED) {
         fprintf(stderr, "vmstress run: cannot map %" PRIu64 " job results: %s\n", jobs, strerror(errno));
