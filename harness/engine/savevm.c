@@ -114,7 +114,7 @@ static bool stream_fail(VmsError *e, VmsErrClass cls, const char *section, int64
     e->offset = offset;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    vms_error_vmsg(e, fmt, ap);
     va_end(ap);
     return false;
 }

@@ -85,6 +85,13 @@ int vms_error_format(const VmsError *e, char *buf, size_t n)
     return len;
 }
 
+void vms_error_vmsg(VmsError *e, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    if (n >= (int)sizeof(e->msg))
+        memcpy(e->msg + sizeof(e->msg) - 4, "...", 4);
+}
+
 void vms_error_clear(VmsError *e)
 {
     memset(e, 0, sizeof(*e));
@@ -312,7 +319,7 @@ static bool walk_fail(Walk *w, VmsErrClass cls, size_t pos, const char *fmt, ...
     e->offset = w->c->base_offset + pos;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    vms_error_vmsg(e, fmt, ap);
     va_end(ap);
     return false;
 }

@@ -20,6 +20,7 @@
 #ifndef VMSTRESS_VMSTATE_H
 #define VMSTRESS_VMSTATE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,8 @@ const char *vms_error_class_name(VmsErrClass cls);
 #define VMS_ERROR_LINE_MAX 2048
 int vms_error_format(const VmsError *e, char *buf, size_t n);
 void vms_error_clear(VmsError *e);
+/* Set e->msg; a message too long for it ends in "..." (never cut silently). */
+void vms_error_vmsg(VmsError *e, const char *fmt, va_list ap);
 
 /* Hooks report why they failed through this; vms_fail formats and returns false.
  * A post_load or VALIDATE_WHY message that begins with the name of a field

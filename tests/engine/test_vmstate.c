@@ -973,6 +973,15 @@ static void test_rejection_names_member(void **state)
     expect_load_error(&vw_desc, &q, seven, sizeof(seven), 1, VMS_ERR_HOOK, 0, "lo");
     assert_false(try_load(&vw_desc, &q, seven, sizeof(seven), 1, &e));
     assert_non_null(strstr(e.msg, "'lo' is 7"));
+    /* A line too long for its buffer ends in "...", on purpose. */
+    char small[24];
+    int n = vms_error_format(&e, small, sizeof(small));
+    assert_true(n >= (int)sizeof(small));
+    assert_string_equal(small + sizeof(small) - 4, "...");
+    char full[VMS_ERROR_LINE_MAX];
+    assert_true(vms_error_format(&e, full, sizeof(full)) < (int)sizeof(full));
+    assert_null(strstr(full, "..."));
+    assert_null(strstr(full, "instance -1"));
 }
 
 /* ------------------------------------------------------------ hooks */

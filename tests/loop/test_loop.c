@@ -183,13 +183,14 @@ static void test_repro_round_trip(void **state)
 static void test_no_checkpoint_is_error(void **state)
 {
     (void)state;
-    LoopConfig c;
     LoopFinding f;
     LoopStats st;
+    LoopConfig c;
     config(&c, 1);
-    c.max_checkpoints = 0;
-    c.max_cycles = 500;
+    /* The first checkpoint is due at cycle 1000, the run ends at 500. */
     c.interval_min = c.interval_max = 1000;
+    c.max_cycles = 500;
+    c.max_checkpoints = 0;
     assert_int_equal(loop_run(&c, &f, &st), 2);
     assert_int_equal(st.checkpoints, 0);
     assert_non_null(strstr(f.detail, "no checkpoint reached"));
