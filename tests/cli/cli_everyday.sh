@@ -69,6 +69,8 @@ assert d["status"] == "clean" and d["jobs"] == 3, d
 assert [r["seed"] for r in d["runs"]] == [5, 6, 7], d["runs"]
 assert d["checkpoints"] == sum(r["checkpoints"] for r in d["runs"]) == 90, d
 assert d["guest_cycles"] == sum(r["guest_cycles"] for r in d["runs"]) and "phases" in d
+assert abs(d["seconds"] - sum(r["seconds"] for r in d["runs"])) < 1e-6
+assert d["wall_seconds"] == max(r["seconds"] for r in d["runs"])
 ' && pass || fail "jobs-json: $out"
 # On a terminal, one combined progress line and a total (script gives a pty).
 check jobs-tty 0 script -qec "'$vm' run --checkpoints 300 --jobs 2 --results '$work/r'" /dev/null
