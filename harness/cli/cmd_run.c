@@ -434,7 +434,14 @@ int cmd_run(int argc, char **argv)
         switch (c) {
         case O_BOARD: cfg.board = optarg; break;
         case O_WORKLOAD: workload = optarg; break;
-        case O_FIRMWARE: cfg.firmware = optarg; break;
+        case O_FIRMWARE:
+            /* Each twin (and the trace re-run, and the reproducer's hash) reads it again. */
+            if (!strcmp(optarg, "-")) {
+                fprintf(stderr, "vmstress run: --firmware wants a file ('-' cannot be read more than once)\n");
+                return 2;
+            }
+            cfg.firmware = optarg;
+            break;
         case O_SEED: if (!parse_u64("--seed", optarg, &cfg.seed)) return 2; break;
         case O_CKPT: if (!parse_bound("--checkpoints", optarg, &cfg.max_checkpoints)) return 2; break;
         case O_CYCLES: if (!parse_bound("--cycles", optarg, &cfg.max_cycles)) return 2; break;
@@ -543,7 +550,13 @@ int cmd_replay(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_RESULTS: results = optarg; break;
-        case O_FIRMWARE: firmware = optarg; break;
+        case O_FIRMWARE:
+            if (!strcmp(optarg, "-")) {
+                fprintf(stderr, "vmstress replay: --firmware wants a file ('-' cannot be read more than once)\n");
+                return 2;
+            }
+            firmware = optarg;
+            break;
         case O_JSON: json = true; break;
         case O_QUIET: quiet = true; break;
         case O_HELP: fputs(replay_usage, stdout); return 0;

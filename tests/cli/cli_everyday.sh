@@ -38,6 +38,7 @@ check fifo-load 2 "$vm" load "$work/fifo";                 one_line "is a FIFO"
 check fifo-run 2 "$vm" run --firmware "$work/fifo" --checkpoints 1; one_line "is a FIFO"
 check fifo-replay 2 "$vm" replay "$work/fifo";             one_line "is a FIFO"
 check fifo-exec 2 "$vm" exec "$work/fifo";                 one_line "is a FIFO"
+check stdin-firmware 2 "$vm" run --firmware - --checkpoints 1; one_line "cannot be read more than once"
 check dir-load 2 "$vm" load "$work";                       one_line "is a directory"
 check dev-load 2 "$vm" load /dev/zero;                     one_line "character device"
 
