@@ -76,7 +76,8 @@ static const char replay_usage[] =
     "\n"
     "  --firmware FILE  use this ELF instead (its hash must still match)\n"
     "  --results DIR    write the new finding's evidence here\n"
-    "  --json           print the result as one JSON object\n"
+    "  --json           print the result as one JSON object, with \"replay\":\n"
+    "                   same, different, no-divergence or error\n"
     "  --quiet          no report, exit status only\n"
     "  --help           this text\n"
     "\n"
@@ -615,7 +616,20 @@ int cmd_replay(int argc, char **argv)
                        expect.where, expect.what);
         }
         r->status = status == 3 ? 1 : status;
-        report_all(&cfg, r, 1, json, quiet);
+        if (json) {
+            /* One object, as run --json, plus the verdict against the reproducer. */
+            json_t *j = results_json(&cfg, r, 1, r->status);
+            json_object_set_new(j, "replay", json_string(status == 3 ? "different" : status == 1 ? "same"
+                                                         : status == 0 ? "no-divergence" : "error"));
+            char *js = json_dumps(j, JSON_COMPACT);
+            puts(js);
+            free(js);
+            json_decref(j);
+            if (status == 2)
+                fprintf(stderr, "vmstress replay: %s\n", r->fi.detail);
+        } else {
+            report_all(&cfg, r, 1, json, quiet);
+        }
         free(r);
         cfg.firmware = stored;
         cfg.firmware_name = NULL;

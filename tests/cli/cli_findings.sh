@@ -48,6 +48,12 @@ check replay-other-build 1 env VMSTRESS_GUEST_DIR="$work/otherbuild/guest" "$vm"
 sed 's/"expect_field": "cr"/"expect_field": "lcr_h"/' "$work/elsewhere/repro.json" > "$work/elsewhere/other.json"
 check replay-different 3 "$vm" replay "$work/elsewhere/other.json"
 has different "$out" "found a DIFFERENT divergence"
+check replay-different-json 3 "$vm" replay "$work/elsewhere/other.json" --json
+printf '%s' "$out" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["replay"]=="different" and d["status"]=="divergence", d' \
+  && pass || fail "replay-different-json: $out"
+check replay-same-json 1 "$vm" replay "$work/elsewhere/repro.json" --json
+printf '%s' "$out" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["replay"]=="same", d' \
+  && pass || fail "replay-same-json: $out"
 # Refusals: another firmware (hash), a missing one, a reproducer beyond the caps, the wrong binary.
 check replay-hash 2 "$vm" replay "$work/elsewhere/repro.json" --firmware "$guest/hello.elf"; one_line "FNV-1a 64"
 check replay-nofw 2 env VMSTRESS_GUEST_DIR="$work/nowhere" "$vm" replay "$work/elsewhere/repro.json"; one_line "guest/all.elf"
