@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the core loads guest memory with host loads: little-endian hosts only"
@@ -503,284 +504,357 @@ static void exec32(Cpu *cpu, uint32_t pc, uint32_t hw1, uint32_t hw2)
     FAULT();                            /* UDF.W and everything unallocated */
 }
 
+/*
+ * Decoding. Every 16-bit halfword maps to one operation, so the whole
+ * decoder is a 64 KiB table filled once (op_table) from classify(), and
+ * exec16 is one flat switch on it. The table depends only on the
+ * instruction's bits, never on memory or state, so it can never go stale:
+ * code in SRAM that rewrites itself is fetched and looked up afresh every
+ * time. Encodings that always fault (UDF, unallocated, IT, CBZ, bad list or
+ * operand forms) map to OP_UNDEF, so the handlers need not check them.
+ */
+enum {
+    OP_UNDEF, OP_32,
+    OP_LSL_I, OP_LSR_I, OP_ASR_I, OP_ADD_R, OP_SUB_R, OP_ADD_I3, OP_SUB_I3,
+    OP_MOV_I, OP_CMP_I, OP_ADD_I8, OP_SUB_I8,
+    /* The 16 data-processing operations, in encoding order (bits 9:6). */
+    OP_AND, OP_EOR, OP_LSL_R, OP_LSR_R, OP_ASR_R, OP_ADC, OP_SBC, OP_ROR_R,
+    OP_TST, OP_RSB, OP_CMP_R, OP_CMN, OP_ORR, OP_MUL, OP_BIC, OP_MVN,
+    OP_ADD_HI, OP_CMP_HI, OP_MOV_HI, OP_BX, OP_BLX,
+    OP_LDR_LIT, OP_STORE_REG, OP_LOAD_REG,
+    /* Immediate-offset forms, in encoding order (bits 15:11 = 0x0C..0x11). */
+    OP_STR_I, OP_LDR_I, OP_STRB_I, OP_LDRB_I, OP_STRH_I, OP_LDRH_I,
+    OP_STR_SP, OP_LDR_SP, OP_ADR, OP_ADD_SPI, OP_ADDSUB_SP, OP_EXTEND, OP_PUSH, OP_CPS,
+    OP_REV, OP_POP, OP_BKPT, OP_WFE, OP_WFI, OP_SEV, OP_NOP, OP_STM, OP_LDM,
+    OP_BCOND, OP_SVC, OP_B,
+    OP_COUNT
+};
+_Static_assert(OP_COUNT <= 256, "op_table holds bytes");
+
+static uint8_t classify_misc(uint32_t in)
+{
+    switch (in >> 8 & 15) {
+    case 0x0: return OP_ADDSUB_SP;
+    case 0x2: return OP_EXTEND;
+    case 0x4: case 0x5: return (in & 0x1ff) ? OP_PUSH : OP_UNDEF;
+    case 0x6: return (in & 0xffef) == 0xb662 ? OP_CPS : OP_UNDEF;
+    case 0xA: return (in >> 6 & 3) == 2 ? OP_UNDEF : OP_REV;
+    case 0xC: case 0xD: return (in & 0x1ff) ? OP_POP : OP_UNDEF;
+    case 0xE: return OP_BKPT;
+    case 0xF:
+        if (in & 15)
+            return OP_UNDEF;                    /* IT: not in ARMv6-M */
+        switch (in >> 4 & 15) {
+        case 2: return OP_WFE;
+        case 3: return OP_WFI;
+        case 4: return OP_SEV;
+        default: return OP_NOP;                 /* NOP, YIELD, unallocated hints */
+        }
+    default: return OP_UNDEF;                   /* CBZ/CBNZ etc. are not ARMv6-M */
+    }
+}
+
+static uint8_t classify_hi(uint32_t in)
+{
+    unsigned rd = (in >> 4 & 8) | (in & 7), rm = in >> 3 & 15;
+    switch (in >> 8 & 3) {
+    case 0: return rd == 15 && rm == 15 ? OP_UNDEF : OP_ADD_HI;
+    case 1: return rd == 15 || rm == 15 ? OP_UNDEF : OP_CMP_HI;
+    case 2: return OP_MOV_HI;
+    default:
+        if (in & 7)
+            return OP_UNDEF;
+        if (in & 0x80)
+            return rm == 15 ? OP_UNDEF : OP_BLX;
+        return OP_BX;
+    }
+}
+
+static uint8_t classify(uint32_t in)
+{
+    unsigned top = in >> 11;
+    switch (top) {
+    case 0x00: return OP_LSL_I;                 /* MOVS reg is LSLS #0 */
+    case 0x01: return OP_LSR_I;
+    case 0x02: return OP_ASR_I;
+    case 0x03: return (in & 0x400) ? ((in & 0x200) ? OP_SUB_I3 : OP_ADD_I3)
+                                   : ((in & 0x200) ? OP_SUB_R : OP_ADD_R);
+    case 0x04: return OP_MOV_I;
+    case 0x05: return OP_CMP_I;
+    case 0x06: return OP_ADD_I8;
+    case 0x07: return OP_SUB_I8;
+    case 0x08: return (in & 0x400) ? classify_hi(in) : (uint8_t)(OP_AND + (in >> 6 & 15));
+    case 0x09: return OP_LDR_LIT;
+    case 0x0A: case 0x0B: return (in >> 9 & 7) <= 2 ? OP_STORE_REG : OP_LOAD_REG;
+    case 0x0C: case 0x0D: case 0x0E: case 0x0F: case 0x10: case 0x11:
+        return (uint8_t)(OP_STR_I + (top - 0x0C));
+    case 0x12: return OP_STR_SP;
+    case 0x13: return OP_LDR_SP;
+    case 0x14: return OP_ADR;
+    case 0x15: return OP_ADD_SPI;
+    case 0x16: case 0x17: return classify_misc(in);
+    case 0x18: case 0x19: return (in & 0xff) ? (top == 0x18 ? OP_STM : OP_LDM) : OP_UNDEF;
+    case 0x1A: case 0x1B:
+        switch (in >> 8 & 15) {
+        case 14: return OP_UNDEF;               /* UDF */
+        case 15: return OP_SVC;
+        default: return OP_BCOND;
+        }
+    case 0x1C: return OP_B;
+    default: return OP_32;
+    }
+}
+
+static uint8_t op_table[1u << 16];
+static once_flag op_table_once = ONCE_FLAG_INIT;
+
+static void op_table_fill(void)
+{
+    for (uint32_t in = 0; in < 1u << 16; in++)
+        op_table[in] = classify(in);
+}
+
+/* Loads and stores with a computed address; size in bytes. */
+static inline bool load_to(Cpu *cpu, unsigned rd, uint32_t a, unsigned size)
+{
+    uint32_t v;
+    if (!mem_read(cpu, a, size, &v))
+        return false;
+    cpu->st.r[rd] = v;
+    return true;
+}
+
+static inline uint32_t lsl_imm(CpuState *s, uint32_t v, unsigned sh)
+{
+    if (sh)
+        s->c = v >> (32 - sh) & 1;
+    return sh ? v << sh : v;
+}
+
 static void exec16(Cpu *cpu, uint32_t pc, uint32_t in)
 {
     CpuState *s = &cpu->st;
     uint32_t next = pc + 2;
-    unsigned rd = in & 7, rn = in >> 3 & 7, rm;
     uint32_t a, v;
+    /* Operand fields, extracted only by the handlers that use them. */
+#define rd (in & 7)
+#define rd8 (in >> 8 & 7)
+#define sh (in >> 6 & 31)
+#define imm8 (in & 0xff)
+#define x R(in & 7)             /* Rd / Rdn / Rt */
+#define y R(in >> 3 & 7)        /* Rm of data processing, Rn of the rest */
 
-    switch (in >> 11) {
-    case 0x00: {                                            /* LSLS imm / MOVS reg */
-        unsigned sh = in >> 6 & 31;
-        v = R(rn);
-        if (sh) { s->c = v >> (32 - sh) & 1; v <<= sh; }
+    switch ((unsigned)op_table[in]) {
+    case OP_LSL_I: v = lsl_imm(s, y, sh); R(rd) = v; set_nz(s, v); break;
+    case OP_LSR_I:
+        if (sh == 0) { s->c = y >> 31; v = 0; } else { s->c = y >> (sh - 1) & 1; v = y >> sh; }
         R(rd) = v; set_nz(s, v);
         break;
-    }
-    case 0x01: {                                            /* LSRS imm */
-        unsigned sh = in >> 6 & 31;
-        v = R(rn);
-        if (sh == 0) { s->c = v >> 31; v = 0; } else { s->c = v >> (sh - 1) & 1; v >>= sh; }
+    case OP_ASR_I:
+        if (sh == 0) { s->c = y >> 31; v = (uint32_t)((int32_t)y >> 31); }
+        else { s->c = y >> (sh - 1) & 1; v = (uint32_t)((int32_t)y >> sh); }
         R(rd) = v; set_nz(s, v);
         break;
-    }
-    case 0x02: {                                            /* ASRS imm */
-        unsigned sh = in >> 6 & 31;
-        v = R(rn);
-        if (sh == 0) { s->c = v >> 31; v = (uint32_t)((int32_t)v >> 31); }
-        else { s->c = v >> (sh - 1) & 1; v = (uint32_t)((int32_t)v >> sh); }
-        R(rd) = v; set_nz(s, v);
-        break;
-    }
-    case 0x03: {                                            /* ADDS/SUBS reg/imm3 */
-        uint32_t op2 = (in & 0x400) ? (in >> 6 & 7) : R(in >> 6 & 7);
-        if (in & 0x200) R(rd) = add_c(s, R(rn), ~op2, 1, true);
-        else R(rd) = add_c(s, R(rn), op2, 0, true);
-        break;
-    }
-    case 0x04: rd = in >> 8 & 7; R(rd) = in & 0xff; set_nz(s, R(rd)); break;          /* MOVS */
-    case 0x05: add_c(s, R(in >> 8 & 7), ~(in & 0xffu), 1, true); break;              /* CMP */
-    case 0x06: rd = in >> 8 & 7; R(rd) = add_c(s, R(rd), in & 0xff, 0, true); break; /* ADDS */
-    case 0x07: rd = in >> 8 & 7; R(rd) = add_c(s, R(rd), ~(in & 0xffu), 1, true); break;
-    case 0x08:
-        if (!(in & 0x400)) {                                /* data processing */
-            uint32_t x = R(rd), y = R(rn);
-            switch (in >> 6 & 15) {
-            case 0x0: v = x & y; R(rd) = v; set_nz(s, v); break;
-            case 0x1: v = x ^ y; R(rd) = v; set_nz(s, v); break;
-            case 0x2: v = shift_reg(s, SH_LSL, x, y); R(rd) = v; set_nz(s, v); break;
-            case 0x3: v = shift_reg(s, SH_LSR, x, y); R(rd) = v; set_nz(s, v); break;
-            case 0x4: v = shift_reg(s, SH_ASR, x, y); R(rd) = v; set_nz(s, v); break;
-            case 0x5: R(rd) = add_c(s, x, y, s->c, true); break;
-            case 0x6: R(rd) = add_c(s, x, ~y, s->c, true); break;
-            case 0x7: v = shift_reg(s, SH_ROR, x, y); R(rd) = v; set_nz(s, v); break;
-            case 0x8: set_nz(s, x & y); break;
-            case 0x9: R(rd) = add_c(s, ~y, 0, 1, true); break;             /* RSBS #0 */
-            case 0xA: add_c(s, x, ~y, 1, true); break;
-            case 0xB: add_c(s, x, y, 0, true); break;
-            case 0xC: v = x | y; R(rd) = v; set_nz(s, v); break;
-            case 0xD: v = x * y; R(rd) = v; set_nz(s, v); break;
-            case 0xE: v = x & ~y; R(rd) = v; set_nz(s, v); break;
-            default: v = ~y; R(rd) = v; set_nz(s, v); break;
-            }
+    case OP_ADD_R: R(rd) = add_c(s, y, R(in >> 6 & 7), 0, true); break;
+    case OP_SUB_R: R(rd) = add_c(s, y, ~R(in >> 6 & 7), 1, true); break;
+    case OP_ADD_I3: R(rd) = add_c(s, y, in >> 6 & 7, 0, true); break;
+    case OP_SUB_I3: R(rd) = add_c(s, y, ~(in >> 6 & 7), 1, true); break;
+    case OP_MOV_I: R(rd8) = imm8; set_nz(s, imm8); break;
+    case OP_CMP_I: add_c(s, R(rd8), ~imm8, 1, true); break;
+    case OP_ADD_I8: R(rd8) = add_c(s, R(rd8), imm8, 0, true); break;
+    case OP_SUB_I8: R(rd8) = add_c(s, R(rd8), ~imm8, 1, true); break;
+    /* Data processing: x = Rdn, y = Rm. */
+    case OP_AND: v = x & y; R(rd) = v; set_nz(s, v); break;
+    case OP_EOR: v = x ^ y; R(rd) = v; set_nz(s, v); break;
+    case OP_LSL_R: v = shift_reg(s, SH_LSL, x, y); R(rd) = v; set_nz(s, v); break;
+    case OP_LSR_R: v = shift_reg(s, SH_LSR, x, y); R(rd) = v; set_nz(s, v); break;
+    case OP_ASR_R: v = shift_reg(s, SH_ASR, x, y); R(rd) = v; set_nz(s, v); break;
+    case OP_ADC: R(rd) = add_c(s, x, y, s->c, true); break;
+    case OP_SBC: R(rd) = add_c(s, x, ~y, s->c, true); break;
+    case OP_ROR_R: v = shift_reg(s, SH_ROR, x, y); R(rd) = v; set_nz(s, v); break;
+    case OP_TST: set_nz(s, x & y); break;
+    case OP_RSB: R(rd) = add_c(s, ~y, 0, 1, true); break;
+    case OP_CMP_R: add_c(s, x, ~y, 1, true); break;
+    case OP_CMN: add_c(s, x, y, 0, true); break;
+    case OP_ORR: v = x | y; R(rd) = v; set_nz(s, v); break;
+    case OP_MUL: v = x * y; R(rd) = v; set_nz(s, v); break;
+    case OP_BIC: v = x & ~y; R(rd) = v; set_nz(s, v); break;
+    case OP_MVN: v = ~y; R(rd) = v; set_nz(s, v); break;
+    /* High registers: rd = Rdn (4 bits), rm (4 bits); PC reads as pc + 4.
+     * The forms that fault (ADD pc, pc; CMP with PC; BLX pc) are OP_UNDEF. */
+    case OP_ADD_HI: case OP_CMP_HI: case OP_MOV_HI: case OP_BX: case OP_BLX: {
+        unsigned rdh = (in >> 4 & 8) | (in & 7), rm = in >> 3 & 15;
+        uint32_t yh = rm == 15 ? pc + 4 : R(rm);
+        switch ((unsigned)op_table[in]) {
+        case OP_ADD_HI:
+            v = (rdh == 15 ? pc + 4 : R(rdh)) + yh;
+            if (rdh == 15) { R(15) = v & ~1u; return; }
+            R(rdh) = rdh == 13 ? v & ~3u : v;
             break;
-        }
-        rd = (in >> 4 & 8) | (in & 7);
-        rm = in >> 3 & 15;
-        {
-            uint32_t y = rm == 15 ? pc + 4 : R(rm);
-            uint32_t x = rd == 15 ? pc + 4 : R(rd);
-            switch (in >> 8 & 3) {
-            case 0:                                         /* ADD (high) */
-                if (rd == 15 && rm == 15) FAULT();
-                v = x + y;
-                if (rd == 15) { R(15) = v & ~1u; return; }
-                if (rd == 13) v &= ~3u;
-                R(rd) = v;
-                break;
-            case 1:                                         /* CMP (high) */
-                if (rd == 15 || rm == 15) FAULT();
-                add_c(s, x, ~y, 1, true);
-                break;
-            case 2:                                         /* MOV (high) */
-                if (rd == 15) { R(15) = y & ~1u; return; }
-                R(rd) = rd == 13 ? y & ~3u : y;
-                break;
-            default:                                        /* BX / BLX */
-                if (in & 7) FAULT();
-                if (in & 0x80) {
-                    if (rm == 15) FAULT();
-                    if (!(y & 1)) FAULT();
-                    R(14) = next | 1;
-                    R(15) = y & ~1u;
-                    return;
-                }
-                bx_write_pc(cpu, y, pc);
-                return;
-            }
-        }
-        break;
-    case 0x09:                                              /* LDR literal */
-        if (!mem_read(cpu, ((pc + 4) & ~3u) + (in & 0xff) * 4, 4, &v)) FAULT();
-        R(in >> 8 & 7) = v;
-        break;
-    case 0x0A: case 0x0B: {                                 /* load/store register offset */
-        static const uint8_t size[8] = { 4, 2, 1, 1, 4, 2, 1, 2 };
-        unsigned op = in >> 9 & 7;
-        a = R(rn) + R(in >> 6 & 7);
-        if (op == 0 || op == 1 || op == 2) {
-            if (!mem_write(cpu, a, size[op], R(rd))) FAULT();
-        } else {
-            if (!mem_read(cpu, a, size[op], &v)) FAULT();
-            if (op == 3) v = (uint32_t)(int8_t)v;
-            else if (op == 7) v = (uint32_t)(int16_t)v;
-            R(rd) = v;
-        }
-        break;
-    }
-    case 0x0C: case 0x0D: case 0x0E: case 0x0F: case 0x10: case 0x11: {   /* imm5 offsets */
-        unsigned size = (in >> 11) >= 0x10 ? 2 : (in & 0x1000) ? 1 : 4;
-        a = R(rn) + (in >> 6 & 31) * size;
-        if (in & 0x800) {
-            if (!mem_read(cpu, a, size, &v)) FAULT();
-            R(rd) = v;
-        } else if (!mem_write(cpu, a, size, R(rd))) FAULT();
-        break;
-    }
-    case 0x12: case 0x13:                                   /* STR/LDR SP-relative */
-        rd = in >> 8 & 7;
-        a = R(13) + (in & 0xff) * 4;
-        if (in & 0x800) {
-            if (!mem_read(cpu, a, 4, &v)) FAULT();
-            R(rd) = v;
-        } else if (!mem_write(cpu, a, 4, R(rd))) FAULT();
-        break;
-    case 0x14: R(in >> 8 & 7) = ((pc + 4) & ~3u) + (in & 0xff) * 4; break;   /* ADR */
-    case 0x15: R(in >> 8 & 7) = R(13) + (in & 0xff) * 4; break;             /* ADD Rd, SP, # */
-    case 0x16: case 0x17:                                   /* miscellaneous */
-        switch (in >> 8 & 15) {
-        case 0x0:                                           /* ADD/SUB SP, #imm7 */
-            if (in & 0x80) R(13) -= (in & 0x7f) * 4; else R(13) += (in & 0x7f) * 4;
+        case OP_CMP_HI: add_c(s, R(rdh), ~yh, 1, true); break;
+        case OP_MOV_HI:
+            if (rdh == 15) { R(15) = yh & ~1u; return; }
+            R(rdh) = rdh == 13 ? yh & ~3u : yh;
             break;
-        case 0x2: {                                         /* SXTH SXTB UXTH UXTB */
-            v = R(rn);
-            switch (in >> 6 & 3) {
-            case 0: v = (uint32_t)(int16_t)v; break;
-            case 1: v = (uint32_t)(int8_t)v; break;
-            case 2: v &= 0xffff; break;
-            default: v &= 0xff; break;
-            }
-            R(rd) = v;
-            break;
-        }
-        case 0x4: case 0x5: {                               /* PUSH */
-            uint32_t list = (in & 0xff) | (in & 0x100) << 6;
-            if (!list) FAULT();
-            a = R(13) - 4 * (uint32_t)__builtin_popcount(list);
-            if (!store_words(cpu, a, list, s->r)) FAULT();
-            R(13) = a;
-            break;
-        }
-        case 0x6:                                           /* CPSIE/CPSID i */
-            if ((in & 0xffef) != 0xb662) FAULT();
-            s->primask = in >> 4 & 1;
-            cpu->check = true;
-            break;
-        case 0xA: {                                         /* REV REV16 REVSH */
-            v = R(rn);
-            switch (in >> 6 & 3) {
-            case 0: v = __builtin_bswap32(v); break;
-            case 1: v = (v >> 8 & 0x00ff00ffu) | (v << 8 & 0xff00ff00u); break;
-            case 3: v = (uint32_t)(int16_t)(uint16_t)((v >> 8 & 0xff) | (v << 8 & 0xff00)); break;
-            default: FAULT();
-            }
-            R(rd) = v;
-            break;
-        }
-        case 0xC: case 0xD: {                               /* POP */
-            uint32_t list = (in & 0xff) | (in & 0x100) << 7;
-            uint32_t w[16];
-            if (!list) FAULT();
-            if (!load_words(cpu, R(13), list, w)) FAULT();
-            for (unsigned i = 0; i < 8; i++)
-                if (list >> i & 1)
-                    R(i) = w[i];
-            R(13) += 4 * (uint32_t)__builtin_popcount(list);
-            if (list & 0x8000) {
-                bx_write_pc(cpu, w[15], pc);
-                return;
-            }
-            break;
-        }
-        case 0xE: {                                         /* BKPT */
-            if ((in & 0xff) == 0xAB && cpu->bus.semihost) {
-                R(15) = pc;
-                if (cpu->bus.semihost(cpu->bus.opaque, cpu)) {
-                    if (s->run == CPU_RUNNING)
-                        R(15) = next;
-                    return;
-                }
-            }
-            FAULT();            /* no debugger: BKPT escalates to HardFault */
-        }
-        case 0xF:                                           /* hints */
-            if (in & 15) FAULT();                           /* IT: not in ARMv6-M */
-            switch (in >> 4 & 15) {
-            case 2: R(15) = next; op_sleep(cpu, CPU_SLEEP_WFE); return;
-            case 3: R(15) = next; op_sleep(cpu, CPU_SLEEP_WFI); return;
-            case 4: s->event = true; break;                 /* SEV (single core: our own register) */
-            default: break;                                 /* NOP, YIELD, unallocated hints */
-            }
-            break;
+        case OP_BLX:
+            if (!(yh & 1)) FAULT();
+            R(14) = next | 1;
+            R(15) = yh & ~1u;
+            return;
         default:
-            FAULT();                                        /* CBZ/CBNZ etc. are not ARMv6-M */
+            bx_write_pc(cpu, yh, pc);
+            return;
         }
         break;
-    case 0x18: case 0x19: {                                 /* STM / LDM */
-        unsigned base = in >> 8 & 7;
-        uint32_t list = in & 0xff;
-        if (!list) FAULT();
+    }
+    case OP_LDR_LIT:
+        if (!load_to(cpu, rd8, ((pc + 4) & ~3u) + imm8 * 4, 4)) FAULT();
+        break;
+    case OP_STORE_REG: {                                    /* STR STRH STRB */
+        static const uint8_t size[3] = { 4, 2, 1 };
+        if (!mem_write(cpu, y + R(in >> 6 & 7), size[in >> 9 & 7], x)) FAULT();
+        break;
+    }
+    case OP_LOAD_REG: {                                     /* LDRSB LDR LDRH LDRB LDRSH */
+        static const uint8_t size[8] = { 0, 0, 0, 1, 4, 2, 1, 2 };
+        unsigned op = in >> 9 & 7;
+        if (!mem_read(cpu, y + R(in >> 6 & 7), size[op], &v)) FAULT();
+        if (op == 3) v = (uint32_t)(int8_t)v;
+        else if (op == 7) v = (uint32_t)(int16_t)v;
+        R(rd) = v;
+        break;
+    }
+    case OP_STR_I: if (!mem_write(cpu, y + sh * 4, 4, x)) FAULT(); break;
+    case OP_LDR_I: if (!load_to(cpu, rd, y + sh * 4, 4)) FAULT(); break;
+    case OP_STRB_I: if (!mem_write(cpu, y + sh, 1, x)) FAULT(); break;
+    case OP_LDRB_I: if (!load_to(cpu, rd, y + sh, 1)) FAULT(); break;
+    case OP_STRH_I: if (!mem_write(cpu, y + sh * 2, 2, x)) FAULT(); break;
+    case OP_LDRH_I: if (!load_to(cpu, rd, y + sh * 2, 2)) FAULT(); break;
+    case OP_STR_SP: if (!mem_write(cpu, R(13) + imm8 * 4, 4, R(rd8))) FAULT(); break;
+    case OP_LDR_SP: if (!load_to(cpu, rd8, R(13) + imm8 * 4, 4)) FAULT(); break;
+    case OP_ADR: R(rd8) = ((pc + 4) & ~3u) + imm8 * 4; break;
+    case OP_ADD_SPI: R(rd8) = R(13) + imm8 * 4; break;
+    case OP_ADDSUB_SP:
+        if (in & 0x80) R(13) -= (in & 0x7f) * 4; else R(13) += (in & 0x7f) * 4;
+        break;
+    case OP_EXTEND:                                         /* SXTH SXTB UXTH UXTB */
+        switch (in >> 6 & 3) {
+        case 0: v = (uint32_t)(int16_t)y; break;
+        case 1: v = (uint32_t)(int8_t)y; break;
+        case 2: v = y & 0xffff; break;
+        default: v = y & 0xff; break;
+        }
+        R(rd) = v;
+        break;
+    case OP_PUSH: {
+        uint32_t list = imm8 | (in & 0x100) << 6;
+        a = R(13) - 4 * (uint32_t)__builtin_popcount(list);
+        if (!store_words(cpu, a, list, s->r)) FAULT();
+        R(13) = a;
+        break;
+    }
+    case OP_CPS:
+        s->primask = in >> 4 & 1;
+        cpu->check = true;
+        break;
+    case OP_REV:                                            /* REV REV16 REVSH */
+        switch (in >> 6 & 3) {
+        case 0: v = __builtin_bswap32(y); break;
+        case 1: v = (y >> 8 & 0x00ff00ffu) | (y << 8 & 0xff00ff00u); break;
+        default: v = (uint32_t)(int16_t)(uint16_t)((y >> 8 & 0xff) | (y << 8 & 0xff00)); break;
+        }
+        R(rd) = v;
+        break;
+    case OP_POP: {
+        uint32_t list = imm8 | (in & 0x100) << 7;
+        uint32_t w[16];
+        if (!load_words(cpu, R(13), list, w)) FAULT();
+        for (unsigned i = 0; i < 8; i++)
+            if (list >> i & 1)
+                R(i) = w[i];
+        R(13) += 4 * (uint32_t)__builtin_popcount(list);
+        if (list & 0x8000) {
+            bx_write_pc(cpu, w[15], pc);
+            return;
+        }
+        break;
+    }
+    case OP_BKPT:
+        if (imm8 == 0xAB && cpu->bus.semihost) {
+            R(15) = pc;
+            if (cpu->bus.semihost(cpu->bus.opaque, cpu)) {
+                if (s->run == CPU_RUNNING)
+                    R(15) = next;
+                return;
+            }
+        }
+        FAULT();            /* no debugger: BKPT escalates to HardFault */
+    case OP_WFE: R(15) = next; op_sleep(cpu, CPU_SLEEP_WFE); return;
+    case OP_WFI: R(15) = next; op_sleep(cpu, CPU_SLEEP_WFI); return;
+    case OP_SEV: s->event = true; break;                    /* single core: our own register */
+    case OP_NOP: break;
+    case OP_STM: case OP_LDM: {
+        unsigned base = rd8;
+        uint32_t end;
         a = R(base);
-        uint32_t end = a + 4 * (uint32_t)__builtin_popcount(list);
-        if (in & 0x800) {
+        end = a + 4 * (uint32_t)__builtin_popcount(imm8);
+        if (op_table[in] == OP_LDM) {
             uint32_t w[8];
-            if (!load_words(cpu, a, list, w)) FAULT();
+            if (!load_words(cpu, a, imm8, w)) FAULT();
             for (unsigned i = 0; i < 8; i++)
-                if (list >> i & 1)
+                if (imm8 >> i & 1)
                     R(i) = w[i];
-            if (!(list >> base & 1))
+            if (!(imm8 >> base & 1))
                 R(base) = end;
         } else {
-            if (!store_words(cpu, a, list, s->r)) FAULT();
+            if (!store_words(cpu, a, imm8, s->r)) FAULT();
             R(base) = end;
         }
         break;
     }
-    case 0x1A: case 0x1B: {                                 /* B<cond>, UDF, SVC */
-        unsigned cond = in >> 8 & 15;
-        if (cond == 14) FAULT();                            /* UDF */
-        if (cond == 15) {                                   /* SVC */
-            R(15) = next;
-            if (cpu_exc_prio(cpu, CPU_EXC_SVCALL) < exec_prio(cpu, true))
-                enter_exception(cpu, CPU_EXC_SVCALL, next);
-            else
-                fault(cpu, next);                           /* cannot be taken: escalate */
-            return;
-        }
-        if (cond_pass(s, cond)) {
-            R(15) = pc + 4 + (uint32_t)((int32_t)(int8_t)(in & 0xff) * 2);
+    case OP_BCOND:
+        if (cond_pass(s, in >> 8 & 15)) {
+            R(15) = pc + 4 + (uint32_t)((int32_t)(int8_t)imm8 * 2);
             return;
         }
         break;
-    }
-    case 0x1C:                                              /* B */
+    case OP_SVC:
+        R(15) = next;
+        if (cpu_exc_prio(cpu, CPU_EXC_SVCALL) < exec_prio(cpu, true))
+            enter_exception(cpu, CPU_EXC_SVCALL, next);
+        else
+            fault(cpu, next);                               /* cannot be taken: escalate */
+        return;
+    case OP_B:
         R(15) = pc + 4 + (uint32_t)(((int32_t)(in << 21)) >> 20);
         return;
-    default: {                                              /* 32-bit */
+    case OP_32: {
         uint32_t hw2;
         if (!fetch16(cpu, pc + 2, &hw2)) FAULT();
         exec32(cpu, pc, in, hw2);
         return;
     }
+    case OP_UNDEF:
+        FAULT();            /* UDF and every unallocated encoding */
+    default:
+        __builtin_unreachable();    /* op_table holds only the values above */
     }
+#undef rd
+#undef rd8
+#undef sh
+#undef imm8
+#undef x
+#undef y
     R(15) = next;
 }
 
-/* Record, fetch and execute the instruction at r15. */
-static inline void step(Cpu *cpu, uint64_t cycle, bool regs)
+/* Record, fetch and execute the instruction at r15 (ring slot e). */
+static inline void step(Cpu *cpu, CpuTraceEntry *e, uint64_t cycle)
 {
     CpuState *s = &cpu->st;
     uint32_t pc = s->r[15], in;
-    CpuTraceEntry *e = &cpu->trace[cpu->trace_pos];
-    cpu->trace_pos = (cpu->trace_pos + 1) & (CPU_TRACE_LEN - 1);
-    cpu->trace_count++;
     e->cycle = cycle;
     e->pc = pc;
-    if (regs) {
-        memcpy(e->r, s->r, sizeof e->r);
-        e->xpsr = cpu_xpsr(s);
-    }
     /* Only the first halfword: cpu_trace reads the second one of a 32-bit
      * encoding back from memory, off the hot path. */
     if (!fetch16(cpu, pc, &in)) {
@@ -790,6 +864,34 @@ static inline void step(Cpu *cpu, uint64_t cycle, bool regs)
     }
     e->insn = in;
     exec16(cpu, pc, in);
+}
+
+/* Instructions back to back from cycle `now` until `lim` or until one sets
+ * check (cpu_stop and cpu_halt set it too). The ring position and the
+ * instruction count live in locals here and are written back once per
+ * burst: nothing an instruction can call reads them (a reset from a
+ * callback clears them; `resets` tells). The clock is written
+ * every instruction, because a device or SCS access reads the time. */
+static uint64_t run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
+{
+    uint64_t first = now;
+    uint32_t pos = cpu->trace_pos, resets = cpu->resets;
+    bool regs = cpu->trace_regs;
+    do {
+        CpuTraceEntry *e = &cpu->trace[pos];
+        pos = (pos + 1) & (CPU_TRACE_LEN - 1);
+        if (regs) {
+            memcpy(e->r, cpu->st.r, sizeof e->r);
+            e->xpsr = cpu_xpsr(&cpu->st);
+        }
+        step(cpu, e, now);
+        clk->cycles = ++now;
+    } while (now < lim && !cpu->check);
+    if (cpu->resets == resets) {   /* else a callback reset the core and its ring */
+        cpu->trace_pos = pos;
+        cpu->trace_count += now - first;
+    }
+    return now;
 }
 
 _Static_assert((CPU_TRACE_LEN & (CPU_TRACE_LEN - 1)) == 0, "trace ring must be a power of two");
@@ -838,15 +940,11 @@ uint64_t cpu_exec(Cpu *cpu, uint64_t cycles)
             continue;
         }
         /* Fast path: instructions back to back until a timer is due, the
-         * budget ends, or an instruction asks for attention (check/stop).
+         * budget ends, or an instruction asks for attention (check).
          * The deadline can only move through a device or SCS access, and
          * those set check, so lim stays valid inside the loop. */
-        uint64_t now = clk->cycles;
         uint64_t lim = end < clk->next_cycle ? end : clk->next_cycle;
-        do {
-            step(cpu, now, cpu->trace_regs);
-            clk->cycles = ++now;
-        } while (now < lim && !(cpu->check | cpu->stop));
+        run_burst(cpu, clk, clk->cycles, lim);
     }
     if (cpu->sysreset_req)
         do_sysreset(cpu);
@@ -856,6 +954,7 @@ uint64_t cpu_exec(Cpu *cpu, uint64_t cycles)
 void cpu_stop(Cpu *cpu)
 {
     cpu->stop = true;
+    cpu->check = true;      /* the fast loop watches only check */
 }
 
 /* ---------------------------------------------------------- lifecycle */
@@ -865,6 +964,7 @@ Cpu *cpu_new(const CpuBus *bus)
     Cpu *cpu = calloc(1, sizeof *cpu);
     if (!cpu)
         return NULL;
+    call_once(&op_table_once, op_table_fill);
     cpu->bus = *bus;
     /* Whole words only, so an aligned access inside a region never runs off its end. */
     cpu->bus.flash_size &= ~3u;
@@ -899,6 +999,7 @@ void cpu_reset(Cpu *cpu)
     cpu->sysreset_req = false;
     cpu->trace_pos = 0;
     cpu->trace_count = 0;
+    cpu->resets++;
     memset(cpu->trace, 0, sizeof cpu->trace);
     if (!ok || !(pc & 1))
         lockup(cpu);        /* no usable reset vector: HardFault at priority -1 would lock up */
@@ -915,6 +1016,7 @@ void cpu_halt(Cpu *cpu, int exit_code)
     cpu->st.sleep = CPU_SLEEP_NONE;
     cpu->st.exit_code = exit_code;
     cpu->stop = true;
+    cpu->check = true;
 }
 
 int cpu_exit_code(const Cpu *cpu)

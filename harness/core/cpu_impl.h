@@ -21,6 +21,7 @@ struct Cpu {
     bool trace_regs;
     uint32_t trace_pos;         /* next ring slot */
     uint64_t trace_count;       /* instructions recorded since reset */
+    uint32_t resets;            /* cpu_reset calls, so a burst sees a reset from a callback */
     CpuTraceEntry trace[CPU_TRACE_LEN];
 };
 
