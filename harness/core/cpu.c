@@ -631,7 +631,9 @@ static inline uint32_t lsl_imm(CpuState *s, uint32_t v, unsigned sh)
     return sh ? v << sh : v;
 }
 
-static void exec16(Cpu *cpu, uint32_t pc, uint32_t in)
+/* Inlined into both bursts (with and without register capture), so the
+ * switch sits in the loop itself. */
+static inline __attribute__((always_inline)) void exec16(Cpu *cpu, uint32_t pc, uint32_t in)
 {
     CpuState *s = &cpu->st;
     uint32_t next = pc + 2;
@@ -849,7 +851,7 @@ static void exec16(Cpu *cpu, uint32_t pc, uint32_t in)
 }
 
 /* Record, fetch and execute the instruction at r15 (ring slot e). */
-static inline void step(Cpu *cpu, CpuTraceEntry *e, uint64_t cycle)
+static inline __attribute__((always_inline)) void step(Cpu *cpu, CpuTraceSlot *e, uint64_t cycle)
 {
     CpuState *s = &cpu->st;
     uint32_t pc = s->r[15], in;
@@ -870,20 +872,22 @@ static inline void step(Cpu *cpu, CpuTraceEntry *e, uint64_t cycle)
  * check (cpu_stop and cpu_halt set it too). The ring position and the
  * instruction count live in locals here and are written back once per
  * burst: nothing an instruction can call reads them (a reset from a
- * callback clears them; `resets` tells). The clock is written
- * every instruction, because a device or SCS access reads the time. */
-static uint64_t run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
+ * callback clears them; `resets` tells). The clock is written every
+ * instruction, because a device or SCS access reads the time. Always
+ * inlined with a constant `regs`, so the common loop has no register copy
+ * and no test for it. */
+static inline __attribute__((always_inline)) void run_burst(Cpu *cpu, VClock *clk, uint64_t now,
+                                                            uint64_t lim, bool regs)
 {
     uint64_t first = now;
     uint32_t pos = cpu->trace_pos, resets = cpu->resets;
-    bool regs = cpu->trace_regs;
     do {
-        CpuTraceEntry *e = &cpu->trace[pos];
-        pos = (pos + 1) & (CPU_TRACE_LEN - 1);
         if (regs) {
-            memcpy(e->r, cpu->st.r, sizeof e->r);
-            e->xpsr = cpu_xpsr(&cpu->st);
+            memcpy(cpu->trace_rr[pos].r, cpu->st.r, sizeof cpu->st.r);
+            cpu->trace_rr[pos].xpsr = cpu_xpsr(&cpu->st);
         }
+        CpuTraceSlot *e = &cpu->trace[pos];
+        pos = (pos + 1) & (CPU_TRACE_LEN - 1);
         step(cpu, e, now);
         clk->cycles = ++now;
     } while (now < lim && !cpu->check);
@@ -891,7 +895,6 @@ static uint64_t run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
         cpu->trace_pos = pos;
         cpu->trace_count += now - first;
     }
-    return now;
 }
 
 _Static_assert((CPU_TRACE_LEN & (CPU_TRACE_LEN - 1)) == 0, "trace ring must be a power of two");
@@ -944,7 +947,10 @@ uint64_t cpu_exec(Cpu *cpu, uint64_t cycles)
          * The deadline can only move through a device or SCS access, and
          * those set check, so lim stays valid inside the loop. */
         uint64_t lim = end < clk->next_cycle ? end : clk->next_cycle;
-        run_burst(cpu, clk, clk->cycles, lim);
+        if (cpu->trace_regs)
+            run_burst(cpu, clk, clk->cycles, lim, true);
+        else
+            run_burst(cpu, clk, clk->cycles, lim, false);
     }
     if (cpu->sysreset_req)
         do_sysreset(cpu);
@@ -1001,6 +1007,7 @@ void cpu_reset(Cpu *cpu)
     cpu->trace_count = 0;
     cpu->resets++;
     memset(cpu->trace, 0, sizeof cpu->trace);
+    memset(cpu->trace_rr, 0, sizeof cpu->trace_rr);
     if (!ok || !(pc & 1))
         lockup(cpu);        /* no usable reset vector: HardFault at priority -1 would lock up */
 }

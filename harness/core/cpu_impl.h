@@ -9,6 +9,19 @@
 #define SCS_BASE 0xE000E000u
 #define SCS_END  0xE000F000u
 
+/* The trace ring is kept in two parts so that the slot every instruction
+ * writes is 16 bytes; cpu_trace assembles CpuTraceEntry values from both. */
+typedef struct CpuTraceSlot {
+    uint64_t cycle;
+    uint32_t pc;
+    uint32_t insn;              /* first halfword */
+} CpuTraceSlot;
+
+typedef struct CpuTraceRegs {
+    uint32_t r[16];
+    uint32_t xpsr;
+} CpuTraceRegs;
+
 struct Cpu {
     CpuState st;                /* section "cpu" */
     NvicState nvic;             /* section "armv6m-nvic" */
@@ -22,7 +35,8 @@ struct Cpu {
     uint32_t trace_pos;         /* next ring slot */
     uint64_t trace_count;       /* instructions recorded since reset */
     uint32_t resets;            /* cpu_reset calls, so a burst sees a reset from a callback */
-    CpuTraceEntry trace[CPU_TRACE_LEN];
+    CpuTraceSlot trace[CPU_TRACE_LEN];
+    CpuTraceRegs trace_rr[CPU_TRACE_LEN];   /* written only while trace_regs is on */
 };
 
 /* scs.c */

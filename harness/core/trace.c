@@ -35,7 +35,11 @@ size_t cpu_trace(const Cpu *cpu, CpuTraceEntry *out, size_t max)
     /* Oldest first: the last n entries before trace_pos. */
     uint32_t first = (cpu->trace_pos + CPU_TRACE_LEN - (uint32_t)n) & (CPU_TRACE_LEN - 1);
     for (size_t i = 0; i < n; i++) {
-        out[i] = cpu->trace[(first + i) & (CPU_TRACE_LEN - 1)];
+        uint32_t k = (first + i) & (CPU_TRACE_LEN - 1);
+        out[i] = (CpuTraceEntry){ .cycle = cpu->trace[k].cycle, .pc = cpu->trace[k].pc,
+                                  .insn = cpu->trace[k].insn };
+        memcpy(out[i].r, cpu->trace_rr[k].r, sizeof out[i].r);
+        out[i].xpsr = cpu->trace_rr[k].xpsr;
         /* The ring keeps the first halfword; a 32-bit encoding's second is
          * read back now (code in SRAM may have changed since: rare, and
          * only the listing would show it). */
