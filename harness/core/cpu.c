@@ -513,22 +513,24 @@ static void exec32(Cpu *cpu, uint32_t pc, uint32_t hw1, uint32_t hw2)
  * time. Encodings that always fault (UDF, unallocated, IT, CBZ, bad list or
  * operand forms) map to OP_UNDEF, so the handlers need not check them.
  */
-enum {
-    OP_UNDEF, OP_32,
-    OP_LSL_I, OP_LSR_I, OP_ASR_I, OP_ADD_R, OP_SUB_R, OP_ADD_I3, OP_SUB_I3,
-    OP_MOV_I, OP_CMP_I, OP_ADD_I8, OP_SUB_I8,
-    /* The 16 data-processing operations, in encoding order (bits 9:6). */
-    OP_AND, OP_EOR, OP_LSL_R, OP_LSR_R, OP_ASR_R, OP_ADC, OP_SBC, OP_ROR_R,
-    OP_TST, OP_RSB, OP_CMP_R, OP_CMN, OP_ORR, OP_MUL, OP_BIC, OP_MVN,
-    OP_ADD_HI, OP_CMP_HI, OP_MOV_HI, OP_BX, OP_BLX,
-    OP_LDR_LIT, OP_STORE_REG, OP_LOAD_REG,
-    /* Immediate-offset forms, in encoding order (bits 15:11 = 0x0C..0x11). */
-    OP_STR_I, OP_LDR_I, OP_STRB_I, OP_LDRB_I, OP_STRH_I, OP_LDRH_I,
-    OP_STR_SP, OP_LDR_SP, OP_ADR, OP_ADD_SPI, OP_ADDSUB_SP, OP_EXTEND, OP_PUSH, OP_CPS,
-    OP_REV, OP_POP, OP_BKPT, OP_WFE, OP_WFI, OP_SEV, OP_NOP, OP_STM, OP_LDM,
-    OP_BCOND, OP_SVC, OP_B,
-    OP_COUNT
-};
+#define CPU_OPS(X) \
+    X(OP_UNDEF) X(OP_32) \
+    X(OP_LSL_I) X(OP_LSR_I) X(OP_ASR_I) X(OP_ADD_R) X(OP_SUB_R) X(OP_ADD_I3) X(OP_SUB_I3) \
+    X(OP_MOV_I) X(OP_CMP_I) X(OP_ADD_I8) X(OP_SUB_I8) \
+    /* The 16 data-processing operations, in encoding order (bits 9:6). */ \
+    X(OP_AND) X(OP_EOR) X(OP_LSL_R) X(OP_LSR_R) X(OP_ASR_R) X(OP_ADC) X(OP_SBC) X(OP_ROR_R) \
+    X(OP_TST) X(OP_RSB) X(OP_CMP_R) X(OP_CMN) X(OP_ORR) X(OP_MUL) X(OP_BIC) X(OP_MVN) \
+    X(OP_ADD_HI) X(OP_CMP_HI) X(OP_MOV_HI) X(OP_BX) X(OP_BLX) \
+    X(OP_LDR_LIT) X(OP_STORE_REG) X(OP_LOAD_REG) \
+    /* Immediate-offset forms, in encoding order (bits 15:11 = 0x0C..0x11). */ \
+    X(OP_STR_I) X(OP_LDR_I) X(OP_STRB_I) X(OP_LDRB_I) X(OP_STRH_I) X(OP_LDRH_I) \
+    X(OP_STR_SP) X(OP_LDR_SP) X(OP_ADR) X(OP_ADD_SPI) X(OP_ADDSUB_SP) X(OP_EXTEND) X(OP_PUSH) \
+    X(OP_CPS) X(OP_REV) X(OP_POP) X(OP_BKPT) X(OP_WFE) X(OP_WFI) X(OP_SEV) X(OP_NOP) \
+    X(OP_STM) X(OP_LDM) X(OP_BCOND) X(OP_SVC) X(OP_B)
+
+#define OP_ENUM(op) op,
+enum { CPU_OPS(OP_ENUM) OP_COUNT };
+#undef OP_ENUM
 _Static_assert(OP_COUNT <= 256, "op_table holds bytes");
 
 static uint8_t classify_misc(uint32_t in)
@@ -631,13 +633,78 @@ static inline uint32_t lsl_imm(CpuState *s, uint32_t v, unsigned sh)
     return sh ? v << sh : v;
 }
 
-/* Inlined into both bursts (with and without register capture), so the
- * switch sits in the loop itself. */
-static inline __attribute__((always_inline)) void exec16(Cpu *cpu, uint32_t pc, uint32_t in)
+/*
+ * The interpreter loop: instructions back to back from cycle `now` until
+ * `lim` or until one sets check (cpu_stop and cpu_halt set it too).
+ *
+ * Each handler ends in NEXT (fall through to pc + 2), DONE (the handler set
+ * r15 itself) or FAULT(). With GCC or clang, dispatch is threaded: every
+ * handler ends with its own copy of the loop tail and an indirect jump
+ * through a table of label addresses (a GNU extension), so the host's
+ * branch predictor learns which handler follows which instead of
+ * mispredicting one shared jump. Elsewhere (CPU_PORTABLE_DISPATCH, also
+ * built and tested) the same handlers are the cases of one switch and
+ * every instruction goes round the loop.
+ *
+ * The ring position and the instruction count live in locals and are
+ * written back once per burst: nothing an instruction can call reads them
+ * (a reset from a callback clears them; `resets` tells). The clock is
+ * written every instruction, because a device or SCS access reads the time.
+ */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(CPU_PORTABLE_DISPATCH)
+#define CPU_THREADED 1
+#else
+#define CPU_THREADED 0
+#endif
+
+static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
 {
     CpuState *s = &cpu->st;
-    uint32_t next = pc + 2;
-    uint32_t a, v;
+    const bool regs = cpu->trace_regs;
+    const uint64_t first = now;
+    uint32_t pos = cpu->trace_pos;
+    const uint32_t resets = cpu->resets;
+    uint32_t pc, next, in, a, v;
+
+    /* Record the instruction at r15 in the ring and fetch its first
+     * halfword (cpu_trace reads the second one of a 32-bit encoding back
+     * from memory, off the hot path). A fetch fault is recorded as 0. */
+#define FETCH() do { \
+        if (regs) { \
+            memcpy(cpu->trace_rr[pos].r, s->r, sizeof s->r); \
+            cpu->trace_rr[pos].xpsr = cpu_xpsr(s); \
+        } \
+        CpuTraceSlot *e_ = &cpu->trace[pos]; \
+        pos = (pos + 1) & (CPU_TRACE_LEN - 1); \
+        pc = s->r[15]; \
+        next = pc + 2; \
+        e_->cycle = now; \
+        e_->pc = pc; \
+        if (!fetch16(cpu, pc, &in)) { \
+            e_->insn = 0; \
+            fault(cpu, pc); \
+            goto tail; \
+        } \
+        e_->insn = in; \
+    } while (0)
+#if CPU_THREADED
+#define OP_LABEL(op) &&L_##op,
+    static const void *const label[OP_COUNT] = { CPU_OPS(OP_LABEL) };
+#undef OP_LABEL
+#define OP(op) L_##op: case op
+#define DONE do { \
+        clk->cycles = ++now; \
+        if (now >= lim || cpu->check) goto out; \
+        FETCH(); \
+        goto *label[op_table[in]]; \
+    } while (0)
+#else
+#define OP(op) case op
+#define DONE goto tail
+#endif
+#define NEXT do { R(15) = next; DONE; } while (0)
+#undef FAULT
+#define FAULT() do { fault(cpu, pc); goto tail; } while (0)
     /* Operand fields, extracted only by the handlers that use them. */
 #define rd (in & 7)
 #define rd8 (in >> 8 & 7)
@@ -646,100 +713,105 @@ static inline __attribute__((always_inline)) void exec16(Cpu *cpu, uint32_t pc, 
 #define x R(in & 7)             /* Rd / Rdn / Rt */
 #define y R(in >> 3 & 7)        /* Rm of data processing, Rn of the rest */
 
+top:
+    FETCH();
+#if CPU_THREADED
+    goto *label[op_table[in]];
+#endif
     switch ((unsigned)op_table[in]) {
-    case OP_LSL_I: v = lsl_imm(s, y, sh); R(rd) = v; set_nz(s, v); break;
-    case OP_LSR_I:
+    OP(OP_LSL_I): v = lsl_imm(s, y, sh); R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_LSR_I):
         if (sh == 0) { s->c = y >> 31; v = 0; } else { s->c = y >> (sh - 1) & 1; v = y >> sh; }
         R(rd) = v; set_nz(s, v);
-        break;
-    case OP_ASR_I:
+        NEXT;
+    OP(OP_ASR_I):
         if (sh == 0) { s->c = y >> 31; v = (uint32_t)((int32_t)y >> 31); }
         else { s->c = y >> (sh - 1) & 1; v = (uint32_t)((int32_t)y >> sh); }
         R(rd) = v; set_nz(s, v);
-        break;
-    case OP_ADD_R: R(rd) = add_c(s, y, R(in >> 6 & 7), 0, true); break;
-    case OP_SUB_R: R(rd) = add_c(s, y, ~R(in >> 6 & 7), 1, true); break;
-    case OP_ADD_I3: R(rd) = add_c(s, y, in >> 6 & 7, 0, true); break;
-    case OP_SUB_I3: R(rd) = add_c(s, y, ~(in >> 6 & 7), 1, true); break;
-    case OP_MOV_I: R(rd8) = imm8; set_nz(s, imm8); break;
-    case OP_CMP_I: add_c(s, R(rd8), ~imm8, 1, true); break;
-    case OP_ADD_I8: R(rd8) = add_c(s, R(rd8), imm8, 0, true); break;
-    case OP_SUB_I8: R(rd8) = add_c(s, R(rd8), ~imm8, 1, true); break;
+        NEXT;
+    OP(OP_ADD_R): R(rd) = add_c(s, y, R(in >> 6 & 7), 0, true); NEXT;
+    OP(OP_SUB_R): R(rd) = add_c(s, y, ~R(in >> 6 & 7), 1, true); NEXT;
+    OP(OP_ADD_I3): R(rd) = add_c(s, y, in >> 6 & 7, 0, true); NEXT;
+    OP(OP_SUB_I3): R(rd) = add_c(s, y, ~(in >> 6 & 7), 1, true); NEXT;
+    OP(OP_MOV_I): R(rd8) = imm8; set_nz(s, imm8); NEXT;
+    OP(OP_CMP_I): add_c(s, R(rd8), ~imm8, 1, true); NEXT;
+    OP(OP_ADD_I8): R(rd8) = add_c(s, R(rd8), imm8, 0, true); NEXT;
+    OP(OP_SUB_I8): R(rd8) = add_c(s, R(rd8), ~imm8, 1, true); NEXT;
     /* Data processing: x = Rdn, y = Rm. */
-    case OP_AND: v = x & y; R(rd) = v; set_nz(s, v); break;
-    case OP_EOR: v = x ^ y; R(rd) = v; set_nz(s, v); break;
-    case OP_LSL_R: v = shift_reg(s, SH_LSL, x, y); R(rd) = v; set_nz(s, v); break;
-    case OP_LSR_R: v = shift_reg(s, SH_LSR, x, y); R(rd) = v; set_nz(s, v); break;
-    case OP_ASR_R: v = shift_reg(s, SH_ASR, x, y); R(rd) = v; set_nz(s, v); break;
-    case OP_ADC: R(rd) = add_c(s, x, y, s->c, true); break;
-    case OP_SBC: R(rd) = add_c(s, x, ~y, s->c, true); break;
-    case OP_ROR_R: v = shift_reg(s, SH_ROR, x, y); R(rd) = v; set_nz(s, v); break;
-    case OP_TST: set_nz(s, x & y); break;
-    case OP_RSB: R(rd) = add_c(s, ~y, 0, 1, true); break;
-    case OP_CMP_R: add_c(s, x, ~y, 1, true); break;
-    case OP_CMN: add_c(s, x, y, 0, true); break;
-    case OP_ORR: v = x | y; R(rd) = v; set_nz(s, v); break;
-    case OP_MUL: v = x * y; R(rd) = v; set_nz(s, v); break;
-    case OP_BIC: v = x & ~y; R(rd) = v; set_nz(s, v); break;
-    case OP_MVN: v = ~y; R(rd) = v; set_nz(s, v); break;
+    OP(OP_AND): v = x & y; R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_EOR): v = x ^ y; R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_LSL_R): v = shift_reg(s, SH_LSL, x, y); R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_LSR_R): v = shift_reg(s, SH_LSR, x, y); R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_ASR_R): v = shift_reg(s, SH_ASR, x, y); R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_ADC): R(rd) = add_c(s, x, y, s->c, true); NEXT;
+    OP(OP_SBC): R(rd) = add_c(s, x, ~y, s->c, true); NEXT;
+    OP(OP_ROR_R): v = shift_reg(s, SH_ROR, x, y); R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_TST): set_nz(s, x & y); NEXT;
+    OP(OP_RSB): R(rd) = add_c(s, ~y, 0, 1, true); NEXT;
+    OP(OP_CMP_R): add_c(s, x, ~y, 1, true); NEXT;
+    OP(OP_CMN): add_c(s, x, y, 0, true); NEXT;
+    OP(OP_ORR): v = x | y; R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_MUL): v = x * y; R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_BIC): v = x & ~y; R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_MVN): v = ~y; R(rd) = v; set_nz(s, v); NEXT;
     /* High registers: rd = Rdn (4 bits), rm (4 bits); PC reads as pc + 4.
      * The forms that fault (ADD pc, pc; CMP with PC; BLX pc) are OP_UNDEF. */
-    case OP_ADD_HI: case OP_CMP_HI: case OP_MOV_HI: case OP_BX: case OP_BLX: {
+    OP(OP_ADD_HI): OP(OP_CMP_HI): OP(OP_MOV_HI): OP(OP_BX): OP(OP_BLX): {
         unsigned rdh = (in >> 4 & 8) | (in & 7), rm = in >> 3 & 15;
         uint32_t yh = rm == 15 ? pc + 4 : R(rm);
         switch ((unsigned)op_table[in]) {
         case OP_ADD_HI:
             v = (rdh == 15 ? pc + 4 : R(rdh)) + yh;
-            if (rdh == 15) { R(15) = v & ~1u; return; }
+            if (rdh == 15) { R(15) = v & ~1u; DONE; }
             R(rdh) = rdh == 13 ? v & ~3u : v;
             break;
         case OP_CMP_HI: add_c(s, R(rdh), ~yh, 1, true); break;
         case OP_MOV_HI:
-            if (rdh == 15) { R(15) = yh & ~1u; return; }
+            if (rdh == 15) { R(15) = yh & ~1u; DONE; }
             R(rdh) = rdh == 13 ? yh & ~3u : yh;
             break;
         case OP_BLX:
             if (!(yh & 1)) FAULT();
             R(14) = next | 1;
             R(15) = yh & ~1u;
-            return;
+            DONE;
         default:
             bx_write_pc(cpu, yh, pc);
-            return;
+            DONE;
         }
-        break;
+        NEXT;
     }
-    case OP_LDR_LIT:
+    OP(OP_LDR_LIT):
         if (!load_to(cpu, rd8, ((pc + 4) & ~3u) + imm8 * 4, 4)) FAULT();
-        break;
-    case OP_STORE_REG: {                                    /* STR STRH STRB */
+        NEXT;
+    OP(OP_STORE_REG): {                                    /* STR STRH STRB */
         static const uint8_t size[3] = { 4, 2, 1 };
         if (!mem_write(cpu, y + R(in >> 6 & 7), size[in >> 9 & 7], x)) FAULT();
-        break;
+        NEXT;
     }
-    case OP_LOAD_REG: {                                     /* LDRSB LDR LDRH LDRB LDRSH */
+    OP(OP_LOAD_REG): {                                     /* LDRSB LDR LDRH LDRB LDRSH */
         static const uint8_t size[8] = { 0, 0, 0, 1, 4, 2, 1, 2 };
         unsigned op = in >> 9 & 7;
         if (!mem_read(cpu, y + R(in >> 6 & 7), size[op], &v)) FAULT();
         if (op == 3) v = (uint32_t)(int8_t)v;
         else if (op == 7) v = (uint32_t)(int16_t)v;
         R(rd) = v;
-        break;
+        NEXT;
     }
-    case OP_STR_I: if (!mem_write(cpu, y + sh * 4, 4, x)) FAULT(); break;
-    case OP_LDR_I: if (!load_to(cpu, rd, y + sh * 4, 4)) FAULT(); break;
-    case OP_STRB_I: if (!mem_write(cpu, y + sh, 1, x)) FAULT(); break;
-    case OP_LDRB_I: if (!load_to(cpu, rd, y + sh, 1)) FAULT(); break;
-    case OP_STRH_I: if (!mem_write(cpu, y + sh * 2, 2, x)) FAULT(); break;
-    case OP_LDRH_I: if (!load_to(cpu, rd, y + sh * 2, 2)) FAULT(); break;
-    case OP_STR_SP: if (!mem_write(cpu, R(13) + imm8 * 4, 4, R(rd8))) FAULT(); break;
-    case OP_LDR_SP: if (!load_to(cpu, rd8, R(13) + imm8 * 4, 4)) FAULT(); break;
-    case OP_ADR: R(rd8) = ((pc + 4) & ~3u) + imm8 * 4; break;
-    case OP_ADD_SPI: R(rd8) = R(13) + imm8 * 4; break;
-    case OP_ADDSUB_SP:
+    OP(OP_STR_I): if (!mem_write(cpu, y + sh * 4, 4, x)) FAULT(); NEXT;
+    OP(OP_LDR_I): if (!load_to(cpu, rd, y + sh * 4, 4)) FAULT(); NEXT;
+    OP(OP_STRB_I): if (!mem_write(cpu, y + sh, 1, x)) FAULT(); NEXT;
+    OP(OP_LDRB_I): if (!load_to(cpu, rd, y + sh, 1)) FAULT(); NEXT;
+    OP(OP_STRH_I): if (!mem_write(cpu, y + sh * 2, 2, x)) FAULT(); NEXT;
+    OP(OP_LDRH_I): if (!load_to(cpu, rd, y + sh * 2, 2)) FAULT(); NEXT;
+    OP(OP_STR_SP): if (!mem_write(cpu, R(13) + imm8 * 4, 4, R(rd8))) FAULT(); NEXT;
+    OP(OP_LDR_SP): if (!load_to(cpu, rd8, R(13) + imm8 * 4, 4)) FAULT(); NEXT;
+    OP(OP_ADR): R(rd8) = ((pc + 4) & ~3u) + imm8 * 4; NEXT;
+    OP(OP_ADD_SPI): R(rd8) = R(13) + imm8 * 4; NEXT;
+    OP(OP_ADDSUB_SP):
         if (in & 0x80) R(13) -= (in & 0x7f) * 4; else R(13) += (in & 0x7f) * 4;
-        break;
-    case OP_EXTEND:                                         /* SXTH SXTB UXTH UXTB */
+        NEXT;
+    OP(OP_EXTEND):                                         /* SXTH SXTB UXTH UXTB */
         switch (in >> 6 & 3) {
         case 0: v = (uint32_t)(int16_t)y; break;
         case 1: v = (uint32_t)(int8_t)y; break;
@@ -747,27 +819,27 @@ static inline __attribute__((always_inline)) void exec16(Cpu *cpu, uint32_t pc, 
         default: v = y & 0xff; break;
         }
         R(rd) = v;
-        break;
-    case OP_PUSH: {
+        NEXT;
+    OP(OP_PUSH): {
         uint32_t list = imm8 | (in & 0x100) << 6;
         a = R(13) - 4 * (uint32_t)__builtin_popcount(list);
         if (!store_words(cpu, a, list, s->r)) FAULT();
         R(13) = a;
-        break;
+        NEXT;
     }
-    case OP_CPS:
+    OP(OP_CPS):
         s->primask = in >> 4 & 1;
         cpu->check = true;
-        break;
-    case OP_REV:                                            /* REV REV16 REVSH */
+        NEXT;
+    OP(OP_REV):                                            /* REV REV16 REVSH */
         switch (in >> 6 & 3) {
         case 0: v = __builtin_bswap32(y); break;
         case 1: v = (y >> 8 & 0x00ff00ffu) | (y << 8 & 0xff00ff00u); break;
         default: v = (uint32_t)(int16_t)(uint16_t)((y >> 8 & 0xff) | (y << 8 & 0xff00)); break;
         }
         R(rd) = v;
-        break;
-    case OP_POP: {
+        NEXT;
+    OP(OP_POP): {
         uint32_t list = imm8 | (in & 0x100) << 7;
         uint32_t w[16];
         if (!load_words(cpu, R(13), list, w)) FAULT();
@@ -777,25 +849,25 @@ static inline __attribute__((always_inline)) void exec16(Cpu *cpu, uint32_t pc, 
         R(13) += 4 * (uint32_t)__builtin_popcount(list);
         if (list & 0x8000) {
             bx_write_pc(cpu, w[15], pc);
-            return;
+            DONE;
         }
-        break;
+        NEXT;
     }
-    case OP_BKPT:
+    OP(OP_BKPT):
         if (imm8 == 0xAB && cpu->bus.semihost) {
             R(15) = pc;
             if (cpu->bus.semihost(cpu->bus.opaque, cpu)) {
                 if (s->run == CPU_RUNNING)
                     R(15) = next;
-                return;
+                DONE;
             }
         }
         FAULT();            /* no debugger: BKPT escalates to HardFault */
-    case OP_WFE: R(15) = next; op_sleep(cpu, CPU_SLEEP_WFE); return;
-    case OP_WFI: R(15) = next; op_sleep(cpu, CPU_SLEEP_WFI); return;
-    case OP_SEV: s->event = true; break;                    /* single core: our own register */
-    case OP_NOP: break;
-    case OP_STM: case OP_LDM: {
+    OP(OP_WFE): R(15) = next; op_sleep(cpu, CPU_SLEEP_WFE); DONE;
+    OP(OP_WFI): R(15) = next; op_sleep(cpu, CPU_SLEEP_WFI); DONE;
+    OP(OP_SEV): s->event = true; NEXT;                     /* single core: our own register */
+    OP(OP_NOP): NEXT;
+    OP(OP_STM): OP(OP_LDM): {
         unsigned base = rd8;
         uint32_t end;
         a = R(base);
@@ -812,89 +884,57 @@ static inline __attribute__((always_inline)) void exec16(Cpu *cpu, uint32_t pc, 
             if (!store_words(cpu, a, imm8, s->r)) FAULT();
             R(base) = end;
         }
-        break;
+        NEXT;
     }
-    case OP_BCOND:
+    OP(OP_BCOND):
         if (cond_pass(s, in >> 8 & 15)) {
             R(15) = pc + 4 + (uint32_t)((int32_t)(int8_t)imm8 * 2);
-            return;
+            DONE;
         }
-        break;
-    case OP_SVC:
+        NEXT;
+    OP(OP_SVC):
         R(15) = next;
         if (cpu_exc_prio(cpu, CPU_EXC_SVCALL) < exec_prio(cpu, true))
             enter_exception(cpu, CPU_EXC_SVCALL, next);
         else
             fault(cpu, next);                               /* cannot be taken: escalate */
-        return;
-    case OP_B:
+        DONE;
+    OP(OP_B):
         R(15) = pc + 4 + (uint32_t)(((int32_t)(in << 21)) >> 20);
-        return;
-    case OP_32: {
+        DONE;
+    OP(OP_32): {
         uint32_t hw2;
         if (!fetch16(cpu, pc + 2, &hw2)) FAULT();
         exec32(cpu, pc, in, hw2);
-        return;
+        DONE;
     }
-    case OP_UNDEF:
+    OP(OP_UNDEF):
         FAULT();            /* UDF and every unallocated encoding */
     default:
         __builtin_unreachable();    /* op_table holds only the values above */
     }
+
+tail:
+    clk->cycles = ++now;
+    if (now < lim && !cpu->check)
+        goto top;
+#if CPU_THREADED
+out:
+#endif
+    if (cpu->resets == resets) {   /* else a callback reset the core and its ring */
+        cpu->trace_pos = pos;
+        cpu->trace_count += now - first;
+    }
+#undef FETCH
+#undef OP
+#undef DONE
+#undef NEXT
 #undef rd
 #undef rd8
 #undef sh
 #undef imm8
 #undef x
 #undef y
-    R(15) = next;
-}
-
-/* Record, fetch and execute the instruction at r15 (ring slot e). */
-static inline __attribute__((always_inline)) void step(Cpu *cpu, CpuTraceSlot *e, uint64_t cycle)
-{
-    CpuState *s = &cpu->st;
-    uint32_t pc = s->r[15], in;
-    e->cycle = cycle;
-    e->pc = pc;
-    /* Only the first halfword: cpu_trace reads the second one of a 32-bit
-     * encoding back from memory, off the hot path. */
-    if (!fetch16(cpu, pc, &in)) {
-        e->insn = 0;
-        fault(cpu, pc);
-        return;
-    }
-    e->insn = in;
-    exec16(cpu, pc, in);
-}
-
-/* Instructions back to back from cycle `now` until `lim` or until one sets
- * check (cpu_stop and cpu_halt set it too). The ring position and the
- * instruction count live in locals here and are written back once per
- * burst: nothing an instruction can call reads them (a reset from a
- * callback clears them; `resets` tells). The clock is written every
- * instruction, because a device or SCS access reads the time. Always
- * inlined with a constant `regs`, so the common loop has no register copy
- * and no test for it. */
-static inline __attribute__((always_inline)) void run_burst(Cpu *cpu, VClock *clk, uint64_t now,
-                                                            uint64_t lim, bool regs)
-{
-    uint64_t first = now;
-    uint32_t pos = cpu->trace_pos, resets = cpu->resets;
-    do {
-        if (regs) {
-            memcpy(cpu->trace_rr[pos].r, cpu->st.r, sizeof cpu->st.r);
-            cpu->trace_rr[pos].xpsr = cpu_xpsr(&cpu->st);
-        }
-        CpuTraceSlot *e = &cpu->trace[pos];
-        pos = (pos + 1) & (CPU_TRACE_LEN - 1);
-        step(cpu, e, now);
-        clk->cycles = ++now;
-    } while (now < lim && !cpu->check);
-    if (cpu->resets == resets) {   /* else a callback reset the core and its ring */
-        cpu->trace_pos = pos;
-        cpu->trace_count += now - first;
-    }
 }
 
 _Static_assert((CPU_TRACE_LEN & (CPU_TRACE_LEN - 1)) == 0, "trace ring must be a power of two");
@@ -947,10 +987,7 @@ uint64_t cpu_exec(Cpu *cpu, uint64_t cycles)
          * The deadline can only move through a device or SCS access, and
          * those set check, so lim stays valid inside the loop. */
         uint64_t lim = end < clk->next_cycle ? end : clk->next_cycle;
-        if (cpu->trace_regs)
-            run_burst(cpu, clk, clk->cycles, lim, true);
-        else
-            run_burst(cpu, clk, clk->cycles, lim, false);
+        run_burst(cpu, clk, clk->cycles, lim);
     }
     if (cpu->sysreset_req)
         do_sysreset(cpu);
