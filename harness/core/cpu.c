@@ -297,23 +297,44 @@ static void check_exceptions(Cpu *cpu)
 
 /* ----------------------------------------------------------- ALU */
 
-static inline uint32_t add_c(CpuState *s, uint32_t x, uint32_t y, uint32_t carry, bool setflags)
+static inline void set_nz(CpuState *s, uint32_t r)
+{
+    s->n = (int32_t)r < 0;
+    s->z = r == 0;
+}
+
+/* x + y + carry with all four flags (ADCS, SBCS). */
+static inline uint32_t add_c(CpuState *s, uint32_t x, uint32_t y, uint32_t carry)
 {
     uint64_t u = (uint64_t)x + y + carry;
     uint32_t r = (uint32_t)u;
-    if (setflags) {
-        s->n = r >> 31;
-        s->z = r == 0;
-        s->c = u >> 32;
-        s->v = ((x ^ r) & (y ^ r)) >> 31;
-    }
+    set_nz(s, r);
+    s->c = u >> 32;
+    s->v = ((x ^ r) & (y ^ r)) >> 31;
     return r;
 }
 
-static inline void set_nz(CpuState *s, uint32_t r)
+/* x + y and x - y with all four flags: what ADDS, SUBS, CMP, CMN and RSBS
+ * use. Written with the overflow built-ins so the compiler takes C and V
+ * from the host's own add or subtract (half the instructions of add_c).
+ * For x - y, C is "no borrow" (x >= y), as for x + ~y + 1. */
+static inline uint32_t adds(CpuState *s, uint32_t x, uint32_t y)
 {
-    s->n = r >> 31;
-    s->z = r == 0;
+    uint32_t r;
+    int32_t ignored;
+    s->c = __builtin_add_overflow(x, y, &r);
+    s->v = __builtin_add_overflow((int32_t)x, (int32_t)y, &ignored);
+    set_nz(s, r);
+    return r;
+}
+
+static inline uint32_t subs(CpuState *s, uint32_t x, uint32_t y)
+{
+    int32_t ignored;
+    s->c = x >= y;
+    s->v = __builtin_sub_overflow((int32_t)x, (int32_t)y, &ignored);
+    set_nz(s, x - y);
+    return x - y;
 }
 
 enum { SH_LSL, SH_LSR, SH_ASR, SH_ROR };
@@ -729,27 +750,27 @@ top:
         else { s->c = y >> (sh - 1) & 1; v = (uint32_t)((int32_t)y >> sh); }
         R(rd) = v; set_nz(s, v);
         NEXT;
-    OP(OP_ADD_R): R(rd) = add_c(s, y, R(in >> 6 & 7), 0, true); NEXT;
-    OP(OP_SUB_R): R(rd) = add_c(s, y, ~R(in >> 6 & 7), 1, true); NEXT;
-    OP(OP_ADD_I3): R(rd) = add_c(s, y, in >> 6 & 7, 0, true); NEXT;
-    OP(OP_SUB_I3): R(rd) = add_c(s, y, ~(in >> 6 & 7), 1, true); NEXT;
+    OP(OP_ADD_R): R(rd) = adds(s, y, R(in >> 6 & 7)); NEXT;
+    OP(OP_SUB_R): R(rd) = subs(s, y, R(in >> 6 & 7)); NEXT;
+    OP(OP_ADD_I3): R(rd) = adds(s, y, in >> 6 & 7); NEXT;
+    OP(OP_SUB_I3): R(rd) = subs(s, y, in >> 6 & 7); NEXT;
     OP(OP_MOV_I): R(rd8) = imm8; set_nz(s, imm8); NEXT;
-    OP(OP_CMP_I): add_c(s, R(rd8), ~imm8, 1, true); NEXT;
-    OP(OP_ADD_I8): R(rd8) = add_c(s, R(rd8), imm8, 0, true); NEXT;
-    OP(OP_SUB_I8): R(rd8) = add_c(s, R(rd8), ~imm8, 1, true); NEXT;
+    OP(OP_CMP_I): subs(s, R(rd8), imm8); NEXT;
+    OP(OP_ADD_I8): R(rd8) = adds(s, R(rd8), imm8); NEXT;
+    OP(OP_SUB_I8): R(rd8) = subs(s, R(rd8), imm8); NEXT;
     /* Data processing: x = Rdn, y = Rm. */
     OP(OP_AND): v = x & y; R(rd) = v; set_nz(s, v); NEXT;
     OP(OP_EOR): v = x ^ y; R(rd) = v; set_nz(s, v); NEXT;
     OP(OP_LSL_R): v = shift_reg(s, SH_LSL, x, y); R(rd) = v; set_nz(s, v); NEXT;
     OP(OP_LSR_R): v = shift_reg(s, SH_LSR, x, y); R(rd) = v; set_nz(s, v); NEXT;
     OP(OP_ASR_R): v = shift_reg(s, SH_ASR, x, y); R(rd) = v; set_nz(s, v); NEXT;
-    OP(OP_ADC): R(rd) = add_c(s, x, y, s->c, true); NEXT;
-    OP(OP_SBC): R(rd) = add_c(s, x, ~y, s->c, true); NEXT;
+    OP(OP_ADC): R(rd) = add_c(s, x, y, s->c); NEXT;
+    OP(OP_SBC): R(rd) = add_c(s, x, ~y, s->c); NEXT;
     OP(OP_ROR_R): v = shift_reg(s, SH_ROR, x, y); R(rd) = v; set_nz(s, v); NEXT;
     OP(OP_TST): set_nz(s, x & y); NEXT;
-    OP(OP_RSB): R(rd) = add_c(s, ~y, 0, 1, true); NEXT;
-    OP(OP_CMP_R): add_c(s, x, ~y, 1, true); NEXT;
-    OP(OP_CMN): add_c(s, x, y, 0, true); NEXT;
+    OP(OP_RSB): R(rd) = subs(s, 0, y); NEXT;
+    OP(OP_CMP_R): subs(s, x, y); NEXT;
+    OP(OP_CMN): adds(s, x, y); NEXT;
     OP(OP_ORR): v = x | y; R(rd) = v; set_nz(s, v); NEXT;
     OP(OP_MUL): v = x * y; R(rd) = v; set_nz(s, v); NEXT;
     OP(OP_BIC): v = x & ~y; R(rd) = v; set_nz(s, v); NEXT;
@@ -765,7 +786,7 @@ top:
             if (rdh == 15) { R(15) = v & ~1u; DONE; }
             R(rdh) = rdh == 13 ? v & ~3u : v;
             break;
-        case OP_CMP_HI: add_c(s, R(rdh), ~yh, 1, true); break;
+        case OP_CMP_HI: subs(s, R(rdh), yh); break;
         case OP_MOV_HI:
             if (rdh == 15) { R(15) = yh & ~1u; DONE; }
             R(rdh) = rdh == 13 ? yh & ~3u : yh;
