@@ -813,10 +813,11 @@ top:
     OP(OP_LOAD_REG): {                                     /* LDRSB LDR LDRH LDRB LDRSH */
         static const uint8_t size[8] = { 0, 0, 0, 1, 4, 2, 1, 2 };
         unsigned op = in >> 9 & 7;
-        if (!mem_read(cpu, y + R(in >> 6 & 7), size[op], &v)) FAULT();
-        if (op == 3) v = (uint32_t)(int8_t)v;
-        else if (op == 7) v = (uint32_t)(int16_t)v;
-        R(rd) = v;
+        uint32_t w;                 /* not v: taking v's address would keep it in memory */
+        if (!mem_read(cpu, y + R(in >> 6 & 7), size[op], &w)) FAULT();
+        if (op == 3) w = (uint32_t)(int8_t)w;
+        else if (op == 7) w = (uint32_t)(int16_t)w;
+        R(rd) = w;
         NEXT;
     }
     OP(OP_STR_I): if (!mem_write(cpu, y + sh * 4, 4, x)) FAULT(); NEXT;
