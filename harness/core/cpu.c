@@ -367,22 +367,6 @@ static uint32_t shift_reg(CpuState *s, unsigned type, uint32_t x, uint32_t amoun
     }
 }
 
-static inline bool cond_pass(const CpuState *s, unsigned cond)
-{
-    bool r;
-    switch (cond >> 1) {
-    case 0: r = s->z; break;
-    case 1: r = s->c; break;
-    case 2: r = s->n; break;
-    case 3: r = s->v; break;
-    case 4: r = s->c && !s->z; break;
-    case 5: r = s->n == s->v; break;
-    case 6: r = !s->z && s->n == s->v; break;
-    default: r = true; break;
-    }
-    return (cond & 1) && cond != 15 ? !r : r;
-}
-
 /* --------------------------------------------------------- branches */
 
 /* BX / POP {pc}: interworking branch, exception return in Handler mode. */
@@ -547,7 +531,10 @@ static void exec32(Cpu *cpu, uint32_t pc, uint32_t hw1, uint32_t hw2)
     X(OP_STR_I) X(OP_LDR_I) X(OP_STRB_I) X(OP_LDRB_I) X(OP_STRH_I) X(OP_LDRH_I) \
     X(OP_STR_SP) X(OP_LDR_SP) X(OP_ADR) X(OP_ADD_SPI) X(OP_ADDSUB_SP) X(OP_EXTEND) X(OP_PUSH) \
     X(OP_CPS) X(OP_REV) X(OP_POP) X(OP_BKPT) X(OP_WFE) X(OP_WFI) X(OP_SEV) X(OP_NOP) \
-    X(OP_STM) X(OP_LDM) X(OP_BCOND) X(OP_SVC) X(OP_B)
+    X(OP_STM) X(OP_LDM) X(OP_SVC) X(OP_B) \
+    /* B<cond>, one op per condition, in encoding order (bits 11:8 = 0..13). */ \
+    X(OP_BEQ) X(OP_BNE) X(OP_BCS) X(OP_BCC) X(OP_BMI) X(OP_BPL) X(OP_BVS) X(OP_BVC) \
+    X(OP_BHI) X(OP_BLS) X(OP_BGE) X(OP_BLT) X(OP_BGT) X(OP_BLE)
 
 #define OP_ENUM(op) op,
 enum { CPU_OPS(OP_ENUM) OP_COUNT };
@@ -621,7 +608,7 @@ static uint8_t classify(uint32_t in)
         switch (in >> 8 & 15) {
         case 14: return OP_UNDEF;               /* UDF */
         case 15: return OP_SVC;
-        default: return OP_BCOND;
+        default: return (uint8_t)(OP_BEQ + (in >> 8 & 15));
         }
     case 0x1C: return OP_B;
     default: return OP_32;
@@ -908,12 +895,23 @@ top:
         }
         NEXT;
     }
-    OP(OP_BCOND):
-        if (cond_pass(s, in >> 8 & 15)) {
-            R(15) = pc + 4 + (uint32_t)((int32_t)(int8_t)imm8 * 2);
-            DONE;
-        }
+    /* B<cond>: a handler per condition, so each has its own host branch
+     * to predict and none decodes the condition at run time. */
+#define BCOND(op, taken) \
+    OP(op): \
+        if (taken) { \
+            R(15) = pc + 4 + (uint32_t)((int32_t)(int8_t)imm8 * 2); \
+            DONE; \
+        } \
         NEXT;
+    BCOND(OP_BEQ, s->z) BCOND(OP_BNE, !s->z)
+    BCOND(OP_BCS, s->c) BCOND(OP_BCC, !s->c)
+    BCOND(OP_BMI, s->n) BCOND(OP_BPL, !s->n)
+    BCOND(OP_BVS, s->v) BCOND(OP_BVC, !s->v)
+    BCOND(OP_BHI, s->c && !s->z) BCOND(OP_BLS, !s->c || s->z)
+    BCOND(OP_BGE, s->n == s->v) BCOND(OP_BLT, s->n != s->v)
+    BCOND(OP_BGT, !s->z && s->n == s->v) BCOND(OP_BLE, s->z || s->n != s->v)
+#undef BCOND
     OP(OP_SVC):
         R(15) = next;
         if (cpu_exc_prio(cpu, CPU_EXC_SVCALL) < exec_prio(cpu, true))
