@@ -764,31 +764,30 @@ top:
     OP(OP_MVN): v = ~y; R(rd) = v; set_nz(s, v); NEXT;
     /* High registers: rd = Rdn (4 bits), rm (4 bits); PC reads as pc + 4.
      * The forms that fault (ADD pc, pc; CMP with PC; BLX pc) are OP_UNDEF. */
-    OP(OP_ADD_HI): OP(OP_CMP_HI): OP(OP_MOV_HI): OP(OP_BX): OP(OP_BLX): {
-        unsigned rdh = (in >> 4 & 8) | (in & 7), rm = in >> 3 & 15;
-        uint32_t yh = rm == 15 ? pc + 4 : R(rm);
-        switch ((unsigned)op_table[in]) {
-        case OP_ADD_HI:
-            v = (rdh == 15 ? pc + 4 : R(rdh)) + yh;
-            if (rdh == 15) { R(15) = v & ~1u; DONE; }
-            R(rdh) = rdh == 13 ? v & ~3u : v;
-            break;
-        case OP_CMP_HI: subs(s, R(rdh), yh); break;
-        case OP_MOV_HI:
-            if (rdh == 15) { R(15) = yh & ~1u; DONE; }
-            R(rdh) = rdh == 13 ? yh & ~3u : yh;
-            break;
-        case OP_BLX:
-            if (!(yh & 1)) FAULT();
-            R(14) = next | 1;
-            R(15) = yh & ~1u;
-            DONE;
-        default:
-            bx_write_pc(cpu, yh, pc);
-            DONE;
-        }
-        NEXT;
-    }
+    /* High registers: rdh = Rdn (4 bits), yh = Rm (4 bits); PC reads as
+     * pc + 4. The forms that fault (ADD pc, pc; CMP with PC; BLX pc) are
+     * OP_UNDEF. A write to PC branches; one to SP clears bits 1:0. */
+#define rdh ((in >> 4 & 8) | (in & 7))
+#define yh ((in >> 3 & 15) == 15 ? pc + 4 : R(in >> 3 & 15))
+#define WRITE_HI(val) do { \
+        v = (val); \
+        if (rdh == 15) { R(15) = v & ~1u; DONE; } \
+        R(rdh) = rdh == 13 ? v & ~3u : v; \
+        NEXT; \
+    } while (0)
+    OP(OP_ADD_HI): WRITE_HI((rdh == 15 ? pc + 4 : R(rdh)) + yh);
+    OP(OP_MOV_HI): WRITE_HI(yh);
+    OP(OP_CMP_HI): subs(s, R(rdh), yh); NEXT;
+    OP(OP_BLX):
+        v = yh;
+        if (!(v & 1)) FAULT();
+        R(14) = next | 1;
+        R(15) = v & ~1u;
+        DONE;
+    OP(OP_BX): bx_write_pc(cpu, yh, pc); DONE;
+#undef rdh
+#undef yh
+#undef WRITE_HI
     OP(OP_LDR_LIT):
         if (!load_to(cpu, rd8, ((pc + 4) & ~3u) + imm8 * 4, 4)) FAULT();
         NEXT;
