@@ -646,6 +646,38 @@ static void cpu_pendsv_via_vtor(void **state)
     tb_free(tb);
 }
 
+/* -------------------------------------------------- code in SRAM */
+
+/* The decoder keeps nothing per address, so code rewritten in SRAM runs as
+ * rewritten: by the guest itself inside one burst (STRH over the next
+ * instruction but one), and by the host between cpu_exec calls (what
+ * loading a stream does). A decode cache that went stale would fail here. */
+static void cpu_self_modifying_sram(void **state)
+{
+    TB *tb = setup_tb();
+    Cpu *c = tb->cpu;
+    const uint32_t code = TB_SRAM_BASE + 0x1000;
+    CODE(tb, code, T_STRH_I(1, 0, 0), T_NOP, T_MOVS_I(2, 0x11), T_B(-2));
+    cpu_set_reg(c, 0, code + 4);
+    cpu_set_reg(c, 1, T_MOVS_I(2, 0x77));
+    cpu_set_reg(c, 15, code);
+    assert_int_equal(cpu_exec(c, 4), 4);
+    assert_int_equal(cpu_reg(c, 2), 0x77);
+    assert_int_equal(cpu_reg(c, 15), code + 6);
+    /* The host rewrites the same halfword; the core runs the new one. */
+    tb_w16(tb, code + 4, T_MOVS_I(2, 0x55));
+    cpu_set_reg(c, 15, code + 4);
+    cpu_exec(c, 1);
+    assert_int_equal(cpu_reg(c, 2), 0x55);
+    /* Rewritten into UDF, it faults like any UDF. */
+    tb_w16(tb, code + 4, T_UDF(0));
+    cpu_set_reg(c, 15, code + 4);
+    cpu_exec(c, 1);
+    assert_int_equal(cpu_reg(c, 16) & 0x3f, CPU_EXC_HARDFAULT);
+    assert_int_equal(cpu_reg(c, 15), TB_HARDFAULT);
+    tb_free(tb);
+}
+
 /* -------------------------------------------------------------- trace */
 
 static void cpu_trace_ring(void **state)
@@ -878,6 +910,7 @@ int main(void)
         cmocka_unit_test(cpu_scb_registers),
         cmocka_unit_test(cpu_aircr_sysresetreq),
         cmocka_unit_test(cpu_pendsv_via_vtor),
+        cmocka_unit_test(cpu_self_modifying_sram),
         cmocka_unit_test(cpu_trace_ring),
         cmocka_unit_test(cpu_components_tables),
         cmocka_unit_test(cpu_save_load_roundtrip),
