@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "savevm.h"
 #include "qemu.h"
 
 static const char qemu_usage[] =
@@ -342,7 +343,15 @@ int cmd_qemu(int argc, char **argv)
 
 bool cli_repro_is_qemu(const char *path)
 {
-    json_t *j = json_load_file(path, 0, NULL);
+    /* Read as every input is (a regular file or stdin, bounded): a FIFO or
+     * a directory is not a qemu reproducer, and loop_repro_read names why. */
+    uint8_t *buf;
+    size_t len;
+    VmsMsg why;
+    if (!vms_read_input(path, CLI_STREAM_MAX, &buf, &len, &why))
+        return false;
+    json_t *j = json_loadb((const char *)buf, len, 0, NULL);
+    free(buf);
     bool yes = j && !strcmp(json_string_value(json_object_get(j, "kind")) ?: "", "qemu");
     json_decref(j);
     return yes;

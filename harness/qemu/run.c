@@ -276,6 +276,12 @@ static int b_failed(Run *run, uint64_t k, const uint8_t *stream, size_t len, Qdr
         usleep(2000);
     if (qdrv_alive(run->b.pid, NULL))
         return 2;
+    /* A signal to us killed B (on_signal ends every child): that is an
+     * interruption, never a destination death. */
+    if (qdrv_interrupted()) {
+        snprintf(e->text, sizeof(e->text), "interrupted at checkpoint %llu", (unsigned long long)k);
+        return 2;
+    }
     char errlog[600], last[200], detail[320], how[64];
     snprintf(errlog, sizeof(errlog), "%s/stderr.log", run->b.dir);
     qdrv_twin_stop(&run->b);
