@@ -345,13 +345,8 @@ bool cli_repro_is_qemu(const char *path)
 {
     /* Read as every input is (a regular file or stdin, bounded): a FIFO or
      * a directory is not a qemu reproducer, and loop_repro_read names why. */
-    uint8_t *buf;
-    size_t len;
     VmsMsg why;
-    if (!vms_read_input(path, CLI_STREAM_MAX, &buf, &len, &why))
-        return false;
-    json_t *j = json_loadb((const char *)buf, len, 0, NULL);
-    free(buf);
+    json_t *j = vms_read_json(path, 0, &why);
     bool yes = j && !strcmp(json_string_value(json_object_get(j, "kind")) ?: "", "qemu");
     json_decref(j);
     return yes;
@@ -359,19 +354,25 @@ bool cli_repro_is_qemu(const char *path)
 
 int cmd_qemu_replay(const char *path, const char *results, bool json)
 {
+    VmsMsg why;
+    json_t *j = vms_read_json(path, 0, &why);
+    if (!j) {
+        fprintf(stderr, "vmstress replay: %s\n", why.text);
+        return 2;
+    }
     json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
+    snprintf(je.text, sizeof(je.text), "seed, every, checkpoints or mode out of range");
     QdrvConfig c;
     memset(&c, 0, sizeof(c));
     c.setup.timeout_ms = 10000;
     const char *mode = NULL;
     json_int_t seed = -1, every = 0, cps = 0;
     json_t *cor = NULL;
-    if (!j || json_unpack_ex(j, &je, 0, "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s?o}", "qemu", &c.setup.qemu, "machine",
+    if (json_unpack_ex(j, &je, 0, "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s?o}", "qemu", &c.setup.qemu, "machine",
                              &c.setup.machine, "firmware", &c.setup.firmware, "mode", &mode, "seed", &seed, "every",
                              &every, "checkpoints", &cps, "corrupt", &cor) ||
         seed < 0 || every < 1 || cps < 1 || (strcmp(mode, "migrate") && strcmp(mode, "snapshot"))) {
-        fprintf(stderr, "vmstress replay: %s: not a qemu reproducer (%s)\n", path, j ? je.text : je.text);
+        fprintf(stderr, "vmstress replay: %s: not a qemu reproducer (%s)\n", path, je.text);
         json_decref(j);
         return 2;
     }

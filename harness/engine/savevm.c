@@ -548,3 +548,17 @@ bool vms_read_input(const char *path, size_t max, uint8_t **buf, size_t *len, Vm
     *len = n;
     return true;
 }
+
+json_t *vms_read_json(const char *path, size_t flags, VmsMsg *why)
+{
+    uint8_t *buf;
+    size_t len;
+    if (!vms_read_input(path, VMS_JSON_INPUT_MAX, &buf, &len, why))
+        return NULL;
+    json_error_t je;
+    json_t *j = json_loadb((const char *)buf, len, flags, &je);
+    free(buf);
+    if (!j)
+        vms_fail(why, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    return j;
+}

@@ -25,6 +25,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "vmstate.h"
 
 #define VMS_FILE_MAGIC 0x5145564du
@@ -110,5 +112,10 @@ FILE *vms_open_input(const char *path, VmsMsg *why);
 /* Read a whole input (as vms_open_input) of at most max bytes into a new
  * buffer (caller frees). False with a one-line reason naming path. */
 bool vms_read_input(const char *path, size_t max, uint8_t **buf, size_t *len, VmsMsg *why);
+/* A JSON input (reproducer, dump, coverage data), read as vms_read_input
+ * does and parsed with jansson's flags; NULL with a one-line reason
+ * ("path:line:column: what") otherwise. Caller json_decref()s it. */
+#define VMS_JSON_INPUT_MAX (64u << 20)
+json_t *vms_read_json(const char *path, size_t flags, VmsMsg *why);
 
 #endif

@@ -426,13 +426,10 @@ void fcov_merge(Fcov *dst, const Fcov *src)
 
 bool fcov_read_file(Fcov *fc, const char *path, char *err, size_t errlen)
 {
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
+    VmsMsg why;
+    json_t *j = vms_read_json(path, 0, &why);
     if (!j) {
-        if (je.line > 0)
-            fcov_errf(err, errlen, "%s:%d: %s", path, je.line, je.text);
-        else
-            fcov_errf(err, errlen, "%s: %s", path, je.text);
+        fcov_errf(err, errlen, "%s", why.text);
         return false;
     }
     char e2[300];

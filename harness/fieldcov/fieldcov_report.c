@@ -421,13 +421,10 @@ static const FcovField *find_key(const Fcov *fc, const char *key)
 
 long fcov_ratchet(const Fcov *fc, const char *baseline_path, FILE *out, char *err, size_t errlen)
 {
-    json_error_t je;
-    json_t *b = json_load_file(baseline_path, 0, &je);
+    VmsMsg why;
+    json_t *b = vms_read_json(baseline_path, 0, &why);
     if (!b) {
-        if (je.line > 0)
-            fcov_errf(err, errlen, "%s:%d: %s", baseline_path, je.line, je.text);
-        else
-            fcov_errf(err, errlen, "%s: %s", baseline_path, je.text);
+        fcov_errf(err, errlen, "%s", why.text);
         return -1;
     }
     const json_t *list = json_object_get(b, "covered");
