@@ -1074,6 +1074,12 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
             finding_set(f, LOOP_SETUP, "no checkpoint reached in %" PRIu64 " guest cycles (first due at cycle %"
                         PRIu64 "; raise the bound or lower --interval-min)", st->cycles, next_ckpt);
         status = 2;
+    } else if (status == 0 && st->guest_exited && st->exit_code != 0) {
+        /* Both twins failed alike (behaviour is compared as it happens), so
+         * this is no migration bug, but the workload stopped testing. */
+        finding_set(f, LOOP_SETUP, "guest exited with code %d at cycle %" PRIu64 " after %" PRIu64
+                    " checkpoints: the workload failed", st->exit_code, st->cycles, st->checkpoints);
+        status = 2;
     }
     if (status == 0)
         progress(cfg, st, t_start, true);

@@ -27,8 +27,10 @@ for d in 30 30s 10m 1h; do
 done
 
 # Honest exits: runs that tested nothing are errors, with the reason.
-python3 "$(dirname "$0")/lockup_elf.py" "$work/lockup.elf"
+python3 "$(dirname "$0")/tiny_elf.py" "$work/lockup.elf" lockup
+python3 "$(dirname "$0")/tiny_elf.py" "$work/fail.elf" fail
 check lockup 2 "$vm" run --firmware "$work/lockup.elf" --checkpoints 5 --results "$work/r"; one_line "locked up at cycle 0"
+check guest-fails 2 "$vm" run --firmware "$work/fail.elf" --checkpoints 1000 --results "$work/r"; one_line "guest exited with code 1 .* after [1-9][0-9]* checkpoints"
 check exits-early 2 "$vm" run --firmware "$guest/hello.elf" --checkpoints 5 --results "$work/r"; one_line "before the first checkpoint"
 check no-checkpoint 2 "$vm" run --cycles 500 --interval 1000 --results "$work/r"; one_line "no checkpoint reached"
 
