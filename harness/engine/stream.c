@@ -224,3 +224,11 @@ bool vms_in_peek(const VmsIn *in, size_t ahead, uint8_t *v)
     *v = in->buf[in->pos + ahead];
     return true;
 }
+
+uint64_t vms_fnv1a64(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}

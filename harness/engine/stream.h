@@ -60,4 +60,10 @@ bool vms_in_be64(VmsIn *in, uint64_t *v);
 bool vms_in_peek(const VmsIn *in, size_t ahead, uint8_t *v);
 static inline size_t vms_in_left(const VmsIn *in) { return in->len - in->pos; }
 
+/* FNV-1a, 64 bits: the one content hash of the project (stream digests,
+ * firmware identity in reproducers). Start from VMS_FNV1A64_INIT; feed
+ * pieces in order. */
+#define VMS_FNV1A64_INIT 0xcbf29ce484222325ull
+uint64_t vms_fnv1a64(uint64_t h, const void *p, size_t n);
+
 #endif

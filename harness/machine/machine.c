@@ -684,10 +684,5 @@ uint64_t mach_digest(Machine *m)
     vms_out_reset(&m->scratch);
     if (!vms_save(&mach_touch(m)->reg, &m->scratch, &opts, &err))
         return 0;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < m->scratch.len; i++) {
-        h ^= m->scratch.buf[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
+    return vms_fnv1a64(VMS_FNV1A64_INIT, m->scratch.buf, m->scratch.len);
 }

@@ -2,31 +2,21 @@
  * elf.c - one symbol's address from an ELF32 file (the stop point).
  */
 #include <elf.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "qemu.h"
+#include "savevm.h"
 
 static uint8_t *slurp(const char *path, size_t *len, QdrvErr *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(e->text, sizeof(e->text), "cannot open firmware %s: %s", path, strerror(errno));
+    uint8_t *b;
+    VmsMsg why;
+    if (!vms_read_input(path, 64u << 20, &b, len, &why)) {
+        snprintf(e->text, sizeof(e->text), "firmware %s", why.text);
         return NULL;
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = n > 0 ? malloc((size_t)n) : NULL;
-    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
-        snprintf(e->text, sizeof(e->text), "cannot read firmware %s", path);
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
     return b;
 }
 
