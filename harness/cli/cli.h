@@ -17,11 +17,6 @@ bool cli_guest_path(const char *name, char *out, size_t n);
  * with a one-line message on stderr naming cmd and path. */
 bool cli_read_file(const char *cmd, const char *path, uint8_t **buf, size_t *len);
 
-/* The machine type a migration stream names in its configuration section
- * (QEMU's "configuration" section: the machine type string), copied into
- * name[n]; NULL if the stream has none or it does not fit. */
-const char *cli_stream_board(const uint8_t *b, size_t len, char *name, size_t n);
-
 /* --plant BASE=VARIANT: append arg to plants (room for max, *n used);
  * false with a one-line message when there is no room. */
 bool cli_add_plant(const char *cmd, const char **plants, size_t max, size_t *n, const char *arg);

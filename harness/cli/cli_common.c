@@ -32,20 +32,6 @@ bool cli_guest_path(const char *name, char *out, size_t n)
     return false;
 }
 
-/* Header "QEVM", version 3, then QEMU_VM_CONFIGURATION (7) with a 32-bit
- * big-endian length and the machine type. */
-const char *cli_stream_board(const uint8_t *b, size_t len, char *name, size_t n)
-{
-    if (len < 13 || b[0] != 0x51 || b[1] != 0x45 || b[2] != 0x56 || b[3] != 0x4d || b[8] != 0x07)
-        return NULL;
-    uint32_t l = (uint32_t)b[9] << 24 | (uint32_t)b[10] << 16 | (uint32_t)b[11] << 8 | b[12];
-    if (l == 0 || l >= n || l > len - 13)
-        return NULL;
-    memcpy(name, b + 13, l);
-    name[l] = 0;
-    return name;
-}
-
 bool cli_read_file(const char *cmd, const char *path, uint8_t **buf, size_t *len)
 {
     VmsMsg why;

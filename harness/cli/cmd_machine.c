@@ -360,7 +360,7 @@ int cmd_load(int argc, char **argv)
     if (!cli_read_file(o.cmd, o.pos, &buf, &len))
         return 2;
     char name[64];
-    const char *type = board_given ? o.board : cli_stream_board(buf, len, name, sizeof(name));
+    const char *type = board_given ? o.board : vms_stream_machine_type(buf, len, name, sizeof(name));
     const Board *b = type ? mach_board_find(type) : NULL;
     if (!b)
         b = board_given ? find_board(o.cmd, o.board) : mach_board_find(DEFAULT_BOARD);

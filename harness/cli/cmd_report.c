@@ -82,7 +82,7 @@ typedef struct StreamLoader {
 static BoardMachine *loader_machine(StreamLoader *L, const uint8_t *buf, size_t len)
 {
     char name[64];
-    const char *type = cli_stream_board(buf, len, name, sizeof(name));
+    const char *type = vms_stream_machine_type(buf, len, name, sizeof(name));
     const Board *b = L->forced;
     if (!b && type)
         b = mach_board_find(type);

@@ -562,3 +562,17 @@ json_t *vms_read_json(const char *path, size_t flags, VmsMsg *why)
         vms_fail(why, "%s:%d:%d: %s", path, je.line, je.column, je.text);
     return j;
 }
+
+const char *vms_stream_machine_type(const uint8_t *b, size_t len, char *name, size_t n)
+{
+    VmsIn in;
+    uint32_t magic, version, l;
+    uint8_t t;
+    vms_in_init(&in, b, len);
+    if (!vms_in_be32(&in, &magic) || magic != VMS_FILE_MAGIC || !vms_in_be32(&in, &version) ||
+        !vms_in_u8(&in, &t) || t != VMS_SEC_CONFIGURATION || !vms_in_be32(&in, &l) || l == 0 || l >= n ||
+        !vms_in_bytes(&in, name, l))
+        return NULL;
+    name[l] = 0;
+    return name;
+}

@@ -112,6 +112,10 @@ FILE *vms_open_input(const char *path, VmsMsg *why);
 /* Read a whole input (as vms_open_input) of at most max bytes into a new
  * buffer (caller frees). False with a one-line reason naming path. */
 bool vms_read_input(const char *path, size_t max, uint8_t **buf, size_t *len, VmsMsg *why);
+/* The machine type a stream names in its configuration section (header
+ * magic, version word, then the section), copied into name[n]; NULL if the
+ * stream has none or it does not fit. Reads nothing else. */
+const char *vms_stream_machine_type(const uint8_t *b, size_t len, char *name, size_t n);
 /* A JSON input (reproducer, dump, coverage data), read as vms_read_input
  * does and parsed with jansson's flags; NULL with a one-line reason
  * ("path:line:column: what") otherwise. Caller json_decref()s it. */
