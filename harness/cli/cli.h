@@ -16,6 +16,9 @@ bool cli_guest_path(const char *name, char *out, size_t n);
 /* Read a whole file (at most CLI_STREAM_MAX bytes) into a new buffer; false
  * with a one-line message on stderr naming cmd and path. */
 bool cli_read_file(const char *cmd, const char *path, uint8_t **buf, size_t *len);
+/* --duration: whole seconds, or a number with s, m or h ("30s", "10m",
+ * "1h"); false with a one-line message otherwise. */
+bool cli_parse_duration(const char *s, double *out);
 
 /* --plant BASE=VARIANT: append arg to plants (room for max, *n used);
  * false with a one-line message when there is no room. */

@@ -95,3 +95,25 @@ const char *cli_firmware_path(const char *name, char *out, size_t n)
         snprintf(out, n, "%s", name);
     return out;
 }
+
+bool cli_parse_duration(const char *s, double *out)
+{
+    static const struct { char unit; uint64_t secs; } units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 } };
+    char *end;
+    errno = 0;
+    unsigned long long v = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
+    uint64_t mul = 0;
+    if (s[0] >= '0' && s[0] <= '9' && !errno) {
+        if (!*end)
+            mul = 1;
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && !mul; i++)
+            if (end[0] == units[i].unit && !end[1])
+                mul = units[i].secs;
+    }
+    if (!mul || v == 0 || v > UINT32_MAX / mul) {
+        fprintf(stderr, "vmstress: --duration wants a positive time like 90, 30s, 10m or 1h, got '%s'\n", s);
+        return false;
+    }
+    *out = (double)(v * mul);
+    return true;
+}

@@ -35,7 +35,7 @@ static const char qemu_usage[] =
     "  --firmware ELF       workload with a checkpoint() function (default: the\n"
     "                       build's guest/qemu/<board>.elf)\n"
     "  --checkpoints N      stop after N checkpoints (default 20)\n"
-    "  --duration S         stop after S seconds of host time instead\n"
+    "  --duration TIME      stop after this much host time (90, 30s, 10m, 1h) instead\n"
     "  --every N            a checkpoint at every N-th hit of checkpoint() (default 1)\n"
     "  --mode MODE          migrate (B's stream loads into a fresh QEMU) or\n"
     "                       snapshot (savevm, system_reset, loadvm in B's process)\n"
@@ -230,7 +230,7 @@ int cmd_qemu(int argc, char **argv)
         long long min, max;
     } NumOpt;
     static const NumOpt numeric[] = {
-        { O_CPS, "--checkpoints", 1, LLONG_MAX }, { O_DUR, "--duration", 1, 10000000 },
+        { O_CPS, "--checkpoints", 1, LLONG_MAX },
         { O_EVERY, "--every", 1, 1000000 },      { O_SEED, "--seed", 0, UINT_MAX },
         { O_JOBS, "--jobs", 1, 64 },             { O_TIMEOUT, "--timeout", 100, 3600000 },
     };
@@ -279,6 +279,7 @@ int cmd_qemu(int argc, char **argv)
             break;
         case O_JSON: json = true; break;
         case O_RESULTS: c.results = optarg; break;
+        case O_DUR: if (!cli_parse_duration(optarg, &c.seconds)) return 2; break;
         case O_QUIET: c.quiet = true; break;
         case O_HELP: fputs(qemu_usage, stdout); return 0;
         default: {
@@ -298,8 +299,6 @@ int cmd_qemu(int argc, char **argv)
     /* Numbers given (validated above) go where they belong. */
     if (given[O_CPS - O_CPS])
         c.checkpoints = (uint64_t)num[O_CPS - O_CPS];
-    if (given[O_DUR - O_CPS])
-        c.seconds = (double)num[O_DUR - O_CPS];
     if (given[O_EVERY - O_CPS])
         c.every = (unsigned)num[O_EVERY - O_CPS];
     if (given[O_SEED - O_CPS])

@@ -109,29 +109,6 @@ static bool parse_bound(const char *opt, const char *s, uint64_t *out)
     return *out != 0;
 }
 
-/* --duration: whole seconds, or a number with s, m or h ("30s", "10m", "1h"). */
-static bool parse_duration(const char *s, double *out)
-{
-    static const struct { char unit; uint64_t secs; } units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 } };
-    char *end;
-    errno = 0;
-    unsigned long long v = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
-    uint64_t mul = 0;
-    if (s[0] >= '0' && s[0] <= '9' && !errno) {
-        if (!*end)
-            mul = 1;
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && !mul; i++)
-            if (end[0] == units[i].unit && !end[1])
-                mul = units[i].secs;
-    }
-    if (!mul || v == 0 || v > UINT32_MAX / mul) {
-        fprintf(stderr, "vmstress: --duration wants a positive time like 90, 30s, 10m or 1h, got '%s'\n", s);
-        return false;
-    }
-    *out = (double)(v * mul);
-    return true;
-}
-
 /* Ctrl-C (and SIGTERM): end the run after the checkpoint in progress. */
 static volatile sig_atomic_t run_stop;
 
@@ -446,7 +423,7 @@ int cmd_run(int argc, char **argv)
         case O_SEED: if (!parse_u64("--seed", optarg, &cfg.seed)) return 2; break;
         case O_CKPT: if (!parse_bound("--checkpoints", optarg, &cfg.max_checkpoints)) return 2; break;
         case O_CYCLES: if (!parse_bound("--cycles", optarg, &cfg.max_cycles)) return 2; break;
-        case O_DURATION: if (!parse_duration(optarg, &cfg.max_seconds)) return 2; break;
+        case O_DURATION: if (!cli_parse_duration(optarg, &cfg.max_seconds)) return 2; break;
         case O_INTERVAL:
             if (!parse_bound("--interval", optarg, &v))
                 return 2;
