@@ -58,18 +58,16 @@ bool dev_members_check(const DevMember *members, size_t size, VmsMsg *why)
 static const struct {
     const char *name;
     size_t size;
-    bool is_signed;
 } elems[] = {
-    [DEV_E_OTHER] = { "bytes", 1, false },
-    [DEV_E_BOOL] = { "bool", sizeof(bool), false },
-    [DEV_E_U8] = { "uint8", 1, false },   [DEV_E_U16] = { "uint16", 2, false },
-    [DEV_E_U32] = { "uint32", 4, false }, [DEV_E_U64] = { "uint64", 8, false },
-    [DEV_E_I8] = { "int8", 1, true },     [DEV_E_I16] = { "int16", 2, true },
-    [DEV_E_I32] = { "int32", 4, true },   [DEV_E_I64] = { "int64", 8, true },
+    [DEV_E_OTHER] = { "bytes", 1 },
+    [DEV_E_BOOL] = { "bool", sizeof(bool) },
+    [DEV_E_U8] = { "uint8", 1 },   [DEV_E_U16] = { "uint16", 2 },
+    [DEV_E_U32] = { "uint32", 4 }, [DEV_E_U64] = { "uint64", 8 },
+    [DEV_E_I8] = { "int8", 1 },     [DEV_E_I16] = { "int16", 2 },
+    [DEV_E_I32] = { "int32", 4 },   [DEV_E_I64] = { "int64", 8 },
 };
 
 size_t dev_elem_size(DevElem e) { return elems[e].size; }
-bool dev_elem_signed(DevElem e) { return elems[e].is_signed; }
 const char *dev_elem_name(DevElem e) { return elems[e].name; }
 
 size_t dev_member_count(const DevMember *mb)

@@ -79,7 +79,6 @@ bool dev_members_check(const DevMember *members, size_t size, VmsMsg *why);
 
 /* Bytes per element (1 for DEV_E_OTHER, whose count is its size) and elements. */
 size_t dev_elem_size(DevElem e);
-bool dev_elem_signed(DevElem e);
 const char *dev_elem_name(DevElem e);
 size_t dev_member_count(const DevMember *mb);
 /* Element i of the member in the object at obj, widened (DEV_E_OTHER: 0). */
