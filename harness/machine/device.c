@@ -62,3 +62,13 @@ void dev_request_reset(Device *dev, const char *why)
     (void)why;  /* the RESET output event, if the device emits one, is what twins compare */
     mach_request_reset(dev->m);
 }
+
+bool dev_mem_read(Device *dev, uint32_t addr, void *buf, size_t len)
+{
+    return mach_mem_read(dev->m, addr, buf, len);
+}
+
+bool dev_mem_write(Device *dev, uint32_t addr, const void *buf, size_t len)
+{
+    return mach_mem_write(dev->m, addr, buf, len);
+}

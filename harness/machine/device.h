@@ -121,4 +121,14 @@ void dev_output(Device *dev, DevOutKind kind, unsigned channel, uint32_t value);
 /* Ask for a system reset at the next instruction boundary (watchdog). */
 void dev_request_reset(Device *dev, const char *why);
 
+/* Guest memory as a bus master sees it (DMA, descriptor rings, linked-list
+ * items). The one way a device reads or writes guest memory: writes go
+ * through the machine's single RAM write path, so every byte a device
+ * stores is seen by whatever tracks guest RAM (the dirty log). Flash reads
+ * like RAM and refuses writes; anything outside flash and SRAM (MMIO
+ * included) fails, as a bus error would, and nothing is transferred.
+ * Returns false, with no byte moved, on any part of the range that fails. */
+bool dev_mem_read(Device *dev, uint32_t addr, void *buf, size_t len);
+bool dev_mem_write(Device *dev, uint32_t addr, const void *buf, size_t len);
+
 #endif

@@ -175,6 +175,35 @@ bool mach_bus_write(Machine *m, uint32_t addr, unsigned size, uint32_t val)
     return bus_write(m, addr, size, val);
 }
 
+/* The range [addr, addr+len) inside [base, base+size), without overflow. */
+static bool block_in(uint32_t addr, size_t len, uint32_t base, uint32_t size)
+{
+    return addr >= base && addr - base <= size && len <= size - (addr - base);
+}
+
+bool mach_mem_read(Machine *m, uint32_t addr, void *buf, size_t len)
+{
+    mach_touch(m);
+    if (block_in(addr, len, MACH_FLASH_BASE, m->board->flash_size)) {
+        memcpy(buf, m->flash + (addr - MACH_FLASH_BASE), len);
+        return true;
+    }
+    if (block_in(addr, len, MACH_SRAM_BASE, m->board->sram_size)) {
+        memcpy(buf, m->sram + (addr - MACH_SRAM_BASE), len);
+        return true;
+    }
+    return false;
+}
+
+bool mach_mem_write(Machine *m, uint32_t addr, const void *buf, size_t len)
+{
+    mach_touch(m);
+    if (!block_in(addr, len, MACH_SRAM_BASE, m->board->sram_size))
+        return false;   /* flash is read-only, MMIO is not memory */
+    memcpy(m->sram + (addr - MACH_SRAM_BASE), buf, len);
+    return true;
+}
+
 bool mach_map(Machine *m, uint32_t base, uint32_t size, const DevMmioOps *ops, void *s)
 {
     if (size == 0 || (uint64_t)base + size > (uint64_t)MACH_PERIPH_BASE + MACH_PERIPH_SIZE ||

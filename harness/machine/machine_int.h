@@ -70,6 +70,11 @@ void mach_emit(Machine *m, uint16_t source, MachEventKind kind, unsigned channel
 bool mach_add_section(Machine *m, const VmsDesc *vmsd, void *opaque, const DevMember *members,
                       size_t size, const char *shadow_name, VmsMsg *why);
 void mach_request_reset(Machine *m);
+/* Block access to guest memory for bus masters other than the CPU (see
+ * dev_mem_read/dev_mem_write). mach_mem_write is the single path by which
+ * anything but a CPU store changes SRAM. */
+bool mach_mem_read(Machine *m, uint32_t addr, void *buf, size_t len);
+bool mach_mem_write(Machine *m, uint32_t addr, const void *buf, size_t len);
 static inline Machine *mach_touch(Machine *m)
 {
     m->at_power_on = false;

@@ -589,6 +589,32 @@ static void machine_bus_map(void **state)
     mach_free(m);
 }
 
+/* Bus masters other than the CPU: whole blocks or nothing. */
+static void machine_dev_mem(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, "hello");
+    Device *d = mach_device(m, 0);
+    const uint8_t in[6] = { 1, 2, 3, 4, 5, 6 };
+    uint8_t out[6] = { 0 };
+    uint32_t v;
+    assert_true(dev_mem_write(d, MACH_SRAM_BASE + 0x101, in, sizeof in));
+    assert_true(mach_bus_read(m, MACH_SRAM_BASE + 0x101, 1, &v));
+    assert_int_equal(v, 1);
+    assert_true(dev_mem_read(d, MACH_SRAM_BASE + 0x101, out, sizeof out));
+    assert_memory_equal(in, out, sizeof in);
+    assert_true(dev_mem_read(d, MACH_FLASH_BASE, out, 4));         /* flash reads */
+    assert_false(dev_mem_write(d, MACH_FLASH_BASE, in, 4));        /* but is read-only */
+    uint32_t sram = 0x10000;  /* the default board's SRAM size, as machine_bus_map assumes */
+    uint32_t end = MACH_SRAM_BASE + sram;
+    assert_true(dev_mem_write(d, end - 6, in, 6));                 /* up to the last byte */
+    assert_false(dev_mem_write(d, end - 5, in, 6));                /* one past: nothing moves */
+    assert_true(mach_bus_read(m, end - 5, 1, &v));
+    assert_int_equal(v, 2);
+    assert_false(dev_mem_read(d, 0xfffffffcu, out, 6));             /* wraps: refused */
+    assert_false(dev_mem_read(d, 0x40000000u, out, 4));             /* MMIO is not memory */
+    mach_free(m);
+}
+
 static void machine_system_reset_keeps_sram(void **state)
 {
     Machine *m = boot(BOARD_DEFAULT, "systick");
@@ -660,6 +686,7 @@ int main(void)
         cmocka_unit_test(machine_members_check),
         cmocka_unit_test(machine_idle_fires_timers),
         cmocka_unit_test(machine_bus_map),
+        cmocka_unit_test(machine_dev_mem),
         cmocka_unit_test(machine_system_reset_keeps_sram),
         cmocka_unit_test(machine_section_order),
     };
