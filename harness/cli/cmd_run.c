@@ -46,6 +46,10 @@ static const char run_usage[] =
     "                        with its parents; default results)\n"
     "  --jobs N              run N independent seeds (seed, seed+1, ...) in\n"
     "                        parallel; results go to DIR/seed-<s>\n"
+    "  --shard K/N           this machine's share of a run spread over N\n"
+    "                        machines (K is 1..N): its jobs take the seeds\n"
+    "                        seed+K-1, seed+K-1+N, ...; merge the machines'\n"
+    "                        field coverage with `vmstress report A B ...`\n"
     "  --plant BASE=VARIANT  replace a device by a test-only variant (planted\n"
     "                        bugs; only in binaries that link them)\n"
     "  --field-coverage FILE count field coverage (A's saves, B's loads) and\n"
@@ -309,7 +313,26 @@ static double now_seconds(void)
  * shared memory (plain data), so the parent prints one report and one
  * JSON object in seed order. Returns false (with a message) if it could
  * not start them. */
-static bool run_jobs(LoopConfig *cfg, JobResult *r, unsigned jobs)
+/* "K/N" with 1 <= K <= N <= 65536. */
+static bool parse_shard(const char *arg, uint64_t *k, uint64_t *n)
+{
+    char *end;
+    errno = 0;
+    unsigned long long kk = strtoull(arg, &end, 10);
+    if (end != arg && *end == '/' && arg[0] != '-' && end[1] != '-') {
+        const char *ns = end + 1;
+        unsigned long long nn = strtoull(ns, &end, 10);
+        if (end != ns && !*end && !errno && kk >= 1 && nn <= 65536 && kk <= nn) {
+            *k = kk;
+            *n = nn;
+            return true;
+        }
+    }
+    fprintf(stderr, "vmstress run: --shard wants K/N with 1 <= K <= N <= 65536, got '%s'\n", arg);
+    return false;
+}
+
+static bool run_jobs(LoopConfig *cfg, JobResult *r, unsigned jobs, uint64_t stride)
 {
     const char *base = cfg->results_dir;
     FILE *progress = cfg->progress;
@@ -318,7 +341,7 @@ static bool run_jobs(LoopConfig *cfg, JobResult *r, unsigned jobs)
     for (unsigned k = 0; k < jobs; k++) {
         char dir[PATH_MAX];
         LoopConfig c = *cfg;
-        c.seed = cfg->seed + k;
+        c.seed = cfg->seed + (uint64_t)k * stride;
         snprintf(dir, sizeof(dir), "%s/seed-%" PRIu64, base ? base : "", c.seed);
         c.results_dir = base ? dir : NULL;
         c.progress = NULL;
@@ -385,7 +408,7 @@ static bool run_jobs(LoopConfig *cfg, JobResult *r, unsigned jobs)
 int cmd_run(int argc, char **argv)
 {
     enum { O_BOARD = 256, O_WORKLOAD, O_FIRMWARE, O_SEED, O_CKPT, O_CYCLES, O_DURATION,
-           O_INTERVAL, O_IMIN, O_IMAX, O_INPUTS, O_RESULTS, O_JOBS, O_PLANT, O_JSON, O_QUIET, O_HELP, O_FCOV };
+           O_INTERVAL, O_IMIN, O_IMAX, O_INPUTS, O_RESULTS, O_JOBS, O_PLANT, O_JSON, O_QUIET, O_HELP, O_FCOV, O_SHARD };
     static const struct option opts[] = {
         { "board", required_argument, 0, O_BOARD },       { "workload", required_argument, 0, O_WORKLOAD },
         { "firmware", required_argument, 0, O_FIRMWARE }, { "seed", required_argument, 0, O_SEED },
@@ -396,6 +419,7 @@ int cmd_run(int argc, char **argv)
         { "jobs", required_argument, 0, O_JOBS },         { "plant", required_argument, 0, O_PLANT },
         { "json", no_argument, 0, O_JSON },               { "quiet", no_argument, 0, O_QUIET },
         { "help", no_argument, 0, O_HELP },               { "field-coverage", required_argument, 0, O_FCOV },
+        { "shard", required_argument, 0, O_SHARD },
         { 0, 0, 0, 0 },
     };
     RunFcov rf = { NULL, NULL };
@@ -404,7 +428,7 @@ int cmd_run(int argc, char **argv)
     cfg.results_dir = "results";
     const char *workload = "all", *plants[16];
     char fw[PATH_MAX], fw_name[PATH_MAX];
-    uint64_t v = 0, jobs = 1;
+    uint64_t v = 0, jobs = 1, shard_k = 1, shard_n = 1;
     bool json = false, quiet = false;
     int c;
     cli_options_begin();
@@ -458,6 +482,10 @@ int cmd_run(int argc, char **argv)
             cfg.on_machine = fcov_on_machine;
             cfg.on_machine_opaque = &rf;
             break;
+        case O_SHARD:
+            if (!parse_shard(optarg, &shard_k, &shard_n))
+                return 2;
+            break;
         case O_HELP: fputs(run_usage, stdout); return 0;
         default: return cli_bad_option("run", argv);
         }
@@ -468,6 +496,10 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "vmstress run: need 1 <= --interval-min <= --interval-max\n");
         return 2;
     }
+    /* Shard K of N owns the seeds congruent to seed+K-1 modulo N: the N
+     * machines of a CI matrix never run the same seed, and together with
+     * --jobs J they cover seed .. seed+N*J-1 exactly once. */
+    cfg.seed += shard_k - 1;
     cfg.overrides = plants;
     cfg.workload = workload;
     if (!cfg.firmware) {
@@ -504,7 +536,7 @@ int cmd_run(int argc, char **argv)
     int status = 2;
     if (jobs == 1)
         run_one(&cfg, r);
-    if (jobs == 1 || run_jobs(&cfg, r, (unsigned)jobs))
+    if (jobs == 1 || run_jobs(&cfg, r, (unsigned)jobs, shard_n))
         status = report_all(&cfg, r, (size_t)jobs, json, quiet);
     munmap(r, jobs * sizeof(JobResult));
     signal(SIGINT, SIG_DFL);

@@ -76,6 +76,19 @@ assert d["guest_cycles"] == sum(r["guest_cycles"] for r in d["runs"]) and "phase
 assert abs(d["seconds"] - sum(r["seconds"] for r in d["runs"])) < 1e-6
 assert d["wall_seconds"] == max(r["seconds"] for r in d["runs"])
 ' && pass || fail "jobs-json: $out"
+# --shard K/N: the N machines of a CI matrix split the seeds, never sharing
+# one: shard K runs seed+K-1, seed+K-1+N, ...; together they run each once.
+seeds=""
+for k in 1 2 3; do
+  check "shard $k/3" 0 "$vm" run --checkpoints 5 --jobs 2 --seed 10 --shard $k/3 --json --results "$work/shard$k"
+  seeds="$seeds $(printf '%s' "$out" | python3 -c 'import json,sys; print(" ".join(str(r["seed"]) for r in json.load(sys.stdin)["runs"]))')"
+done
+[ "$(echo $seeds | tr ' ' '\n' | sort -n | tr '\n' ' ')" = "10 11 12 13 14 15 " ] && pass || fail "shard seeds: $seeds"
+check shard-one 0 "$vm" run --checkpoints 3 --seed 10 --shard 3/4 --json --results "$work/r"
+has shard-one "$out" '"seed":12,'
+for b in 0/3 4/3 1/0 x 1/ /2 -1/2 1/-2 2/3x 1/70000; do
+  check "shard $b" 2 "$vm" run --shard "$b" --checkpoints 1 --results "$work/r"; one_line "--shard wants K/N"
+done
 # On a terminal, one combined progress line and a total (script gives a pty).
 check jobs-tty 0 script -qec "'$vm' run --checkpoints 300 --jobs 2 --results '$work/r'" /dev/null
 has jobs-tty "$out" "jobs running [0-9]/2"
