@@ -35,6 +35,9 @@ const char *cli_guest_dir(void);
  * folder>" when it is one of the build's programs (so it replays from any
  * build), else the path as given. Returns out. */
 const char *cli_firmware_name(const char *path, char *out, size_t n);
+/* SIGINT and SIGTERM call `handler` (a run's "stop after this checkpoint",
+ * or forwarding to jobs); SA_RESTART is off so blocking waits notice. */
+void cli_catch_stop_signals(void (*handler)(int));
 /* The inverse, for replay: a "guest/..." name inside this build's guest
  * folder; anything else as stored. Returns out. */
 const char *cli_firmware_path(const char *name, char *out, size_t n);

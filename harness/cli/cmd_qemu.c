@@ -169,11 +169,7 @@ static void forward_signal(int sig)
  * seed and results folder; each child ends its own QEMUs. */
 static int run_jobs(QdrvConfig *c, int jobs, bool json)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = forward_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop_signals(forward_signal);
     const char *base = c->results ? c->results : "results";
     mkdir(base, 0755);
     fflush(NULL);

@@ -122,16 +122,6 @@ static void on_stop_signal(int sig)
     run_stop = 1;
 }
 
-static void catch_stop_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 /* One run's outcome, in memory shared with the parent when jobs fork. */
 typedef struct JobResult {
     uint64_t seed;
@@ -515,7 +505,7 @@ int cmd_run(int argc, char **argv)
         cfg.progress = stderr;
     run_stop = 0;
     cfg.stop = &run_stop;
-    catch_stop_signals();
+    cli_catch_stop_signals(on_stop_signal);
     if (cfg.results_dir) {
         /* The folder (and its parents) exist before the run, so a finding's
          * evidence always has somewhere to go. (After the signal handlers:
