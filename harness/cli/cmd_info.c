@@ -11,14 +11,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_version.h"   /* generated at build time (version.cmake) */
 #include "machine.h"
-
-#ifndef VMSTRESS_VERSION
-#define VMSTRESS_VERSION "0"
-#endif
-#ifndef VMSTRESS_GIT_DESCRIBE
-#define VMSTRESS_GIT_DESCRIBE ""
-#endif
 
 void cli_print_version(FILE *f)
 {
