@@ -20,8 +20,18 @@
  *   Modem-status, framing, parity and break interrupts are never raised.
  * The IRQ line is the OR of the masked interrupts.
  *
+ * Test registers (DDI0183 4.2): UARTTCR (0x080, bits [2:0]) and UARTITOP
+ * (0x088, bits [15:0]) read back what was written; the test modes they
+ * select are not modelled (outputs and FIFOs behave as in normal mode).
+ * UARTITIP and UARTTDR read as zero. With the property "test-registers" off
+ * (machine type vmstress-m0-1.0, as release 1.0 and QEMU 7.2) all four read
+ * as zero and ignore writes.
+ *
  * Migration: "pl011" v2/min2 with QEMU 7.2's fields, and subsection
- * "pl011/clock" carrying the reference clock (needed per "migrate-clk").
+ * "pl011/clock" carrying the reference clock (needed per "migrate-clk");
+ * since release 1.1 subsection "pl011/test-registers" carries tcr and itop,
+ * needed exactly when "test-registers" is on (an older stream has none: the
+ * registers keep their reset value 0).
  * post_load rejects FIFO indices and counts out of range before anything
  * uses them.
  */
@@ -36,7 +46,8 @@ enum {
     PL011_DR = 0x000, PL011_RSR = 0x004, PL011_FR = 0x018, PL011_ILPR = 0x020,
     PL011_IBRD = 0x024, PL011_FBRD = 0x028, PL011_LCR_H = 0x02c, PL011_CR = 0x030,
     PL011_IFLS = 0x034, PL011_IMSC = 0x038, PL011_RIS = 0x03c, PL011_MIS = 0x040,
-    PL011_ICR = 0x044, PL011_DMACR = 0x048, PL011_ID = 0xfe0,
+    PL011_ICR = 0x044, PL011_DMACR = 0x048, PL011_TCR = 0x080, PL011_ITOP = 0x088,
+    PL011_ID = 0xfe0,
 };
 
 #define FR_RXFE (1u << 4)
@@ -82,12 +93,16 @@ typedef struct PL011State {
     int32_t read_pos;       /* index of the oldest character */
     int32_t read_count;     /* characters in the FIFO */
     int32_t read_trigger;   /* RX interrupt level in characters */
+    /* --- test registers: subsection "pl011/test-registers" --- */
+    uint32_t tcr;           /* UARTTCR */
+    uint32_t itop;          /* UARTITOP */
     /* --- the reference clock: state, sent through the pointer clk --- */
     DevClock clock;
     DevClock *clk;
     /* --- configuration --- */
     uint32_t clk_hz;
     bool migrate_clk;
+    bool test_registers;    /* the "test-registers" property */
 } PL011State;
 
 static void pl011_update(PL011State *s)
@@ -212,6 +227,8 @@ static uint32_t pl011_read_reg(PL011State *s, uint32_t offset)
     case PL011_RIS: return s->int_level;
     case PL011_MIS: return s->int_level & s->int_enabled;
     case PL011_DMACR: return s->dmacr;
+    case PL011_TCR: return s->test_registers ? s->tcr : 0;
+    case PL011_ITOP: return s->test_registers ? s->itop : 0;
     default: return 0;      /* ICR is write-only; reserved reads as zero */
     }
 }
@@ -258,6 +275,14 @@ static void pl011_write_reg(PL011State *s, uint32_t offset, uint32_t value)
         break;
     case PL011_DMACR:
         s->dmacr = value & 0x7;
+        break;
+    case PL011_TCR:
+        if (s->test_registers)
+            s->tcr = value & 0x7;
+        break;
+    case PL011_ITOP:
+        if (s->test_registers)
+            s->itop = value & 0xffff;
         break;
     default:                /* FR, RIS, MIS, IDs are read-only */
         break;
@@ -311,6 +336,8 @@ static void pl011_reset(void *opaque)
     s->ifl = 0x12;
     s->read_pos = 0;
     s->read_count = 0;
+    s->tcr = 0;
+    s->itop = 0;
     (void)pl011_set_read_trigger(s);
     devclock_init(&s->clock);
     devclock_set_hz(&s->clock, s->clk_hz);
@@ -324,6 +351,7 @@ static bool pl011_realize(Device *dev, void *opaque, VmsMsg *why)
     s->clk = &s->clock;
     s->clk_hz = dev_prop(dev, "clk-hz", 24000000u);
     s->migrate_clk = dev_prop(dev, "migrate-clk", 1) != 0;
+    s->test_registers = dev_prop(dev, "test-registers", 1) != 0;
     if (!dev_map_mmio(dev, 0, 0x1000, &pl011_ops, s))
         return vms_fail(why, "%s: cannot map MMIO", dev_name(dev));
     return true;
@@ -373,9 +401,43 @@ static const VmsDesc vmstate_pl011_clock = {
     .minimum_version_id = 1,
     .fields = pl011_clock_fields,
     .needed = pl011_clock_needed,
+    .needed_is_config = true,
 };
 
-static const VmsDesc *const pl011_subsections[] = { &vmstate_pl011_clock, NULL };
+static bool pl011_test_registers_needed(void *opaque)
+{
+    return ((PL011State *)opaque)->test_registers;
+}
+
+static bool pl011_test_registers_post_load(void *opaque, int version_id, VmsMsg *why)
+{
+    PL011State *s = opaque;
+    if (s->tcr > 0x7 || s->itop > 0xffff)
+        return vms_fail(why, "tcr 0x%x or itop 0x%x wider than the register", (unsigned)s->tcr,
+                        (unsigned)s->itop);
+    if (!s->test_registers)
+        return vms_fail(why, "test registers sent to a PL011 without them (test-registers off)");
+    return true;
+}
+
+static const VmsField pl011_test_registers_fields[] = {
+    VMS_UINT32(tcr, PL011State),
+    VMS_UINT32(itop, PL011State),
+    VMS_END_OF_LIST(),
+};
+
+static const VmsDesc vmstate_pl011_test_registers = {
+    .name = "pl011/test-registers",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = pl011_test_registers_fields,
+    .needed = pl011_test_registers_needed,
+    .needed_is_config = true,
+    .post_load = pl011_test_registers_post_load,
+};
+
+static const VmsDesc *const pl011_subsections[] = { &vmstate_pl011_clock,
+                                                    &vmstate_pl011_test_registers, NULL };
 
 static const VmsField pl011_fields[] = {
     VMS_UINT32(readbuff, PL011State),
@@ -425,12 +487,15 @@ static const DevMember pl011_members[] = {
     DEV_RANGE(PL011State, read_pos, 0, PL011_FIFO_DEPTH - 1),
     DEV_RANGE(PL011State, read_count, 0, PL011_FIFO_DEPTH),
     DEV_RANGE(PL011State, read_trigger, 1, PL011_FIFO_DEPTH),
+    DEV_MEMBER(PL011State, tcr),
+    DEV_MEMBER(PL011State, itop),
     /* Carried by "pl011/clock" through the pointer clk, so no field covers
      * its offset directly; it is still compared between twins. */
     DEV_MEMBER(PL011State, clock),
     DEV_HOST(PL011State, clk, "pointer to the clock member above (host address)"),
     DEV_HOST(PL011State, clk_hz, "configuration: the board's clk-hz property"),
     DEV_HOST(PL011State, migrate_clk, "configuration: the migrate-clk property"),
+    DEV_HOST(PL011State, test_registers, "configuration: the test-registers property"),
     DEV_MEMBERS_END,
 };
 

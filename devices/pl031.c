@@ -253,6 +253,7 @@ static const VmsDesc vmstate_pl031_tick_offset = {
     .minimum_version_id = 1,
     .fields = pl031_tick_offset_fields,
     .needed = pl031_tick_offset_needed,
+    .needed_is_config = true,
     .post_load = pl031_tick_offset_post_load,
 };
 

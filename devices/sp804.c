@@ -10,8 +10,12 @@
  *   +0x0C IntClr   WO  any write clears the interrupt
  *   +0x10 RIS / +0x14 MIS   raw / masked interrupt status
  *   +0x18 BGLoad   RW  sets the reload value without touching the counter
- * 0xF00/0xF04 (integration test) read as zero and ignore writes; 0xFE0..0xFFC
- * are the peripheral and PrimeCell IDs.
+ * 0xF00 TimerITCR  RW  [0] integration test mode
+ * 0xF04 TimerITOP  RW  [0] TIMINT1 [1] TIMINT2: in test mode these drive the
+ *                      interrupt outputs instead of the timers (DDI0271 4.3)
+ * 0xFE0..0xFFC are the peripheral and PrimeCell IDs. With the property
+ * "integration-test" off (machine type vmstress-m0-1.0, as release 1.0 and
+ * QEMU 7.2) ITCR and ITOP read as zero and ignore writes.
  *
  * Modes: free-running wraps from 0 to the maximum (0xFFFF or 0xFFFFFFFF),
  * periodic reloads Load, one-shot stops at 0. The interrupt is raised when
@@ -21,10 +25,14 @@
  * reserved prescale value 0b11 is ignored on writes (the previous prescale
  * stays), so a migrated control word never holds it.
  *
- * Migration is QEMU 7.2's: the device section "sp804" carries only the two
- * output levels; each timer is its own top-level "arm_timer" section (idstr
+ * Migration is QEMU 7.2's: the device section "sp804" carries the two output
+ * levels; each timer is its own top-level "arm_timer" section (idstr
  * without a device path, instance numbers shared by all SP804s in creation
- * order), registered in realize.
+ * order), registered in realize. Version 2 (release 1.1) adds itcr and itop
+ * as fields of version 2, minimum version still 1: a version 1 stream (QEMU
+ * 7.2's, release 1.0's) loads with both at their reset value 0, which is
+ * what a device that had no such registers shows. With "integration-test"
+ * off the section is saved at version 1, the 1.0 format.
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,8 +56,11 @@ enum {
     REG_LOAD = 0x00, REG_VALUE = 0x04, REG_CONTROL = 0x08, REG_INTCLR = 0x0C,
     REG_RIS = 0x10, REG_MIS = 0x14, REG_BGLOAD = 0x18,
     TIMER_STRIDE = 0x20,
+    REG_ITCR = 0xF00, REG_ITOP = 0xF04,
     REG_ID_FIRST = 0xFE0,
 };
+
+enum { ITCR_VALID = 1u, ITOP_VALID = 3u };
 
 #define SP804_MIN_HZ 64u            /* keeps a /256 tick below 2^32 ns */
 #define SP804_MAX_HZ 1000000000u
@@ -71,8 +82,11 @@ typedef struct ArmTimer {
 
 struct SP804 {
     int32_t level[2];       /* each timer's masked interrupt output */
+    uint32_t itcr;          /* TimerITCR: test mode when bit 0 is set */
+    uint32_t itop;          /* TimerITOP: the outputs in test mode */
     ArmTimer t[2];
     Device *dev;
+    bool integration_test;  /* the "integration-test" property */
 };
 
 /* ------------------------------------------------------------ one timer */
@@ -110,7 +124,8 @@ static void sp804_update(SP804 *s)
 {
     for (unsigned i = 0; i < 2; i++)
         s->level[i] = s->t[i].int_level && (s->t[i].control & CTRL_IE);
-    dev_set_irq(s->dev, 0, s->level[0] || s->level[1]);
+    bool line = (s->itcr & ITCR_VALID) ? (s->itop & ITOP_VALID) != 0 : s->level[0] || s->level[1];
+    dev_set_irq(s->dev, 0, line);
 }
 
 static void timer_expired(void *opaque)
@@ -219,6 +234,10 @@ static uint32_t sp804_read(void *opaque, uint32_t offset, unsigned size)
         v = timer_read(&s->t[reg / TIMER_STRIDE], reg % TIMER_STRIDE);
     else if (reg >= REG_ID_FIRST && reg < 0x1000)
         v = sp804_ids[(reg - REG_ID_FIRST) / 4];
+    else if (reg == REG_ITCR && s->integration_test)
+        v = s->itcr;
+    else if (reg == REG_ITOP && s->integration_test)
+        v = s->itop;
     return dev_narrow_read(v, offset, size);
 }
 
@@ -229,8 +248,15 @@ static void sp804_write(void *opaque, uint32_t offset, uint32_t value, unsigned 
     /* Narrow writes store the zero-extended value in the whole register. */
     if (size < 4)
         value &= (1u << (8 * size)) - 1;
-    if (reg < 2 * TIMER_STRIDE)
+    if (reg < 2 * TIMER_STRIDE) {
         timer_write(&s->t[reg / TIMER_STRIDE], reg % TIMER_STRIDE, value);
+    } else if ((reg == REG_ITCR || reg == REG_ITOP) && s->integration_test) {
+        if (reg == REG_ITCR)
+            s->itcr = value & ITCR_VALID;
+        else
+            s->itop = value & ITOP_VALID;
+        sp804_update(s);
+    }
 }
 
 static const DevMmioOps sp804_ops = { sp804_read, sp804_write };
@@ -290,6 +316,12 @@ static bool sp804_post_load(void *opaque, int version_id, VmsMsg *why)
     for (unsigned i = 0; i < 2; i++)
         if (s->level[i] != 0 && s->level[i] != 1)
             return vms_fail(why, "sp804 field 'level[%u]' is %d (0 or 1 expected)", i, s->level[i]);
+    if (s->itcr & ~ITCR_VALID)
+        return vms_fail(why, "sp804 field 'itcr' 0x%x has bits other than test mode", s->itcr);
+    if (s->itop & ~ITOP_VALID)
+        return vms_fail(why, "sp804 field 'itop' 0x%x has bits other than TIMINT1/2", s->itop);
+    if ((s->itcr || s->itop) && !s->integration_test)
+        return vms_fail(why, "sp804 fields 'itcr'/'itop' are set but the device has no integration test registers");
     return true;
 }
 
@@ -311,12 +343,14 @@ static const VmsDesc vmstate_arm_timer = {
 
 static const VmsField sp804_fields[] = {
     VMS_INT32_ARRAY(level, SP804, 2),
+    VMS_UINT32_V(itcr, SP804, 2),
+    VMS_UINT32_V(itop, SP804, 2),
     VMS_END_OF_LIST(),
 };
 
 static const VmsDesc vmstate_sp804 = {
     .name = "sp804",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .fields = sp804_fields,
     .post_load = sp804_post_load,
@@ -338,8 +372,11 @@ static const DevMember arm_timer_members[] = {
 
 static const DevMember sp804_members[] = {
     DEV_MEMBER(SP804, level),
+    DEV_MEMBER(SP804, itcr),
+    DEV_MEMBER(SP804, itop),
     DEV_HOST(SP804, t, "each timer is its own arm_timer section and compared part"),
     DEV_HOST(SP804, dev, "machine binding"),
+    DEV_HOST(SP804, integration_test, "configuration: the integration-test property"),
     DEV_MEMBERS_END,
 };
 
@@ -349,6 +386,9 @@ static bool sp804_realize(Device *dev, void *opaque, VmsMsg *why)
 {
     SP804 *s = opaque;
     s->dev = dev;
+    s->integration_test = dev_prop(dev, "integration-test", 1) != 0;
+    if (!s->integration_test)
+        dev_set_save_version(dev, 1);   /* release 1.0's format: no itcr, itop */
     for (unsigned i = 0; i < 2; i++) {
         ArmTimer *t = &s->t[i];
         char prop[8];
@@ -380,6 +420,7 @@ static void sp804_reset(void *opaque)
     for (unsigned i = 0; i < 2; i++)
         timer_reset(&s->t[i]);
     s->level[0] = s->level[1] = 0;
+    s->itcr = s->itop = 0;
 }
 
 const DevType sp804_type = {

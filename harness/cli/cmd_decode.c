@@ -25,8 +25,10 @@ static const char decode_usage[] =
     "ram/BLOCK@0xADDR), stream offset, size, type and value (integers in\n"
     "decimal and hex, anything else in hex, elided past 32 bytes).\n"
     "\n"
-    "  --json   one JSON object instead: page_size and a list of leaves with\n"
-    "           path, offset, size, type, hex (all bytes) and int (integers)\n"
+    "  --json   one JSON object instead: page_size, a list of leaves with\n"
+    "           path, offset, size, type, hex (all bytes) and int (integers),\n"
+    "           and a list of sections with idstr, instance_id, version_id\n"
+    "           and offset (of the section's type byte)\n"
     "  --help   this text\n"
     "\n"
     "Exit status: 0 decoded; 2 on a usage error or a malformed stream (one line\n"
@@ -69,6 +71,17 @@ static int print_json(const Vdec *d)
     for (size_t i = 0; i < vdec_count(d); i++)
         json_array_append_new(leaves, leaf_json(vdec_leaf(d, i)));
     json_object_set_new(root, "leaves", leaves);
+    json_t *secs = json_array();
+    for (size_t i = 0; i < vdec_section_count(d); i++) {
+        const VdecSection *s = vdec_section(d, i);
+        json_t *o = json_object();
+        json_object_set_new(o, "idstr", json_string(s->idstr));
+        json_object_set_new(o, "instance_id", json_integer(s->instance_id));
+        json_object_set_new(o, "version_id", json_integer(s->version_id));
+        json_object_set_new(o, "offset", json_integer((json_int_t)s->header));
+        json_array_append_new(secs, o);
+    }
+    json_object_set_new(root, "sections", secs);
     int rc = json_dumpf(root, stdout, JSON_COMPACT);
     json_decref(root);
     return rc == 0 && putchar('\n') != EOF ? 0 : 2;

@@ -25,7 +25,8 @@ static const char list_usage[] =
     "\n"
     "Print what this build holds, one item a line under a heading: boards\n"
     "(--board), machine types (the name a stream's configuration section\n"
-    "carries), workloads (the guest programs of the build, for --workload;\n"
+    "carries; versioned ones keep their format across releases, an alias such\n"
+    "as vmstress-m0 stands for the newest and promises nothing), workloads (the guest programs of the build, for --workload;\n"
     "$VMSTRESS_GUEST_DIR overrides where they are looked for) and device\n"
     "types (from devices/devices.def). With a word, only that list.\n"
     "\n"
@@ -37,13 +38,23 @@ static void list_boards(void)
         printf("  %-20s %s\n", mach_boards[i]->name, mach_boards[i]->summary);
 }
 
-/* Hook for versioned machine types: today each board is its own machine
- * type (the configuration section carries the board's name). When boards
- * grow versions with compat properties, list each type and its board here. */
+/* Every machine type a stream may name, then the aliases: an alias names
+ * no stream of its own, it stands for the newest type carrying it. */
 static void list_machine_types(void)
 {
-    for (size_t i = 0; mach_boards[i]; i++)
-        printf("  %-20s board %s (unversioned)\n", mach_boards[i]->name, mach_boards[i]->name);
+    for (size_t i = 0; mach_boards[i]; i++) {
+        const Board *b = mach_boards[i];
+        if (b->version)
+            printf("  %-20s versioned: release %u.%u's devices and format, in every later release\n",
+                   b->name, b->version / 1000, b->version % 1000);
+        else
+            printf("  %-20s unversioned (promises nothing across releases)\n", b->name);
+    }
+    for (size_t i = 0; mach_boards[i]; i++) {
+        const Board *b = mach_boards[i];
+        if (b->alias && mach_board_find(b->alias) == b)
+            printf("  %-20s alias of %s (newest; promises nothing across releases)\n", b->alias, b->name);
+    }
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)

@@ -137,7 +137,7 @@ static const Board *find_board(const char *cmd, const char *name)
         fprintf(stderr, "vmstress %s: unknown board '%s' (known:", cmd, name);
         for (size_t i = 0; mach_boards[i]; i++)
             fprintf(stderr, " %s", mach_boards[i]->name);
-        fputs(")\n", stderr);
+        fputs("; see vmstress list machine-types)\n", stderr);
     }
     return b;
 }
@@ -160,11 +160,20 @@ static Machine *setup(const char *cmd, const Board *b, const char *firmware)
     return m;
 }
 
-/* Guest output (semihosting and device data) straight to a FILE. */
-static void print_sink(void *opaque, const MachEvent *ev)
+/* Guest output (semihosting and device data) straight to a FILE; the last
+ * byte written is kept (to end a line after it). */
+typedef struct PendingLine {
+    FILE *f;
+    int last;
+} PendingLine;
+
+static void line_sink(void *opaque, const MachEvent *ev)
 {
-    if (ev->kind == MACH_EV_CONSOLE || ev->kind == MACH_EV_DATA)
-        fputc((int)(ev->value & 0xff), (FILE *)opaque);
+    PendingLine *p = opaque;
+    if (ev->kind == MACH_EV_CONSOLE || ev->kind == MACH_EV_DATA) {
+        p->last = (int)(ev->value & 0xff);
+        fputc(p->last, p->f);
+    }
 }
 
 /* The exit status that describes how the guest ended. */
@@ -213,7 +222,8 @@ int cmd_exec(int argc, char **argv)
     Machine *m = b ? setup(o.cmd, b, o.pos) : NULL;
     if (!m)
         return 2;
-    mach_set_event_sink(m, print_sink, stdout);
+    PendingLine line = { stdout, '\n' };
+    mach_set_event_sink(m, line_sink, &line);
     mach_run(m, o.cycles);
     st = guest_status(o.cmd, m, o.cycles);
     mach_free(m);
@@ -250,7 +260,8 @@ int cmd_trace(int argc, char **argv)
     Machine *m = b ? setup(o.cmd, b, o.pos) : NULL;
     if (!m)
         return 2;
-    mach_set_event_sink(m, print_sink, stdout);
+    PendingLine line = { stdout, '\n' };
+    mach_set_event_sink(m, line_sink, &line);
     cpu_trace_regs(mach_cpu(m), true);
     mach_run(m, o.cycles);
     CpuTraceEntry e[CPU_TRACE_LEN];
@@ -330,6 +341,7 @@ int cmd_save(int argc, char **argv)
 
 static const char load_usage[] =
     "usage: vmstress load STREAM [--firmware F] [--board NAME] [--check-vmdesc]\n"
+    "                            [--cycles N] [-o OUT]\n"
     "\n"
     "Load a migration stream into a fresh machine and print \"ok\", or print\n"
     "the one-line error naming the section, field and byte offset at fault.\n"
@@ -338,18 +350,61 @@ static const char load_usage[] =
     "The JSON vmdescription trailer may be at most 1 MiB; it is only framed\n"
     "(its length checked), not parsed, unless --check-vmdesc is given.\n"
     "\n"
-    "  --firmware F   put this ELF in flash first (flash is not in the stream)\n"
-    "  --board NAME   machine layout to load into\n"
-    "  --check-vmdesc parse the JSON trailer too (it must be a JSON object)\n"
-    "  --help         this text\n"
+    "  --firmware F      put this ELF in flash first (flash is not in the stream)\n"
+    "  --board NAME      machine layout to load into\n"
+    "  --check-vmdesc    parse the JSON trailer too (it must be a JSON object)\n"
+    "  -o, --output OUT  after loading, save the machine again to OUT (a stream\n"
+    "                    of the same machine type; compare it with STREAM)\n"
+    "  --cycles N        then run on N cycles, the guest's console on standard\n"
+    "                    output after \"ok\", and end with one line:\n"
+    "                    \"-- continued N cycles: cycle C, digest 0x..., STATE\"\n"
+    "                    (STATE: running, exited CODE or locked up); the golden\n"
+    "                    streams' continuations are this output (docs/compat.md)\n"
+    "  --help            this text\n"
     "\n"
     "Exit status: 0 loaded (\"ok\" on standard output); 2 the stream was rejected\n"
     "(the error on standard error), or a usage/input error.\n";
 
+/* After a load: save again (-o), run on (--cycles). False on an I/O error. */
+static bool after_load(const Opts *o, Machine *m)
+{
+    if (o->out) {
+        VmsOut out;
+        VmsError err;
+        VmsSaveOpts so = { .no_vmdesc = false };
+        vms_out_init(&out, 0);
+        bool saved = mach_save(m, &out, &so, &err);
+        if (!saved) {
+            char text[VMS_ERROR_LINE_MAX];
+            vms_error_format(&err, text, sizeof(text));
+            fprintf(stderr, "vmstress %s: saving again: %s\n", o->cmd, text);
+        }
+        bool ok = saved && write_file(o->cmd, o->out, out.buf, out.len);
+        vms_out_free(&out);
+        if (!ok)
+            return false;
+    }
+    if (!o->cycles_set)
+        return true;
+    PendingLine line = { stdout, '\n' };
+    mach_set_event_sink(m, line_sink, &line);
+    mach_run(m, o->cycles);
+    mach_set_event_sink(m, NULL, NULL);
+    if (line.last != '\n')
+        putchar('\n');
+    printf("-- continued %" PRIu64 " cycles: cycle %" PRIu64 ", digest 0x%016" PRIx64 ", ", o->cycles,
+           mach_cycles(m), mach_digest(m));
+    if (mach_state(m) == CPU_HALTED)
+        printf("exited %d\n", mach_exit_code(m));
+    else
+        puts(mach_state(m) == CPU_LOCKUP ? "locked up" : "running");
+    return true;
+}
+
 int cmd_load(int argc, char **argv)
 {
     Opts o;
-    int st = parse(argc, argv, load_usage, "bfj", true, &o);
+    int st = parse(argc, argv, load_usage, "bfjco", true, &o);
     if (st >= 0)
         return st;
     bool board_given = false;
@@ -373,7 +428,7 @@ int cmd_load(int argc, char **argv)
     mach_registry(m)->check_vmdesc = o.check_vmdesc;
     if (mach_load(m, buf, len, &err)) {
         puts("ok");
-        st = 0;
+        st = after_load(&o, m) ? 0 : 2;
     } else {
         char line[VMS_ERROR_LINE_MAX];
         vms_error_format(&err, line, sizeof(line));
@@ -388,56 +443,38 @@ int cmd_load(int argc, char **argv)
 /* ------------------------------------------------------- dump-vmstate */
 
 static const char dump_usage[] =
-    "usage: vmstress dump-vmstate OUT.json\n"
+    "usage: vmstress dump-vmstate OUT.json [--board NAME]\n"
     "\n"
-    "Write every registered device type's description (key: the type name),\n"
-    "extra sections devices register (key: the description name) and the core's\n"
-    "components (key: the section name) as JSON, in the shape of QEMU's\n"
-    "-dump-vmstate, for comparison with QEMU's own dump.\n"
+    "Write the descriptions a machine type saves, as JSON in the shape of\n"
+    "QEMU's -dump-vmstate, for comparison with QEMU's own dump or a frozen\n"
+    "release (docs/compat.md): one entry per device type on the board (key: the\n"
+    "type name), per extra section a device registers (key: the description\n"
+    "name) and per core component (key: the section name). Each is written as\n"
+    "that machine type saves it: at the version its compat properties keep,\n"
+    "without the subsections they switch off. vmschkmachine.Name is the\n"
+    "machine type (an alias is resolved to the versioned type it stands for).\n"
     "\n"
-    "  --help   this text\n"
+    "  --board NAME   machine type (default " DEFAULT_BOARD ", the newest)\n"
+    "  --help         this text\n"
     "\n"
     "Exit status: 0 written; 2 on a usage or I/O error.\n";
-
-static void add_entry(VmsDumpEntry *e, size_t *n, size_t cap, const char *key, const VmsDesc *d)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (!strcmp(e[i].type_name, key))
-            return;
-    if (*n < cap)
-        e[(*n)++] = (VmsDumpEntry){ key, d };
-}
 
 int cmd_dump_vmstate(int argc, char **argv)
 {
     Opts o;
-    int st = parse(argc, argv, dump_usage, "", true, &o);
+    int st = parse(argc, argv, dump_usage, "b", true, &o);
     if (st >= 0)
         return st;
-    const Board *core = mach_board_find("vmstress-m0-core");
-    Machine *m = core ? setup(o.cmd, core, NULL) : NULL;
+    const Board *b = find_board(o.cmd, o.board);
+    Machine *m = b ? setup(o.cmd, b, NULL) : NULL;
     if (!m)
         return 2;
-    enum { CAP = 256 };
-    VmsDumpEntry e[CAP];
-    size_t n = 0;
-    for (size_t i = 0; i < dev_n_types; i++) {
-        const DevType *t = dev_types[i];
-        if (t->vmsd)
-            add_entry(e, &n, CAP, t->name, t->vmsd);
-        for (size_t k = 0; t->extra_vmsds && t->extra_vmsds[k]; k++)
-            add_entry(e, &n, CAP, t->extra_vmsds[k]->name, t->extra_vmsds[k]);
-    }
-    CpuComponent comps[16];
-    size_t nc = cpu_components(mach_cpu(m), comps, 16);
-    for (size_t i = 0; i < nc && i < 16; i++)
-        add_entry(e, &n, CAP, comps[i].idstr, comps[i].vmsd);
-    json_t *j = vms_dump_descriptions(DEFAULT_BOARD, e, n);
+    json_t *j = mach_dump_vmstate(m);
     st = j && vms_json_write_file(j, o.pos) ? 0 : 2;
     if (st)
         fprintf(stderr, "vmstress dump-vmstate: cannot write %s\n", o.pos);
     else
-        printf("%zu descriptions written to %s\n", n, o.pos);
+        printf("%zu descriptions of %s written to %s\n", json_object_size(j) - 1, b->name, o.pos);
     json_decref(j);
     mach_free(m);
     return st;

@@ -175,9 +175,10 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
     const VmsSection *s = &r->sec[i];
     size_t idlen = strlen(s->idstr);
     size_t start = out->len;
+    int version = s->version_id ? s->version_id : s->vmsd->version_id;
     if (!(vms_out_u8(out, VMS_SEC_FULL) && vms_out_be32(out, s->section_id) &&
           vms_out_u8(out, (uint8_t)idlen) && vms_out_bytes(out, s->idstr, idlen) &&
-          vms_out_be32(out, s->instance_id) && vms_out_be32(out, (uint32_t)s->vmsd->version_id)))
+          vms_out_be32(out, s->instance_id) && vms_out_be32(out, (uint32_t)version)))
         return stream_fail(err, VMS_ERR_LIMIT, s->idstr, s->instance_id, start,
                            "output over its limit");
     json_t *jd = NULL;
@@ -190,7 +191,7 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
     VmsCtx c = {
         .err = err, .section = s->idstr, .instance = s->instance_id, .map = map,
         .observe = r->observe, .obs_opaque = r->obs_opaque,
-        .observe_event = r->observe_event, .vmdesc = jd,
+        .observe_event = r->observe_event, .vmdesc = jd, .version = version,
     };
     size_t first_span = map ? map->n : 0;
     if (!vms_save_state(&c, out, s->vmsd, s->opaque))
@@ -433,35 +434,44 @@ bool vms_load(VmsRegistry *r, const void *buf, size_t len, VmsError *err)
 
 /* ------------------------------------------------------------ dumps */
 
-void *vms_dump_desc(const VmsDesc *d)
+void *vms_dump_desc_as(const VmsDesc *d, void *opaque, int version)
 {
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(d->name));
-    json_object_set_new(o, "version_id", json_integer(d->version_id));
+    json_object_set_new(o, "version_id", json_integer(version));
     json_object_set_new(o, "minimum_version_id", json_integer(d->minimum_version_id));
-    if (d->fields && !(d->fields[0].flags & VMS_END)) {
-        json_t *fa = json_array();
-        for (const VmsField *f = d->fields; !(f->flags & VMS_END); f++) {
-            if (f->flags & VMS_MUST_EXIST)
-                continue;   /* VALIDATE entries are not state */
-            json_t *fo = json_object();
-            json_object_set_new(fo, "field", json_string(f->name));
-            json_object_set_new(fo, "version_id", json_integer(f->version_id));
-            json_object_set_new(fo, "field_exists", json_boolean(f->field_exists != NULL || f->validate != NULL));
-            json_object_set_new(fo, "size", json_integer((json_int_t)f->size));
-            if (f->vmsd)
-                json_object_set_new(fo, "Description", vms_dump_desc(f->vmsd));
-            json_array_append_new(fa, fo);
-        }
+    json_t *fa = json_array();
+    for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++) {
+        /* VALIDATE entries are not state; a field of a later version is not sent. */
+        if ((f->flags & VMS_MUST_EXIST) || f->version_id > version)
+            continue;
+        json_t *fo = json_object();
+        json_object_set_new(fo, "field", json_string(f->name));
+        json_object_set_new(fo, "version_id", json_integer(f->version_id));
+        json_object_set_new(fo, "field_exists", json_boolean(f->field_exists != NULL || f->validate != NULL));
+        json_object_set_new(fo, "size", json_integer((json_int_t)f->size));
+        if (f->vmsd)
+            json_object_set_new(fo, "Description", vms_dump_desc(f->vmsd));
+        json_array_append_new(fa, fo);
+    }
+    if (d->fields && !(d->fields[0].flags & VMS_END))
         json_object_set_new(o, "Fields", fa);
-    }
-    if (d->subsections && d->subsections[0]) {
-        json_t *sa = json_array();
-        for (const VmsDesc *const *sp = d->subsections; *sp; sp++)
+    else
+        json_decref(fa);
+    json_t *sa = json_array();
+    for (const VmsDesc *const *sp = d->subsections; sp && *sp; sp++)
+        if (!opaque || !(*sp)->needed_is_config || (*sp)->needed(opaque))
             json_array_append_new(sa, vms_dump_desc(*sp));
+    if (json_array_size(sa))
         json_object_set_new(o, "Subsections", sa);
-    }
+    else
+        json_decref(sa);
     return o;
+}
+
+void *vms_dump_desc(const VmsDesc *d)
+{
+    return vms_dump_desc_as(d, NULL, d->version_id);
 }
 
 void *vms_dump_descriptions(const char *machine_type, const VmsDumpEntry *e, size_t n)
@@ -471,12 +481,13 @@ void *vms_dump_descriptions(const char *machine_type, const VmsDumpEntry *e, siz
     json_object_set_new(m, "Name", json_string(machine_type));
     json_object_set_new(root, "vmschkmachine", m);
     for (size_t i = 0; i < n; i++) {
+        int version = e[i].version ? e[i].version : e[i].vmsd->version_id;
         json_t *t = json_object();
         json_object_set_new(t, "Name", json_string(e[i].type_name));
-        json_object_set_new(t, "version_id", json_integer(e[i].vmsd->version_id));
+        json_object_set_new(t, "version_id", json_integer(version));
         json_object_set_new(t, "minimum_version_id",
                             json_integer(e[i].vmsd->minimum_version_id));
-        json_object_set_new(t, "Description", vms_dump_desc(e[i].vmsd));
+        json_object_set_new(t, "Description", vms_dump_desc_as(e[i].vmsd, e[i].opaque, version));
         json_object_set_new(root, e[i].type_name, t);
     }
     return root;

@@ -50,6 +50,9 @@ typedef struct VmsSection {
     uint32_t section_id;
     const VmsDesc *vmsd;
     void *opaque;
+    /* Saved at this version of vmsd (0: vmsd->version_id). An older machine
+     * type keeps the stream format of its release this way (VmsCtx.version). */
+    int version_id;
 } VmsSection;
 
 typedef struct VmsRegistry {
@@ -96,10 +99,18 @@ bool vms_load(VmsRegistry *r, const void *buf, size_t len, VmsError *err);
 typedef struct VmsDumpEntry {
     const char *type_name;      /* QOM-style type name, the top-level key */
     const VmsDesc *vmsd;
+    /* Optional, to dump what one configured object sends: its state (then a
+     * subsection whose needed_is_config needed() says no is left out), and
+     * the version it is saved at (0: vmsd->version_id; fields of later
+     * versions are left out). */
+    void *opaque;
+    int version;
 } VmsDumpEntry;
 void *vms_dump_descriptions(const char *machine_type, const VmsDumpEntry *e, size_t n);
 /* The Description object for one vmsd (used by the dump and by tests). */
 void *vms_dump_desc(const VmsDesc *d);
+/* The same for what `opaque` sends when saved at `version` (see VmsDumpEntry). */
+void *vms_dump_desc_as(const VmsDesc *d, void *opaque, int version);
 /* Write a json_t to a file, 2-space indents as QEMU does; false on I/O error. */
 bool vms_json_write_file(void *json, const char *path);
 

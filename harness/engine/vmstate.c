@@ -590,7 +590,7 @@ static void json_field_name(const VmsDesc *d, const VmsField *f, char *buf, size
 
 /* ---------------------------------------------------------------- save */
 
-static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd);
+static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd, int version);
 
 static bool save_elem(Walk *w, const VmsDesc *d, const VmsField *f, uint8_t *elem, size_t size,
                       uint32_t i, json_t *je)
@@ -613,7 +613,7 @@ static bool save_elem(Walk *w, const VmsDesc *d, const VmsField *f, uint8_t *ele
             js = json_object();
             json_object_set_new(je, "struct", js);
         }
-        if (!save_desc(w, f->vmsd, elem, js))
+        if (!save_desc(w, f->vmsd, elem, js, f->vmsd->version_id))
             return false;
     } else {
         if (je)
@@ -719,7 +719,7 @@ static bool save_subsections(Walk *w, const VmsDesc *d, void *opaque, json_t *jd
             js = json_object();
             json_array_append_new(jsubs, js);
         }
-        ok = save_desc(w, sub, opaque, js);
+        ok = save_desc(w, sub, opaque, js, sub->version_id);
         path_pop(w);
         if (!ok)
             return false;
@@ -727,9 +727,9 @@ static bool save_subsections(Walk *w, const VmsDesc *d, void *opaque, json_t *jd
     return true;
 }
 
-static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd)
+static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd, int version)
 {
-    walk_event(w, VMS_OBS_SAVE_DESC, d, d->version_id);
+    walk_event(w, VMS_OBS_SAVE_DESC, d, version);
     w->why.text[0] = 0;
     if (d->pre_save && !d->pre_save(opaque, &w->why))
         return walk_fail(w, VMS_ERR_HOOK, w->out->len, "pre_save of '%s' failed: %s", d->name,
@@ -737,7 +737,7 @@ static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd)
     json_t *jfields = NULL;
     if (jd) {
         json_object_set_new(jd, "vmsd_name", json_string(d->name));
-        json_object_set_new(jd, "version", json_integer(d->version_id));
+        json_object_set_new(jd, "version", json_integer(version));
         jfields = json_array();
         json_object_set_new(jd, "fields", jfields);
     }
@@ -745,10 +745,10 @@ static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd)
     for (const VmsField *f = d->fields; ok && f && !(f->flags & VMS_END); f++) {
         path_push(w, f->name);
         if (f->flags & VMS_MUST_EXIST) {
-            if (!validate_ok(w, f, opaque, d->version_id))
+            if (!validate_ok(w, f, opaque, version))
                 ok = walk_fail(w, VMS_ERR_VALIDATE, w->out->len, "validation failed in '%s' on save%s%s",
                                d->name, w->why.text[0] ? ": " : "", w->why.text);
-        } else if (field_present(f, opaque, d->version_id)) {
+        } else if (field_present(f, opaque, version)) {
             ok = save_field(w, d, f, opaque, jfields);
         }
         path_pop(w);
@@ -774,7 +774,7 @@ bool vms_save_state(VmsCtx *c, VmsOut *out, const VmsDesc *d, void *opaque)
         vms_error_clear(c->err);
     if (out->failed)
         return fail_limit(&w, out->len);
-    return save_desc(&w, d, opaque, c->vmdesc);
+    return save_desc(&w, d, opaque, c->vmdesc, c->version ? c->version : d->version_id);
 }
 
 /* ---------------------------------------------------------------- load */

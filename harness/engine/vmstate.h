@@ -144,6 +144,11 @@ struct VmsDesc {
     const VmsField *fields;              /* terminated by VMS_END_OF_LIST() */
     const VmsDesc *const *subsections;   /* NULL-terminated, or NULL */
     bool (*needed)(void *opaque);        /* subsection sent only if absent or true */
+    /* needed() reads only configuration (a device property, fixed at
+     * realize), never guest state: a description dump of a configured
+     * machine may then ask it, and leaves out a subsection that machine
+     * never sends (a compat property switched it off). */
+    bool needed_is_config;
     bool (*pre_save)(void *opaque, VmsMsg *why);
     bool (*post_save)(void *opaque, VmsMsg *why);
     bool (*pre_load)(void *opaque, int version_id, VmsMsg *why);
@@ -215,9 +220,14 @@ typedef struct VmsCtx {
     VmsObserveEvent *observe_event;
     /* Optional: the vmdesc JSON object for this section (a jansson json_t *), filled on save. */
     void *vmdesc;
+    /* Save the top-level description at this version instead of its
+     * version_id (0: its version_id): fields of later versions are not sent,
+     * as the release that had this version would not send them. Nested
+     * structs and subsections keep their own versions. */
+    int version;
 } VmsCtx;
 
-/* Save `opaque` through `d` at d->version_id (fields, then subsections). */
+/* Save `opaque` through `d` at c->version, or d->version_id (fields, then subsections). */
 bool vms_save_state(VmsCtx *c, VmsOut *out, const VmsDesc *d, void *opaque);
 /* Load a body written at stream version `version_id` into `opaque`. */
 bool vms_load_state(VmsCtx *c, VmsIn *in, const VmsDesc *d, void *opaque, int version_id);

@@ -16,8 +16,11 @@ uint32_t dev_prop(const Device *dev, const char *name, uint32_t dflt)
     for (unsigned i = 0; i < DEV_MAX_PROPS && dev->cfg->props[i].name; i++)
         if (strcmp(dev->cfg->props[i].name, name) == 0)
             return dev->cfg->props[i].value;
-    return dflt;
+    uint32_t v;
+    return mach_compat_prop(dev->m->board, dev->type->name, name, &v) ? v : dflt;
 }
+
+void dev_set_save_version(Device *dev, int version) { dev->save_version = version; }
 
 bool dev_map_mmio(Device *dev, uint32_t offset, uint32_t size, const DevMmioOps *ops, void *s)
 {

@@ -97,12 +97,22 @@ typedef struct DevConfig {
     uint32_t base;
     int irq[DEV_MAX_IRQS];          /* NVIC external IRQ numbers, -1 for unused */
     DevProp props[DEV_MAX_PROPS];   /* {NULL, 0}-terminated */
+    /* The first machine version with this device (a MACH_VERSION, machine.h);
+     * 0: every version. A new version adds devices at the end of a layout,
+     * so older layouts stay a prefix of it. */
+    unsigned since;
 } DevConfig;
 
 Machine *dev_machine(Device *dev);
 const char *dev_name(const Device *dev);         /* "pl011.0": type and per-type index */
 VClock *dev_clock(Device *dev);
+/* A property: the layout's value, else the machine type's compat default
+ * (MachCompat), else dflt. */
 uint32_t dev_prop(const Device *dev, const char *name, uint32_t dflt);
+/* Save the device's own section at `version` of its description instead of
+ * the newest (from realize): a compat property keeps an older machine
+ * type's stream format (fields of later versions are not sent). */
+void dev_set_save_version(Device *dev, int version);
 /* Map `size` bytes at config base + offset. */
 bool dev_map_mmio(Device *dev, uint32_t offset, uint32_t size, const DevMmioOps *ops, void *s);
 /* Drive output line n (index into the config's irq[]). Edges are recorded for the oracle. */

@@ -467,24 +467,28 @@ static bool add_sram_section(Machine *m, VmsMsg *why)
 static bool add_devices(Machine *m, VmsMsg *why)
 {
     const DevConfig *cfg = m->board->devices;
-    size_t n = 0;
-    while (cfg && cfg[n].type)
-        n++;
-    m->devs = calloc(n ? n : 1, sizeof(*m->devs));
+    size_t n_cfg = 0;
+    while (cfg && cfg[n_cfg].type)
+        n_cfg++;
+    m->devs = calloc(n_cfg ? n_cfg : 1, sizeof(*m->devs));
     if (!m->devs)
         return vms_fail(why, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const DevType *t = dev_type_find(cfg[i].type);
+    for (size_t c = 0; c < n_cfg; c++) {
+        /* A versioned machine type has the devices its version had. */
+        if (m->board->version && cfg[c].since > m->board->version)
+            continue;
+        size_t i = m->n_devs;
+        const DevType *t = dev_type_find(cfg[c].type);
         if (!t)
             return vms_fail(why, "board '%s' device %zu: unknown device type '%s'",
-                            m->board->name, i, cfg[i].type);
+                            m->board->name, i, cfg[c].type);
         unsigned k = 0;
         for (size_t j = 0; j < i; j++)
             k += m->devs[j].type == t;
         Device *d = &m->devs[i];
         d->m = m;
         d->type = t;
-        d->cfg = &cfg[i];
+        d->cfg = &cfg[c];
         d->index = (unsigned)i;
         snprintf(d->name, sizeof(d->name), "%s.%u", t->name, k);
         d->state = calloc(1, t->state_size ? t->state_size : 1);
@@ -499,6 +503,8 @@ static bool add_devices(Machine *m, VmsMsg *why)
         if (t->vmsd && !mach_add_section(m, t->vmsd, d->state, t->members, t->state_size,
                                          d->name, &sub))
             return vms_fail(why, "%s: %s", d->name, sub.text);
+        if (t->vmsd)
+            m->reg.sec[m->reg.n - 1].version_id = d->save_version;
     }
     return true;
 }
@@ -581,14 +587,6 @@ void mach_free(Machine *m)
     free(m->flash);
     free(m->sram);
     free(m);
-}
-
-const Board *mach_board_find(const char *name)
-{
-    for (size_t i = 0; mach_boards[i]; i++)
-        if (strcmp(mach_boards[i]->name, name) == 0)
-            return mach_boards[i];
-    return NULL;
 }
 
 /* -------------------------------------------------------- accessors */

@@ -29,16 +29,45 @@
 #define MACH_PERIPH_BASE 0x40000000u
 #define MACH_PERIPH_SIZE 0x20000000u
 
+/* A machine version number: MACH_VERSION(1, 2) is release 1.2's. */
+#define MACH_VERSION(major, minor) ((major) * 1000u + (minor))
+
+/* A compat property: a default for property `prop` of every device of type
+ * `type` on machine types of one version and older (QEMU's hw_compat_X_Y
+ * arrays). The table of version X.Y lists what changed after X.Y, so that
+ * machine type X.Y keeps behaving and migrating as release X.Y did. */
+typedef struct MachCompat {
+    const char *type;
+    const char *prop;
+    uint32_t value;
+} MachCompat;
+
 typedef struct Board {
     const char *name;           /* the machine type sent in the configuration section */
     const char *summary;
     uint32_t flash_size;
     uint32_t sram_size;
-    const DevConfig *devices;   /* {NULL}-terminated */
+    const DevConfig *devices;   /* {NULL}-terminated; a device whose `since` is
+                                 * later than `version` is left out */
+    /* Versioned machine types (docs/compat.md). `alias` is the unversioned
+     * name that resolves to the newest type carrying it; `version` is a
+     * MACH_VERSION (0: not versioned, every device of the layout); `compat`
+     * lists compat tables, newest first, each {NULL}-terminated; a later
+     * entry for the same type and property wins. A property set in the
+     * layout (DevConfig.props) wins over all of them. */
+    const char *alias;
+    unsigned version;
+    const MachCompat *const *compat;   /* NULL-terminated, or NULL */
 } Board;
 
 extern const Board *const mach_boards[];   /* devices/boards.c, NULL-terminated */
+/* The board of a machine type name, or of an alias: the newest versioned
+ * type carrying it (a stream then names that type, as QEMU's names
+ * "pc-i440fx-7.2" for -M pc). NULL if unknown. */
 const Board *mach_board_find(const char *name);
+/* The default for property `prop` of device type `type` that b's compat
+ * tables give; false if they give none. */
+bool mach_compat_prop(const Board *b, const char *type, const char *prop, uint32_t *value);
 
 /* One event of guest-visible behaviour, compared between twins as it happens. */
 typedef enum MachEventKind {
@@ -134,5 +163,13 @@ void mach_set_console(Machine *m, FILE *f);
 
 /* A digest of all guest state (sections' bytes): for determinism tests. */
 uint64_t mach_digest(Machine *m);
+
+/* The descriptions this machine sends, in QEMU's -dump-vmstate shape (a
+ * jansson json_t *, caller decrefs): one entry per device type on the board
+ * (key: the type name), per extra section a device registers and per core
+ * component (key: the section name); each as this machine type saves it
+ * (the version its compat properties keep, subsections they switch off left
+ * out). vmschkmachine.Name is the machine type. */
+void *mach_dump_vmstate(Machine *m);
 
 #endif

@@ -16,6 +16,7 @@ struct Device {
     const DevConfig *cfg;
     void *state;
     unsigned index;             /* board order */
+    int save_version;           /* its section's save version (0: newest); dev_set_save_version */
     char name[48];              /* "<type>.<k>" */
 };
 

@@ -741,7 +741,8 @@ static const char qemu_clock_desc[] =
 
 static void test_dump_shape(void **state)
 {
-    VmsDumpEntry ents[] = { { "tdev-device", &tdev_desc }, { "tclk-device", &tclk_desc } };
+    VmsDumpEntry ents[] = { { .type_name = "tdev-device", .vmsd = &tdev_desc },
+                            { .type_name = "tclk-device", .vmsd = &tclk_desc } };
     json_t *j = vms_dump_descriptions("vmstress-test", ents, 2);
     const char *keys[] = { "vmschkmachine", "tdev-device", "tclk-device" };
     size_t k = 0;

@@ -1,0 +1,73 @@
+/*
+ * machtype.c - machine types: resolving a name or alias to a board, the
+ * compat properties of a versioned type, and the description dump of a
+ * machine as its type saves it. See machine.h and docs/compat.md.
+ *
+ * As in QEMU, an unversioned alias ("vmstress-m0", like QEMU's "-M virt")
+ * resolves to the newest versioned type that carries it, and streams name
+ * the resolved type: a stream is only ever promised to load into the same
+ * versioned type.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine_int.h"
+
+const Board *mach_board_find(const char *name)
+{
+    const Board *newest = NULL;
+    for (size_t i = 0; mach_boards[i]; i++) {
+        const Board *b = mach_boards[i];
+        if (strcmp(b->name, name) == 0)
+            return b;
+        if (b->alias && strcmp(b->alias, name) == 0 && (!newest || b->version > newest->version))
+            newest = b;
+    }
+    return newest;
+}
+
+bool mach_compat_prop(const Board *b, const char *type, const char *prop, uint32_t *value)
+{
+    bool found = false;
+    for (size_t t = 0; b->compat && b->compat[t]; t++)
+        for (const MachCompat *c = b->compat[t]; c->type; c++)
+            if (strcmp(c->type, type) == 0 && strcmp(c->prop, prop) == 0) {
+                *value = c->value;      /* later entries win: keep looking */
+                found = true;
+            }
+    return found;
+}
+
+/* The device whose own section this is, or NULL. */
+static const Device *section_device(const Machine *m, const VmsSection *s)
+{
+    for (size_t i = 0; i < m->n_devs; i++)
+        if (m->devs[i].state == s->opaque && m->devs[i].type->vmsd == s->vmsd)
+            return &m->devs[i];
+    return NULL;
+}
+
+void *mach_dump_vmstate(Machine *m)
+{
+    VmsRegistry *r = &m->reg;
+    VmsDumpEntry *e = calloc(r->n ? r->n : 1, sizeof(*e));
+    size_t n = 0;
+    for (size_t i = 0; e && i < r->n; i++) {
+        const VmsSection *s = &r->sec[i];
+        /* The machine's own sections are not a device's or the core's: a
+         * QEMU dump has no counterpart. */
+        if (s->opaque == &m->ms || s->opaque == m->sram)
+            continue;
+        const Device *d = section_device(m, s);
+        const char *key = d ? d->type->name : s->idstr;
+        bool seen = false;
+        for (size_t k = 0; k < n; k++)
+            seen |= strcmp(e[k].type_name, key) == 0;
+        if (!seen)
+            e[n++] = (VmsDumpEntry){ key, s->vmsd, s->opaque, s->version_id };
+    }
+    json_t *j = e ? vms_dump_descriptions(m->board->name, e, n) : NULL;
+    free(e);
+    return j;
+}
