@@ -32,10 +32,14 @@ typedef struct Opts {
     uint64_t last;
     uint64_t interval;
     bool check_vmdesc;
+    const char *plants[16];     /* --plant BASE=VARIANT (vmstress-planted) */
+    size_t n_plants;
+    Board planted;              /* the board with plants applied */
+    DevConfig *planted_devs;
 } Opts;
 
 enum { O_BOARD = 'b', O_CYCLES = 'c', O_FIRMWARE = 'f', O_HELP = 'h', O_LAST = 'l',
-       O_OUT = 'o', O_INTERVAL = 'i', O_VMDESC = 'j' };
+       O_OUT = 'o', O_INTERVAL = 'i', O_VMDESC = 'j', O_PLANT = 'p' };
 
 static const struct option all_opts[] = {
     { "board", required_argument, NULL, O_BOARD },
@@ -46,6 +50,7 @@ static const struct option all_opts[] = {
     { "output", required_argument, NULL, O_OUT },
     { "interval", required_argument, NULL, O_INTERVAL },
     { "check-vmdesc", no_argument, NULL, O_VMDESC },
+    { "plant", required_argument, NULL, O_PLANT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -96,6 +101,11 @@ static int parse(int argc, char **argv, const char *usage, const char *accepted,
         case O_FIRMWARE: o->firmware = optarg; break;
         case O_OUT: o->out = optarg; break;
         case O_VMDESC: o->check_vmdesc = true; break;
+        case O_PLANT:
+            if (!cli_add_plant(o->cmd, o->plants, sizeof(o->plants) / sizeof(o->plants[0]),
+                               &o->n_plants, optarg))
+                return 2;
+            break;
         case O_CYCLES:
             if (!parse_u64(o->cmd, name, optarg, &o->cycles))
                 return 2;
@@ -142,23 +152,43 @@ static const Board *find_board(const char *cmd, const char *name)
     return b;
 }
 
-/* A machine for `board` with `firmware` in flash (NULL: none), at power-on. */
-static Machine *setup(const char *cmd, const Board *b, const char *firmware)
+/* Free a machine from setup and what setup allocated in o. */
+static void teardown(Opts *o, Machine *m)
+{
+    mach_free(m);
+    free(o->planted_devs);
+    o->planted_devs = NULL;
+}
+
+/* A machine for `board` with `firmware` in flash (NULL: none), at power-on,
+ * with the --plant variants of o in place (the board copy lives in o). */
+static Machine *setup(Opts *o, const Board *b, const char *firmware)
 {
     VmsMsg why = { "" };
+    if (o->n_plants) {
+        if (!mach_board_override(b, o->plants, o->n_plants, &o->planted, &o->planted_devs, &why)) {
+            fprintf(stderr, "vmstress %s: %s\n", o->cmd, why.text);
+            teardown(o, NULL);
+            return NULL;
+        }
+        b = &o->planted;
+    }
     Machine *m = mach_new(b, &why);
     if (!m) {
-        fprintf(stderr, "vmstress %s: cannot build board '%s': %s\n", cmd, b->name, why.text);
+        fprintf(stderr, "vmstress %s: cannot build board '%s': %s\n", o->cmd, b->name, why.text);
+        teardown(o, NULL);
         return NULL;
     }
-    if (firmware && !mach_load_elf(m, firmware, &why)) {
-        fprintf(stderr, "vmstress %s: %s\n", cmd, why.text);
-        mach_free(m);
+    if ((firmware && !mach_load_elf(m, firmware, &why)) ||
+        !mach_desc_overrides(m, o->plants, o->n_plants, &why)) {
+        fprintf(stderr, "vmstress %s: %s\n", o->cmd, why.text);
+        teardown(o, m);
         return NULL;
     }
     mach_reset(m);
     return m;
 }
+
 
 /* Guest output (semihosting and device data) straight to a FILE; the last
  * byte written is kept (to end a line after it). */
@@ -219,7 +249,7 @@ int cmd_exec(int argc, char **argv)
     if (st >= 0)
         return st;
     const Board *b = find_board(o.cmd, o.board);
-    Machine *m = b ? setup(o.cmd, b, o.pos) : NULL;
+    Machine *m = b ? setup(&o, b, o.pos) : NULL;
     if (!m)
         return 2;
     PendingLine line = { stdout, '\n' };
@@ -257,7 +287,7 @@ int cmd_trace(int argc, char **argv)
         return 2;
     }
     const Board *b = find_board(o.cmd, o.board);
-    Machine *m = b ? setup(o.cmd, b, o.pos) : NULL;
+    Machine *m = b ? setup(&o, b, o.pos) : NULL;
     if (!m)
         return 2;
     PendingLine line = { stdout, '\n' };
@@ -313,7 +343,7 @@ int cmd_save(int argc, char **argv)
         return 2;
     }
     const Board *b = find_board(o.cmd, o.board);
-    Machine *m = b ? setup(o.cmd, b, o.pos) : NULL;
+    Machine *m = b ? setup(&o, b, o.pos) : NULL;
     if (!m)
         return 2;
     mach_run(m, o.cycles);
@@ -341,7 +371,7 @@ int cmd_save(int argc, char **argv)
 
 static const char load_usage[] =
     "usage: vmstress load STREAM [--firmware F] [--board NAME] [--check-vmdesc]\n"
-    "                            [--cycles N] [-o OUT]\n"
+    "                            [--cycles N] [-o OUT] [--plant BASE=VARIANT]...\n"
     "\n"
     "Load a migration stream into a fresh machine and print \"ok\", or print\n"
     "the one-line error naming the section, field and byte offset at fault.\n"
@@ -355,6 +385,8 @@ static const char load_usage[] =
     "  --check-vmdesc    parse the JSON trailer too (it must be a JSON object)\n"
     "  -o, --output OUT  after loading, save the machine again to OUT (a stream\n"
     "                    of the same machine type; compare it with STREAM)\n"
+    "  --plant BASE=VARIANT  replace a device by a test-only variant (planted\n"
+    "                    bugs; vmstress-planted only)\n"
     "  --cycles N        then run on N cycles, the guest's console on standard\n"
     "                    output after \"ok\", and end with one line:\n"
     "                    \"-- continued N cycles: cycle C, digest 0x..., STATE\"\n"
@@ -404,7 +436,7 @@ static bool after_load(const Opts *o, Machine *m)
 int cmd_load(int argc, char **argv)
 {
     Opts o;
-    int st = parse(argc, argv, load_usage, "bfjco", true, &o);
+    int st = parse(argc, argv, load_usage, "bfjcop", true, &o);
     if (st >= 0)
         return st;
     bool board_given = false;
@@ -419,7 +451,7 @@ int cmd_load(int argc, char **argv)
     const Board *b = type ? mach_board_find(type) : NULL;
     if (!b)
         b = board_given ? find_board(o.cmd, o.board) : mach_board_find(DEFAULT_BOARD);
-    Machine *m = b ? setup(o.cmd, b, o.firmware) : NULL;
+    Machine *m = b ? setup(&o, b, o.firmware) : NULL;
     if (!m) {
         free(buf);
         return 2;
@@ -436,14 +468,14 @@ int cmd_load(int argc, char **argv)
         st = 2;
     }
     free(buf);
-    mach_free(m);
+    teardown(&o, m);
     return st;
 }
 
 /* ------------------------------------------------------- dump-vmstate */
 
 static const char dump_usage[] =
-    "usage: vmstress dump-vmstate OUT.json [--board NAME]\n"
+    "usage: vmstress dump-vmstate OUT.json [--board NAME] [--plant BASE=VARIANT]...\n"
     "\n"
     "Write the descriptions a machine type saves, as JSON in the shape of\n"
     "QEMU's -dump-vmstate, for comparison with QEMU's own dump or a frozen\n"
@@ -455,6 +487,8 @@ static const char dump_usage[] =
     "machine type (an alias is resolved to the versioned type it stands for).\n"
     "\n"
     "  --board NAME   machine type (default " DEFAULT_BOARD ", the newest)\n"
+    "  --plant BASE=VARIANT  replace a device by a test-only variant (planted\n"
+    "                 bugs; vmstress-planted only)\n"
     "  --help         this text\n"
     "\n"
     "Exit status: 0 written; 2 on a usage or I/O error.\n";
@@ -462,11 +496,11 @@ static const char dump_usage[] =
 int cmd_dump_vmstate(int argc, char **argv)
 {
     Opts o;
-    int st = parse(argc, argv, dump_usage, "b", true, &o);
+    int st = parse(argc, argv, dump_usage, "bp", true, &o);
     if (st >= 0)
         return st;
     const Board *b = find_board(o.cmd, o.board);
-    Machine *m = b ? setup(o.cmd, b, NULL) : NULL;
+    Machine *m = b ? setup(&o, b, NULL) : NULL;
     if (!m)
         return 2;
     json_t *j = mach_dump_vmstate(m);
@@ -476,7 +510,7 @@ int cmd_dump_vmstate(int argc, char **argv)
     else
         printf("%zu descriptions of %s written to %s\n", json_object_size(j) - 1, b->name, o.pos);
     json_decref(j);
-    mach_free(m);
+    teardown(&o, m);
     return st;
 }
 
@@ -570,8 +604,8 @@ int cmd_selfcheck(int argc, char **argv)
         o.firmware = fw;
     }
     const Board *b = find_board(o.cmd, o.board);
-    Machine *a = b ? setup(o.cmd, b, o.firmware) : NULL;
-    Machine *m = a ? setup(o.cmd, b, o.firmware) : NULL;
+    Machine *a = b ? setup(&o, b, o.firmware) : NULL;
+    Machine *m = a ? setup(&o, b, o.firmware) : NULL;
     if (!m) {
         mach_free(a);
         return 2;

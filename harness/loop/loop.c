@@ -365,35 +365,11 @@ static bool build_board(LoopTwin *t, LoopFinding *f)
         finding_set(f, LOOP_SETUP, "unknown board '%s'", cfg->board);
         return false;
     }
-    size_t n = 0;
-    while (base->devices[n].type)
-        n++;
-    t->devs = calloc(n + 1, sizeof(DevConfig));
-    if (!t->devs)
-        abort();
-    memcpy(t->devs, base->devices, (n + 1) * sizeof(DevConfig));
-    for (size_t k = 0; k < cfg->n_overrides; k++) {
-        const char *o = cfg->overrides[k], *eq = strchr(o, '=');
-        bool used = false;
-        if (eq && dev_test_desc_find(eq + 1))
-            continue;   /* a description variant: applied to each machine once built */
-        if (!eq || !dev_type_find(eq + 1)) {
-            finding_set(f, LOOP_SETUP, "bad override '%s': want BASE=VARIANT with a known variant", o);
-            return false;
-        }
-        size_t len = (size_t)(eq - o);
-        for (size_t i = 0; i < n; i++)
-            if (strlen(t->devs[i].type) == len && !strncmp(t->devs[i].type, o, len)) {
-                t->devs[i].type = eq + 1;
-                used = true;
-            }
-        if (!used) {
-            finding_set(f, LOOP_SETUP, "override '%s': board '%s' has no such device", o, base->name);
-            return false;
-        }
+    VmsMsg why = { { 0 } };
+    if (!mach_board_override(base, cfg->overrides, cfg->n_overrides, &t->board, &t->devs, &why)) {
+        finding_set(f, LOOP_SETUP, "%s", why.text);
+        return false;
     }
-    t->board = *base;
-    t->board.devices = t->devs;
     return true;
 }
 
@@ -412,18 +388,10 @@ static Machine *build_machine(LoopTwin *t, LoopFinding *f)
         mach_free(m);
         return NULL;
     }
-    for (size_t k = 0; k < t->cfg->n_overrides; k++) {
-        const char *o = t->cfg->overrides[k], *eq = strchr(o, '=');
-        const DevTestDesc *v = eq ? dev_test_desc_find(eq + 1) : NULL;
-        if (!v)
-            continue;
-        if ((size_t)(eq - o) != strlen(v->section) || strncmp(o, v->section, (size_t)(eq - o)) ||
-            !mach_replace_desc(m, v->section, v->vmsd)) {
-            finding_set(f, LOOP_SETUP, "override '%s': variant '%s' is for section '%s', which this board lacks or was not named",
-                        o, v->name, v->section);
-            mach_free(m);
-            return NULL;
-        }
+    if (!mach_desc_overrides(m, t->cfg->overrides, t->cfg->n_overrides, &why)) {
+        finding_set(f, LOOP_SETUP, "%s", why.text);
+        mach_free(m);
+        return NULL;
     }
     mach_reset(m);
     return m;

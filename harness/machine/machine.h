@@ -65,6 +65,13 @@ extern const Board *const mach_boards[];   /* devices/boards.c, NULL-terminated 
  * type carrying it (a stream then names that type, as QEMU's names
  * "pc-i440fx-7.2" for -M pc). NULL if unknown. */
 const Board *mach_board_find(const char *name);
+/* Planted bugs (tests/planted): *out is `base` with every device of type
+ * BASE replaced by the test-only variant VARIANT, for each "BASE=VARIANT"
+ * in overrides, its device list in *devs (caller frees, also on failure).
+ * Description variants of core sections are left to mach_desc_overrides,
+ * for a machine once built. False with a one-line why. */
+bool mach_board_override(const Board *base, const char *const *overrides, size_t n_overrides,
+                         Board *out, DevConfig **devs, VmsMsg *why);
 /* The default for property `prop` of device type `type` that b's compat
  * tables give; false if they give none. */
 bool mach_compat_prop(const Board *b, const char *type, const char *prop, uint32_t *value);
@@ -149,6 +156,10 @@ const MachShadow *mach_shadow(Machine *m, size_t i);     /* counts as touching t
  * `idstr` (test-only variants of core components). Returns how many were
  * replaced. */
 size_t mach_replace_desc(Machine *m, const char *idstr, const VmsDesc *d);
+/* The core-section description variants among "BASE=VARIANT" overrides,
+ * applied with mach_replace_desc; others are skipped (see
+ * mach_board_override). False with a one-line why. */
+bool mach_desc_overrides(Machine *m, const char *const *overrides, size_t n_overrides, VmsMsg *why);
 
 /* Whole-machine save and load. A load starts from power-on (it resets first,
  * unless nothing has touched the machine since the last reset) and returns

@@ -39,6 +39,61 @@ bool mach_compat_prop(const Board *b, const char *type, const char *prop, uint32
     return found;
 }
 
+bool mach_board_override(const Board *base, const char *const *overrides, size_t n_overrides,
+                         Board *out, DevConfig **devs, VmsMsg *why)
+{
+    size_t n = 0;
+    while (base->devices[n].type)
+        n++;
+    *devs = calloc(n + 1, sizeof(DevConfig));
+    if (!*devs)
+        return vms_fail(why, "out of memory");
+    memcpy(*devs, base->devices, (n + 1) * sizeof(DevConfig));
+    for (size_t k = 0; k < n_overrides; k++) {
+        const char *o = overrides[k], *eq = strchr(o, '=');
+        bool used = false;
+        if (eq && dev_test_desc_find(eq + 1))
+            continue;   /* a description variant: mach_desc_overrides applies it */
+        if (!eq || !dev_type_find(eq + 1))
+            return vms_fail(why, "bad override '%s': want BASE=VARIANT with a known variant", o);
+        size_t len = (size_t)(eq - o);
+        for (size_t i = 0; i < n; i++)
+            if (strlen((*devs)[i].type) == len && !strncmp((*devs)[i].type, o, len)) {
+                (*devs)[i].type = eq + 1;
+                used = true;
+            }
+        if (!used)
+            return vms_fail(why, "override '%s': board '%s' has no such device", o, base->name);
+    }
+    *out = *base;
+    out->devices = *devs;
+    return true;
+}
+
+bool mach_desc_overrides(Machine *m, const char *const *overrides, size_t n_overrides, VmsMsg *why)
+{
+    for (size_t k = 0; k < n_overrides; k++) {
+        const char *o = overrides[k], *eq = strchr(o, '=');
+        const DevTestDesc *v = eq ? dev_test_desc_find(eq + 1) : NULL;
+        if (!v)
+            continue;
+        if ((size_t)(eq - o) != strlen(v->section) || strncmp(o, v->section, (size_t)(eq - o)) ||
+            !mach_replace_desc(m, v->section, v->vmsd))
+            return vms_fail(why, "override '%s': variant '%s' is for section '%s', which this board "
+                            "lacks or was not named", o, v->name, v->section);
+    }
+    return true;
+}
+
+/* A registered device type (not a test-only variant). */
+static bool registered(const DevType *t)
+{
+    for (size_t i = 0; i < dev_n_types; i++)
+        if (dev_types[i] == t)
+            return true;
+    return false;
+}
+
 /* The device whose own section this is, or NULL. */
 static const Device *section_device(const Machine *m, const VmsSection *s)
 {
@@ -60,7 +115,9 @@ void *mach_dump_vmstate(Machine *m)
         if (s->opaque == &m->ms || s->opaque == m->sram)
             continue;
         const Device *d = section_device(m, s);
-        const char *key = d ? d->type->name : s->idstr;
+        /* A test-only variant (tests/planted) stands in for its base type,
+         * whose section it keeps: it is dumped under that section's name. */
+        const char *key = d && registered(d->type) ? d->type->name : s->idstr;
         bool seen = false;
         for (size_t k = 0; k < n; k++)
             seen |= strcmp(e[k].type_name, key) == 0;

@@ -20,8 +20,12 @@ backward  a stream today's build saves under the type decodes against the
 refusal   a stream of a newer machine type offered to an older one is
           refused with one line naming both types.
 
-The walker is also a command: `golden_streams.py --walk VMSTRESS STREAM
-DUMP.json` prints its findings (exit 1 if any), for the planted test.
+planted   with `--plant BASE=VARIANT --expect REGEX` (VMSTRESS is then
+          vmstress-planted): the variant replaces BASE in today's build, the
+          forward check must fail on every golden stream with a message
+          matching REGEX (the section and field), and `vmstress compat`
+          of each frozen dump against today's must name the same field
+          (grade no). Backward and refusal are not run.
 """
 import gzip
 import json
@@ -32,11 +36,13 @@ import sys
 
 FNV_OFFSET, FNV_PRIME = 0xcbf29ce484222325, 0x100000001b3
 failures = []
+PLANT = []          # ["--plant", "BASE=VARIANT"] for today's machine, or nothing
 
 
 def fail(msg):
     failures.append(msg)
-    print("FAIL " + msg)
+    if not PLANT:
+        print("FAIL " + msg)    # a planted run prints what it caught at the end
 
 
 def fnv1a64(data):
@@ -178,7 +184,7 @@ def forward(vm, work, tdir, man, dump):
             fail("%s names machine type %s" % (s["stream"], machine_type_of(stream)))
         resaved = stream + ".today"
         st, out, err = run(vm, "load", stream, "--firmware", os.path.join(work, s["firmware"][:-3]),
-                           "--cycles", str(man["continue_cycles"]), "-o", resaved)
+                           "--cycles", str(man["continue_cycles"]), "-o", resaved, *PLANT)
         want = open(os.path.join(tdir, s["continuation"]), "rb").read()
         if st == 0 and out == want:
             continue
@@ -215,6 +221,39 @@ def refusal(vm, work, manifests):
                 fail("a %s stream offered to %s: exit %d, %r" % (newer, older, st, err))
 
 
+def planted(vm, work, golden, expect):
+    """The forward check and the static checker must both name the plant."""
+    before = len(failures)
+    for t in sorted(os.listdir(golden)):
+        tdir = os.path.join(golden, t)
+        if not os.path.exists(os.path.join(tdir, "MANIFEST.json")):
+            continue
+        man = json.load(open(os.path.join(tdir, "MANIFEST.json")))
+        w = os.path.join(work, t)
+        os.makedirs(w, exist_ok=True)
+        today = os.path.join(w, "today.json")
+        st, out, err = run(vm, "dump-vmstate", today, "--board", t, *PLANT)
+        if st:
+            fail("dump-vmstate --board %s %s: %s" % (t, " ".join(PLANT), err.strip()))
+            continue
+        forward(vm, w, tdir, man, json.load(open(today)))
+        frozen = os.path.join(tdir, "vmstate-%s.json" % man["release"])
+        st, out, err = run(vm, "compat", frozen, today, "--direction", "forward", "--machine", t)
+        print("compat %s: exit %d\n%s" % (t, st, out.decode().strip()))
+        if st != 4 or not re.search(expect, out.decode()):
+            fail("compat %s against %s: exit %d, no fact matching %r" % (frozen, " ".join(PLANT), st, expect))
+    caught = failures[before:]
+    del failures[before:]
+    if not caught:
+        failures.append("the plant %s passed every check" % " ".join(PLANT))
+        print("FAIL " + failures[-1])
+    for msg in caught:
+        print("caught: " + msg)
+        if msg.startswith("forward ") and not re.search(expect, msg):
+            failures.append("the forward check does not name the plant (%r): %s" % (expect, msg))
+            print("FAIL " + failures[-1])
+
+
 def main():
     if sys.argv[1] == "--walk":
         problems = walk_stream(decode(sys.argv[2], sys.argv[3]), json.load(open(sys.argv[4])))
@@ -222,6 +261,11 @@ def main():
         sys.exit(1 if problems else 0)
     vm, work, golden = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
+    if len(sys.argv) == 8 and sys.argv[4] == "--plant" and sys.argv[6] == "--expect":
+        PLANT.extend(["--plant", sys.argv[5]])
+        planted(vm, work, golden, sys.argv[7])
+        print("planted %s: %s" % (sys.argv[5], "%d failures" % len(failures) if failures else "caught"))
+        sys.exit(1 if failures else 0)
     manifests = {}
     for t in sorted(os.listdir(golden)):
         tdir = os.path.join(golden, t)

@@ -23,6 +23,10 @@
  *                   range (the value stays inside the struct)
  *   irq-dropped     post_load lowers the device's interrupt line (target:
  *                   the member holding the Device pointer)
+ *   field-appended  a field (a copy of the target's, named "planted") added
+ *                   at the end of the description without a version bump:
+ *                   invisible within one build, it breaks every stream of a
+ *                   frozen release (tests/compat, compat_planted_*)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +38,7 @@
 
 typedef enum PlantKind {
     MISSING_FIELD, STALE_DERIVED, PRESAVE_EFFECT, NEEDED_WRONG, RESET_FORGETS, TIMER_UNARMED,
-    FIELD_EDIT, RANGE_DROPPED, LAX_VALIDATOR, IRQ_DROPPED,
+    FIELD_EDIT, RANGE_DROPPED, LAX_VALIDATOR, IRQ_DROPPED, FIELD_APPENDED,
 } PlantKind;
 
 typedef struct Plant {
@@ -260,6 +264,21 @@ static void edit_field(Variant *v)
     die(v->plant, "field");
 }
 
+static void append_field(Variant *v)
+{
+    copy_fields(v, NULL);
+    size_t n = 0;
+    const VmsField *target = NULL;
+    for (; !(v->fields[n].flags & VMS_END); n++)
+        if (!strcmp(v->fields[n].name, v->plant->target))
+            target = &v->fields[n];
+    if (!target || n + 2 >= MAX_FIELDS)
+        die(v->plant, "field (with room for one more)");
+    v->fields[n] = *target;
+    v->fields[n].name = "planted";
+    v->fields[n + 1] = (VmsField)VMS_END_OF_LIST();
+}
+
 static void drop_range(Variant *v)
 {
     size_t n = 0;
@@ -326,6 +345,7 @@ __attribute__((constructor)) static void planted_init(void)
             v->vmsd.post_load = unarmed_post_load;
             break;
         case FIELD_EDIT: edit_field(v); break;
+        case FIELD_APPENDED: append_field(v); break;
         case IRQ_DROPPED:
             v->member = find_member(v);
             if (v->member->kind != DEV_M_HOST || v->member->size != sizeof(Device *))
