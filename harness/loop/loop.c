@@ -1143,7 +1143,9 @@ bool loop_repro_write(const char *path, const LoopConfig *cfg, const uint64_t *s
     json_t *j = json_object();
     json_object_set_new(j, "vmstress_reproducer", json_integer(1));
     json_object_set_new(j, "program", json_string(cfg->program ? cfg->program : "vmstress"));
-    json_object_set_new(j, "board", json_string(cfg->board));
+    /* The machine type, not an alias: a later release replays the same type. */
+    const Board *b = mach_board_find(cfg->board);
+    json_object_set_new(j, "board", json_string(b ? b->name : cfg->board));
     json_object_set_new(j, "firmware", json_string(cfg->firmware_name ? cfg->firmware_name : cfg->firmware));
     uint64_t h;
     char herr[512], hex[17];
