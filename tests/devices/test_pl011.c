@@ -316,10 +316,43 @@ static void test_loaded_held_char_at_read_pos(void **state)
     held_char_survives(devtest_migrate_patched(a, "lcr", 0), 'f');
 }
 
+/* UARTTCR/UARTITOP (release 1.1) read back and migrate in the subsection
+ * pl011/test-registers; with "test-registers" off (vmstress-m0-1.0) they
+ * read as zero and no subsection is sent. */
+static void test_test_registers(void **state)
+{
+    DevTest *t = *state;
+    devtest_write(t, 0x080, 0xff);
+    devtest_write(t, 0x088, 0x12345);
+    assert_int_equal(devtest_read(t, 0x080), 7);
+    assert_int_equal(devtest_read(t, 0x088), 0x2345);
+    DevTest *u = devtest_migrate(t);
+    assert_int_equal(devtest_read(u, 0x080), 7);
+    assert_int_equal(devtest_read(u, 0x088), 0x2345);
+    devtest_free(u);
+
+    static const DevProp old[] = { { "test-registers", 0 }, { NULL, 0 } };
+    DevTest *o = devtest_new("pl011", old);
+    devtest_write(o, 0x080, 7);
+    devtest_write(o, 0x088, 0xffff);
+    assert_int_equal(devtest_read(o, 0x080), 0);
+    assert_int_equal(devtest_read(o, 0x088), 0);
+    size_t len, at = 0;
+    uint8_t *b = devtest_save(o, &len, NULL);
+    static const char sub[] = "pl011/test-registers";
+    while (at + sizeof(sub) - 1 <= len && memcmp(b + at, sub, sizeof(sub) - 1) != 0)
+        at++;
+    /* devtest_save writes no trailer: the name would be the subsection's. */
+    assert_true(at + sizeof(sub) - 1 > len);
+    free(b);
+    devtest_free(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reset_values, setup, devtest_teardown),
+        cmocka_unit_test_setup_teardown(test_test_registers, setup, devtest_teardown),
         cmocka_unit_test_setup_teardown(test_register_widths, setup, devtest_teardown),
         cmocka_unit_test_setup_teardown(test_transmit, setup, devtest_teardown),
         cmocka_unit_test_setup_teardown(test_receive_holding_register, setup, devtest_teardown),

@@ -177,6 +177,47 @@ static void test_combined_irq(void **state)
     (void)state;
 }
 
+/* TimerITCR/TimerITOP (release 1.1): in test mode ITOP drives the line and
+ * both migrate (sp804 v2); with "integration-test" off (vmstress-m0-1.0)
+ * they read as zero, ignore writes, and the section is saved at version 1. */
+static void test_integration_test_registers(void **state)
+{
+    DevTest *t = new_sp804();
+    devtest_write(t, 0xF04, 0xff);
+    assert_int_equal(devtest_read(t, 0xF04), 3);
+    assert_int_equal(devtest_irq(t), 0);                    /* not in test mode yet */
+    devtest_write(t, 0xF00, 1);
+    assert_int_equal(devtest_read(t, 0xF00), 1);
+    assert_int_equal(devtest_irq(t), 1);                    /* ITOP drives TIMINTC */
+    DevTest *u = devtest_migrate(t);
+    assert_int_equal(devtest_read(u, 0xF00), 1);
+    assert_int_equal(devtest_read(u, 0xF04), 3);
+    devtest_write(u, 0xF04, 0);
+    assert_int_equal(devtest_irq(u), 0);
+    devtest_free(u);
+    devtest_free(t);
+
+    static const DevProp old[] = { { "freq0", 1000000 }, { "freq1", 1000000 },
+                                   { "integration-test", 0 }, { NULL, 0 } };
+    t = devtest_new("sp804", old);
+    devtest_write(t, 0xF00, 1);
+    devtest_write(t, 0xF04, 3);
+    assert_int_equal(devtest_read(t, 0xF00), 0);
+    assert_int_equal(devtest_read(t, 0xF04), 0);
+    assert_int_equal(devtest_irq(t), 0);
+    size_t len;
+    uint8_t *b = devtest_save(t, &len, NULL);
+    /* The section header's version word follows "sp804" and its instance. */
+    size_t at = 0;
+    while (at + 13 <= len && memcmp(b + at, "\x05sp804", 6) != 0)
+        at++;
+    assert_true(at + 13 <= len);
+    assert_int_equal(b[at + 6 + 4 + 3], 1);
+    free(b);
+    devtest_free(t);
+    (void)state;
+}
+
 /* Program both timers, run part way, and return the device. */
 static DevTest *busy_sp804(void)
 {
@@ -309,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_free_running_wraps),
         cmocka_unit_test(test_sixteen_bit_and_prescale),
         cmocka_unit_test(test_combined_irq),
+        cmocka_unit_test(test_integration_test_registers),
         cmocka_unit_test(test_migration_continues_exactly),
         cmocka_unit_test(test_hostile_streams),
         cmocka_unit_test(test_loads_qemu_unprogrammed_timer),
