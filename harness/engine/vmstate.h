@@ -316,9 +316,12 @@ void vms_for_each_member_in(const VmsDesc *d, const void *obj, size_t size,
     .name = #m, .offset = offsetof(S, m) + VMS_TYPECHECK(S, m, T), .size = sizeof(T), \
     .flags = VMS_STRUCT, .vmsd = &(d), .version_id = (v) }
 #define VMS_STRUCT(m, S, d, T) VMS_STRUCT_V(m, S, 0, d, T)
-#define VMS_STRUCT_ARRAY(m, S, n, d, T) { \
+/* Fixed arrays of structs, present from field version v (QEMU's
+ * VMSTATE_STRUCT_ARRAY takes one: PL080's channels are at version 1). */
+#define VMS_STRUCT_ARRAY_V(m, S, n, v, d, T) { \
     .name = #m, .offset = offsetof(S, m) + VMS_ARRAYCHECK(S, m, T, n), .size = sizeof(T), \
-    .flags = VMS_STRUCT | VMS_ARRAY, .num = (n), .vmsd = &(d) }
+    .flags = VMS_STRUCT | VMS_ARRAY, .num = (n), .vmsd = &(d), .version_id = (v) }
+#define VMS_STRUCT_ARRAY(m, S, n, d, T) VMS_STRUCT_ARRAY_V(m, S, n, 0, d, T)
 #define VMS_STRUCT_VARRAY_UINT32(m, S, c, cap, d, T) { \
     .name = #m, .offset = offsetof(S, m) + VMS_ARRAYCHECK(S, m, T, cap), .size = sizeof(T), \
     .flags = VMS_STRUCT | VMS_VARRAY_U32, .num = (cap), .num_offset = offsetof(S, c), .vmsd = &(d) }

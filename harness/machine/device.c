@@ -75,3 +75,41 @@ bool dev_mem_write(Device *dev, uint32_t addr, const void *buf, size_t len)
 {
     return mach_mem_write(dev->m, addr, buf, len);
 }
+
+bool dev_bus_read(Device *dev, uint32_t addr, unsigned size, uint32_t *val)
+{
+    return mach_bus_read(dev->m, addr, size, val);
+}
+
+bool dev_bus_write(Device *dev, uint32_t addr, unsigned size, uint32_t val)
+{
+    return mach_bus_write(dev->m, addr, size, val);
+}
+
+/* The next slave of master's SSI bus from board index *i on, or NULL. */
+static Device *ssi_next(Device *master, size_t *i)
+{
+    Machine *m = master->m;
+    for (; *i < m->n_devs; (*i)++) {
+        Device *d = &m->devs[*i];
+        if (d != master && d->type->ssi_transfer && dev_prop(d, "ssi-bus", 0) == master->cfg->base &&
+            master->cfg->base != 0)
+            return d;
+    }
+    return NULL;
+}
+
+uint32_t dev_ssi_transfer(Device *master, uint32_t out)
+{
+    uint32_t in = 0;
+    for (size_t i = 0; ssi_next(master, &i); i++)
+        in |= master->m->devs[i].type->ssi_transfer(master->m->devs[i].state, out);
+    return in;
+}
+
+void dev_ssi_select(Device *master, bool selected)
+{
+    for (size_t i = 0; ssi_next(master, &i); i++)
+        if (master->m->devs[i].type->ssi_select)
+            master->m->devs[i].type->ssi_select(master->m->devs[i].state, selected);
+}

@@ -71,6 +71,10 @@ typedef struct DevType {
     /* Host-side input (UART receive byte, GPIO input pins); NULL if none. */
     void (*input)(void *s, unsigned channel, uint32_t value);
     const char *const *inputs;      /* channel names, NULL-terminated, or NULL */
+    /* An SSI (SPI) slave: exchange one frame (the reply), and follow its
+     * chip select. NULL if the device is not one. See dev_ssi_transfer. */
+    uint32_t (*ssi_transfer)(void *s, uint32_t out);
+    void (*ssi_select)(void *s, bool selected);
 } DevType;
 
 /* The registry of all device types, from devices/devices.def. */
@@ -140,5 +144,23 @@ void dev_request_reset(Device *dev, const char *why);
  * Returns false, with no byte moved, on any part of the range that fails. */
 bool dev_mem_read(Device *dev, uint32_t addr, void *buf, size_t len);
 bool dev_mem_write(Device *dev, uint32_t addr, const void *buf, size_t len);
+
+/* The SSI bus a master (an SSP) drives: its slaves are the devices of the
+ * board whose "ssi-bus" property equals the master's base address, so the
+ * board wires them as data and neither device names the other. A frame goes
+ * to every slave; the replies are ORed (0 with no slave). Chip select is
+ * the master's to drive. */
+uint32_t dev_ssi_transfer(Device *master, uint32_t out);
+void dev_ssi_select(Device *master, bool selected);
+
+/* One bus access of `size` bytes (1, 2 or 4) as a bus master makes it: what
+ * a DMA controller uses for an element whose source or destination may be a
+ * peripheral register (a UART's or SSP's data register), since MMIO is not
+ * memory and dev_mem_* refuse it. Flash, SRAM and devices are reached as
+ * the core reaches them; an SRAM write on this path is still seen by
+ * whatever tracks guest RAM, because the machine's bus write is the same
+ * single path. False on a bus error (nothing unmapped is touched). */
+bool dev_bus_read(Device *dev, uint32_t addr, unsigned size, uint32_t *val);
+bool dev_bus_write(Device *dev, uint32_t addr, unsigned size, uint32_t val);
 
 #endif
