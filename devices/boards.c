@@ -16,6 +16,7 @@
 #define IRQ1(a) { (a), -1, -1, -1 }
 #define NO_IRQ { -1, -1, -1, -1 }
 #define V1_0 MACH_VERSION(1, 0)
+#define V1_2 MACH_VERSION(1, 2)   /* release 1.2: devices that touch guest memory */
 
 static const DevConfig default_devices[] = {
     { "pl011", UART0_BASE, IRQ1(UART0_IRQ), { { "clk-hz", UART_HZ } }, V1_0 },
@@ -25,6 +26,10 @@ static const DevConfig default_devices[] = {
     { "pl061", GPIO0_BASE, IRQ1(GPIO0_IRQ), { { NULL, 0 } }, V1_0 },
     { "pl061_luminary", GPIO1_BASE, IRQ1(GPIO1_IRQ), { { NULL, 0 } }, V1_0 },
     { "cmsdk-apb-watchdog", WDOG_BASE, IRQ1(WDOG_IRQ), { { "clk-hz", WDOG_HZ } }, V1_0 },
+    { "pl080", DMA0_BASE, IRQ1(DMA0_IRQ), { { "tick-ns", DMA_TICK_NS } }, V1_2 },
+    { "pl022", SSP0_BASE, IRQ1(SSP0_IRQ), { { NULL, 0 } }, V1_2 },
+    /* No MMIO: a slave on the PL022's SSI bus (device.h, dev_ssi_transfer). */
+    { "spi-nor", 0, NO_IRQ, { { "ssi-bus", SSP0_BASE } }, V1_2 },
     { NULL, 0, NO_IRQ, { { NULL, 0 } }, 0 },
 };
 
@@ -46,7 +51,8 @@ static const MachCompat compat_1_0[] = {
 
 static const MachCompat *const compat_for_1_0[] = { compat_1_0, NULL };
 
-#define M0_SUMMARY "Cortex-M0 with PL011, 2x SP804, PL031, PL061, Luminary PL061, CMSDK watchdog"
+#define M0_SUMMARY "Cortex-M0 with PL011, 2x SP804, PL031, PL061, Luminary PL061, CMSDK watchdog; " \
+    "from 1.2 also PL080 DMA, PL022 with SPI NOR flash, virtqueue block device"
 #define M0_TYPE(major, minor, compat_tables)                                                \
     {                                                                                       \
         .name = "vmstress-m0-" #major "." #minor, .summary = M0_SUMMARY " (release "        \
@@ -55,6 +61,7 @@ static const MachCompat *const compat_for_1_0[] = { compat_1_0, NULL };
         .version = MACH_VERSION(major, minor), .compat = (compat_tables),                  \
     }
 
+static const Board board_m0_1_2 = M0_TYPE(1, 2, NULL);
 static const Board board_m0_1_1 = M0_TYPE(1, 1, NULL);
 static const Board board_m0_1_0 = M0_TYPE(1, 0, compat_for_1_0);
 
@@ -81,4 +88,4 @@ static const Board board_small = {
     .devices = default_devices,
 };
 
-const Board *const mach_boards[] = { &board_m0_1_1, &board_m0_1_0, &board_core, &board_small, NULL };
+const Board *const mach_boards[] = { &board_m0_1_2, &board_m0_1_1, &board_m0_1_0, &board_core, &board_small, NULL };

@@ -21,6 +21,8 @@
 #define GPIO0_BASE   0x40004000u  /* pl061 */
 #define GPIO1_BASE   0x40005000u  /* pl061_luminary */
 #define WDOG_BASE    0x40006000u  /* cmsdk-apb-watchdog */
+#define DMA0_BASE    0x40007000u  /* pl080 */
+#define SSP0_BASE    0x40008000u  /* pl022, with a spi-nor flash on its SSI bus */
 
 #define UART0_IRQ    0
 #define TIMER0_IRQ   1
@@ -29,10 +31,13 @@
 #define GPIO0_IRQ    4
 #define GPIO1_IRQ    5
 #define WDOG_IRQ     6
+#define DMA0_IRQ     7
+#define SSP0_IRQ     8
 
 #define TIMER_HZ     1000000u      /* SP804 clock (freq0 = freq1) */
 #define WDOG_HZ      1000000u      /* watchdog clock */
 #define UART_HZ      24000000u     /* PL011 reference clock */
+#define DMA_TICK_NS  1000u         /* PL080: one burst per channel every microsecond */
 #define RTC_EPOCH    1700000000u   /* PL031 counter at power-on (the board's "start-time") */
 
 #endif
