@@ -12,6 +12,9 @@
  *  - stretches of thread code on the process stack (CONTROL.SPSEL = 1) and
  *    inside CPSID/CPSIE critical sections (SysTick paused during those, so
  *    its stopped count is held in CVR).
+ * The PL080 and PL022 (with its SPI flash) are used only when their ID
+ * registers answer (rt_probe_read32), so the program also runs on machine
+ * types without them.
  * Every RESET_EVERY iterations it lets the watchdog time out twice, which
  * resets the machine; the program then starts again from Reset_Handler and
  * counts the restart in a variable that survives warm resets.
@@ -19,8 +22,10 @@
  */
 #include "board.h"
 #include "pl011.h"
+#include "pl022.h"
 #include "pl031.h"
 #include "pl061.h"
+#include "pl080.h"
 #include "sp804.h"
 #include "watchdog.h"
 #include "rt.h"
@@ -106,6 +111,7 @@ static void core_init(void)
     static const uint8_t prio[][2] = {
         { UART0_IRQ, 1 }, { TIMER0_IRQ, 2 }, { TIMER1_IRQ, 3 }, { RTC_IRQ, 1 },
         { GPIO0_IRQ, 2 }, { GPIO1_IRQ, 2 }, { WDOG_IRQ, 0 },
+        { DMA0_IRQ, 2 }, { SSP0_IRQ, 3 },
     };
     for (unsigned i = 0; i < sizeof(prio) / sizeof(prio[0]); i++)
         nvic_set_priority(prio[i][0], prio[i][1]);
@@ -132,6 +138,9 @@ int main(void)
     pl061_workload_init();
     sp804_workload_init();
     watchdog_workload_init();
+    /* These two only where the machine type has them (probed by ID). */
+    pl080_workload_init();
+    pl022_workload_init();
     irq_enable();
 
     uint32_t sum = 0x811c9dc5u;
@@ -141,6 +150,8 @@ int main(void)
         sum = mix(sum, pl061_workload_poll());
         sum = mix(sum, sp804_workload_poll());
         sum = mix(sum, watchdog_workload_poll());
+        sum = mix(sum, pl080_workload_poll());
+        sum = mix(sum, pl022_workload_poll());
         switch (it & 3) {
         case 1:
             sum = mix(sum, on_process_stack(compute, sum, process_stack + 128));

@@ -140,6 +140,20 @@ void SVC_Handler(void);
 void PendSV_Handler(void);
 void SysTick_Handler(void);
 
+/* -------------------------------------------------------- bus probes */
+
+/* Read the word at addr if something answers there: 1 and *val set, or 0
+ * when the read faults (nothing mapped: the bus error's HardFault is
+ * caught, the load skipped). How firmware finds out whether a device is on
+ * the board it runs on (its PrimeCell ID registers), so one program runs
+ * on machine types with and without it. Not reentrant: thread code only. */
+int rt_probe_read32(uint32_t addr, uint32_t *val);
+/* The HardFault handler's part: with a probe active, step over the faulting
+ * 16-bit load in the stacked frame and return 1; else 0. */
+int rt_probe_fault(uint32_t *frame);
+/* The runtime's handler of exceptions nobody expected (prints, exits). */
+void rt_default_handler(void);
+
 /* ------------------------------------------------------------ libc bits */
 
 void *memcpy(void *dst, const void *src, size_t n);

@@ -28,7 +28,7 @@ void rt_default_handler(void)
 
 #define RT_WEAK_HANDLER(name) void name(void) __attribute__((weak, alias("rt_default_handler")))
 RT_WEAK_HANDLER(NMI_Handler);
-RT_WEAK_HANDLER(HardFault_Handler);
+/* HardFault_Handler is in probe.c: it serves rt_probe_read32 first. */
 RT_WEAK_HANDLER(SVC_Handler);
 RT_WEAK_HANDLER(PendSV_Handler);
 RT_WEAK_HANDLER(SysTick_Handler);

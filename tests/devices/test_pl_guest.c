@@ -105,6 +105,69 @@ static void test_guest_watchdog(void **state)
     assert_non_null(strstr(con.text, "watchdog: selftest passed (3 kicks)\n"));
 }
 
+static void test_guest_pl080(void **state)
+{
+    Console con;
+    run_guest("test_pl080.elf", NULL, NULL, &con);
+    /* A line sent by DMA to the UART's data register, then the checks:
+     * three items with an interrupt each, one bus error. */
+    assert_non_null(strstr(con.text, "pl080: dma to uart\n"));
+    assert_non_null(strstr(con.text, "pl080: selftest passed (3 tc, 1 error interrupts)\n"));
+}
+
+static void test_guest_pl022(void **state)
+{
+    Console con;
+    run_guest("test_pl022.elf", NULL, NULL, &con);
+    assert_non_null(strstr(con.text, "pl022: selftest passed\n"));
+    assert_null(strstr(con.text, "FAIL"));
+}
+
+/* The default board up to (not including) its first device of `type`:
+ * a machine type without the devices added from there on. */
+static Board board_without(const char *type, DevConfig *devs, size_t cap)
+{
+    const Board *d = mach_board_find("vmstress-m0");
+    size_t n = 0;
+    while (d->devices[n].type && strcmp(d->devices[n].type, type) != 0 && n + 1 < cap) {
+        devs[n] = d->devices[n];
+        n++;
+    }
+    assert_non_null(d->devices[n].type);     /* the type is on the default board */
+    devs[n] = (DevConfig){ .type = NULL };
+    Board b = *d;
+    b.devices = devs;
+    return b;
+}
+
+/* `all` probes for the PL080 and PL022 (rt_probe_read32): on a board
+ * without them the probe's bus fault is absorbed and the workload runs on. */
+static void test_guest_all_without_dma_ssp(void **state)
+{
+    DevConfig devs[32];
+    Board b = board_without("pl080", devs, 32);
+    VmsMsg why = { { 0 } };
+    Machine *m = mach_new(&b, &why);
+    if (!m)
+        fail_msg("mach_new: %s", why.text);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/all.elf", VMSTRESS_GUEST_DIR);
+    if (!mach_load_elf(m, path, &why))
+        fail_msg("%s", why.text);
+    mach_reset(m);
+    Console con;
+    memset(&con, 0, sizeof(con));
+    mach_set_event_sink(m, console_sink, &con);
+    for (int i = 0; i < 30 && mach_state(m) != CPU_HALTED && mach_state(m) != CPU_LOCKUP; i++)
+        mach_run(m, SLICE);
+    printf("%s", con.text);
+    assert_true(mach_state(m) == CPU_RUNNING || mach_state(m) == CPU_SLEEPING);
+    assert_non_null(strstr(con.text, "all: start\n"));
+    assert_non_null(strstr(con.text, "all: 4096 "));
+    assert_null(strstr(con.text, "rt: unexpected exception"));
+    mach_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +176,9 @@ int main(void)
         cmocka_unit_test(test_guest_pl061),
         cmocka_unit_test(test_guest_sp804),
         cmocka_unit_test(test_guest_watchdog),
+        cmocka_unit_test(test_guest_pl080),
+        cmocka_unit_test(test_guest_pl022),
+        cmocka_unit_test(test_guest_all_without_dma_ssp),
     };
     return cmocka_run_group_tests_name("pl_guest", tests, NULL, NULL);
 }
