@@ -26,9 +26,18 @@ static void devtest_sink(void *opaque, const MachEvent *ev)
 
 DevTest *devtest_new(const char *type, const DevProp *props)
 {
+    return devtest_new_with_slave(type, props, NULL);
+}
+
+DevTest *devtest_new_with_slave(const char *type, const DevProp *props, const char *slave)
+{
     DevTest *t = calloc(1, sizeof(*t));
     assert_non_null(t);
     snprintf(t->type, sizeof(t->type), "%s", type);
+    if (slave) {
+        snprintf(t->slave, sizeof(t->slave), "%s", slave);
+        t->cfg[1] = (DevConfig){ t->slave, 0, { -1, -1, -1, -1 }, { { "ssi-bus", DEVTEST_BASE } } };
+    }
     DevConfig *c = &t->cfg[0];
     c->type = t->type;
     c->base = DEVTEST_BASE;
@@ -41,7 +50,7 @@ DevTest *devtest_new(const char *type, const DevProp *props)
     t->board.summary = "one device under test";
     t->board.flash_size = 0x1000;
     t->board.sram_size = 0x1000;
-    t->board.devices = t->cfg;      /* cfg[1] is all zero: the terminator */
+    t->board.devices = t->cfg;      /* the first all-zero entry is the terminator */
 
     VmsMsg why = { { 0 } };
     t->m = mach_new(&t->board, &why);
@@ -180,7 +189,7 @@ uint8_t *devtest_save(DevTest *t, size_t *len, VmsMap *map)
 static DevTest *devtest_twin(const DevTest *t)
 {
     const DevProp *props = t->cfg[0].props;
-    return devtest_new(t->type, props[0].name ? props : NULL);
+    return devtest_new_with_slave(t->type, props[0].name ? props : NULL, t->slave[0] ? t->slave : NULL);
 }
 
 /* Load buf (freed here) into a fresh twin of t, which must accept it. */

@@ -24,14 +24,18 @@
 typedef struct DevTest {
     Machine *m;
     Board board;
-    DevConfig cfg[2];
+    DevConfig cfg[3];
     char type[32];
+    char slave[32];             /* a device on its SSI bus (device 1), or "" */
     MachEvent *ev;              /* everything the machine reported, in order */
     size_t n_ev, cap_ev;
 } DevTest;
 
 /* props: {NULL, 0}-terminated, or NULL for the device's defaults. */
 DevTest *devtest_new(const char *type, const DevProp *props);
+/* The same with a device of type `slave` on its SSI bus ("ssi-bus" = DEVTEST_BASE,
+ * no MMIO, no IRQ), as board index 1; migrate and hostile checks keep it. */
+DevTest *devtest_new_with_slave(const char *type, const DevProp *props, const char *slave);
 void devtest_free(DevTest *t);
 /* cmocka teardown for tests whose setup put a DevTest in *state. */
 int devtest_teardown(void **state);

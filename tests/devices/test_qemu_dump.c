@@ -42,6 +42,7 @@
 
 static const char *const compared_types[] = {
     "pl011", "pl031", "pl061", "pl061_luminary", "sp804", "cmsdk-apb-watchdog",
+    "pl080", "pl022",
 };
 #define N_COMPARED (sizeof(compared_types) / sizeof(compared_types[0]))
 
