@@ -10,7 +10,8 @@
  * dev_test_descs[] the registry looks in.
  *
  * The bug kinds:
- *   missing-field   the description forgets a field
+ *   missing-field   the description forgets a field ("s.f": field f of the
+ *                   description of struct field s)
  *   stale-derived   post_load forgets to recompute a derived member
  *   presave-effect  pre_save changes guest-visible state
  *   needed-wrong    a subsection's needed() says no when it should say yes
@@ -69,6 +70,8 @@ typedef struct Variant {
     VmsField fields[MAX_FIELDS];
     const VmsDesc *subs[MAX_SUBS + 1];
     VmsDesc sub_copy;
+    VmsDesc child;                  /* MISSING_FIELD "s.f": struct s's edited description */
+    VmsField child_fields[MAX_FIELDS];
     DevMember members[MAX_MEMBERS]; /* RANGE_DROPPED: the edited member table */
     const DevMember *member;        /* target member, when the bug is about one */
     uint8_t saved[256];             /* its bytes, kept across a reset or a load */
@@ -208,23 +211,43 @@ static bool irq_dropped_post_load(void *s, int version, VmsMsg *why)
 
 static bool never_needed(void *s) { return false; }
 
-static void copy_fields(Variant *v, const char *drop)
+/* Copy a field list into out[MAX_FIELDS], leaving out the field named drop. */
+static void copy_field_list(const Variant *v, const VmsField *in, VmsField *out, const char *drop)
 {
     size_t n = 0;
     bool dropped = false;
-    for (const VmsField *f = v->base_vmsd->fields; !(f->flags & VMS_END); f++) {
+    for (const VmsField *f = in; !(f->flags & VMS_END); f++) {
         if (drop && !dropped && !strcmp(f->name, drop)) {
             dropped = true;
             continue;
         }
         if (n + 1 >= MAX_FIELDS)
             die(v->plant, "too many fields near");
-        v->fields[n++] = *f;
+        out[n++] = *f;
     }
     if (drop && !dropped)
         die(v->plant, "field");
-    v->fields[n] = (VmsField)VMS_END_OF_LIST();
+    out[n] = (VmsField)VMS_END_OF_LIST();
+}
+
+/* drop is a field name, or "s.f": field f of the description of struct field s. */
+static void copy_fields(Variant *v, const char *drop)
+{
+    const char *dot = drop ? strchr(drop, '.') : NULL;
+    copy_field_list(v, v->base_vmsd->fields, v->fields, dot ? NULL : drop);
     v->vmsd.fields = v->fields;
+    if (!dot)
+        return;
+    for (VmsField *f = v->fields; !(f->flags & VMS_END); f++)
+        if ((f->flags & VMS_STRUCT) && strlen(f->name) == (size_t)(dot - drop) &&
+            !strncmp(f->name, drop, (size_t)(dot - drop))) {
+            v->child = *f->vmsd;
+            copy_field_list(v, f->vmsd->fields, v->child_fields, dot + 1);
+            v->child.fields = v->child_fields;
+            f->vmsd = &v->child;
+            return;
+        }
+    die(v->plant, "struct field");
 }
 
 static void wrong_needed(Variant *v)
