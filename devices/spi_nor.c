@@ -196,7 +196,8 @@ static bool nor_post_load(void *opaque, int version_id, VmsMsg *why)
     if (s->status & ~NOR_WEL)
         return vms_fail(why, "status 0x%x has bits other than WEL", s->status);
     if (!s->selected && s->state != NOR_IDLE)
-        return vms_fail(why, "state %u while deselected (a deselected part is idle)", s->state);
+        return vms_fail(why, "selected 0 with the decoder in state %u (a deselected part is idle)",
+                        s->state);
     return true;
 }
 
