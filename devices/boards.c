@@ -30,6 +30,7 @@ static const DevConfig default_devices[] = {
     { "pl022", SSP0_BASE, IRQ1(SSP0_IRQ), { { NULL, 0 } }, V1_2 },
     /* No MMIO: a slave on the PL022's SSI bus (device.h, dev_ssi_transfer). */
     { "spi-nor", 0, NO_IRQ, { { "ssi-bus", SSP0_BASE } }, V1_2 },
+    { "vmstress-virtblk", VIRTBLK_BASE, IRQ1(VIRTBLK_IRQ), { { NULL, 0 } }, V1_2 },
     { NULL, 0, NO_IRQ, { { NULL, 0 } }, 0 },
 };
 

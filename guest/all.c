@@ -27,6 +27,7 @@
 #include "pl061.h"
 #include "pl080.h"
 #include "sp804.h"
+#include "virtblk.h"
 #include "watchdog.h"
 #include "rt.h"
 
@@ -112,6 +113,7 @@ static void core_init(void)
         { UART0_IRQ, 1 }, { TIMER0_IRQ, 2 }, { TIMER1_IRQ, 3 }, { RTC_IRQ, 1 },
         { GPIO0_IRQ, 2 }, { GPIO1_IRQ, 2 }, { WDOG_IRQ, 0 },
         { DMA0_IRQ, 2 }, { SSP0_IRQ, 3 },
+        { VIRTBLK_IRQ, 3 },
     };
     for (unsigned i = 0; i < sizeof(prio) / sizeof(prio[0]); i++)
         nvic_set_priority(prio[i][0], prio[i][1]);
@@ -138,9 +140,10 @@ int main(void)
     pl061_workload_init();
     sp804_workload_init();
     watchdog_workload_init();
-    /* These two only where the machine type has them (probed by ID). */
+    /* These only where the machine type has them (probed by ID). */
     pl080_workload_init();
     pl022_workload_init();
+    virtblk_workload_init();
     irq_enable();
 
     uint32_t sum = 0x811c9dc5u;
@@ -152,6 +155,7 @@ int main(void)
         sum = mix(sum, watchdog_workload_poll());
         sum = mix(sum, pl080_workload_poll());
         sum = mix(sum, pl022_workload_poll());
+        sum = mix(sum, virtblk_workload_poll());
         switch (it & 3) {
         case 1:
             sum = mix(sum, on_process_stack(compute, sum, process_stack + 128));

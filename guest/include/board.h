@@ -23,6 +23,7 @@
 #define WDOG_BASE    0x40006000u  /* cmsdk-apb-watchdog */
 #define DMA0_BASE    0x40007000u  /* pl080 */
 #define SSP0_BASE    0x40008000u  /* pl022, with a spi-nor flash on its SSI bus */
+#define VIRTBLK_BASE 0x40009000u  /* vmstress-virtblk */
 
 #define UART0_IRQ    0
 #define TIMER0_IRQ   1
@@ -33,6 +34,7 @@
 #define WDOG_IRQ     6
 #define DMA0_IRQ     7
 #define SSP0_IRQ     8
+#define VIRTBLK_IRQ  9
 
 #define TIMER_HZ     1000000u      /* SP804 clock (freq0 = freq1) */
 #define WDOG_HZ      1000000u      /* watchdog clock */
