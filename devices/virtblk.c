@@ -51,7 +51,8 @@
  * VALIDATE entry checks against the queue size before the array is read;
  * post_load checks every request and re-arms the completion timer.
  * The backing image (64 KiB, zero at power-on, cleared by reset like a RAM
- * disk) is migrated as a section of its own, "vmstress-virtblk-image".
+ * disk) is migrated as a section of its own, "vmstress-virtblk-image", up
+ * to the end of the last sector ever written (its high-water mark).
  * Declared shared storage (not in the stream, surviving B's reset) is the
  * other policy; the property shared-image=1 asks for it and is refused
  * until the loop can treat storage that way.
@@ -101,7 +102,11 @@ typedef struct VirtblkReq {
     int64_t done_ns;            /* completion instant, virtual ns */
 } VirtblkReq;
 
+/* The image migrates up to its high-water mark: sectors never written
+ * are zero on both sides and cost no stream bytes (a board whose guest
+ * never writes the disk, like the fuzz board's, sends an empty image). */
 typedef struct VirtblkImage {
+    uint32_t len;               /* bytes up to the end of the last sector ever written */
     uint8_t data[VIRTBLK_IMAGE_SIZE];
 } VirtblkImage;
 
@@ -294,6 +299,9 @@ static bool transfer(VirtblkState *s, const VirtblkReq *r)
             return false;
         disk += r->seg_len[i];
     }
+    uint32_t end = (uint32_t)(disk - s->img.data);
+    if (r->type == REQ_OUT && end > s->img.len)
+        s->img.len = end;
     return true;
 }
 
@@ -541,8 +549,20 @@ static const VmsDesc vmstate_virtblk = {
     .post_load = virtblk_post_load,
 };
 
+/* Before the buffer is read: its length, whole sectors inside the image. */
+static bool image_len_ok(void *opaque, int version_id, VmsMsg *why)
+{
+    const VirtblkImage *img = opaque;
+    if (img->len > VIRTBLK_IMAGE_SIZE || img->len % VIRTBLK_SECTOR)
+        return vms_fail(why, "len %u is not a whole number of sectors up to %u", img->len,
+                        VIRTBLK_IMAGE_SIZE);
+    return true;
+}
+
 static const VmsField virtblk_image_fields[] = {
-    VMS_BUFFER(data, VirtblkImage),
+    VMS_UINT32(len, VirtblkImage),
+    VMS_VALIDATE_WHY("len: whole sectors inside the image", image_len_ok),
+    VMS_VBUFFER_UINT32(data, VirtblkImage, len, VIRTBLK_IMAGE_SIZE),
     VMS_END_OF_LIST(),
 };
 
@@ -556,6 +576,8 @@ static const VmsDesc vmstate_virtblk_image = {
 static const VmsDesc *const virtblk_extra_vmsds[] = { &vmstate_virtblk_image, NULL };
 
 static const DevMember virtblk_image_members[] = {
+    /* The VBUFFER's byte count: the VALIDATE entry refuses more than the image. */
+    DEV_RANGE(VirtblkImage, len, 0, VIRTBLK_IMAGE_SIZE),
     DEV_MEMBER(VirtblkImage, data),
     DEV_MEMBERS_END,
 };

@@ -248,9 +248,14 @@ static size_t find_subsections(const MSec *ms, size_t *start, size_t max)
 
 static void mutate_subsection(void)
 {
-    MSec *ms = &model.sec[model.order[rnd(model.n_order)]];
-    size_t start[16];
-    size_t n = find_subsections(ms, start, 15);
+    MSec *ms = NULL;
+    size_t start[16], n = 0;
+    /* From a random section on, the first that has subsections: most
+     * sections have none, and picking one of those would change nothing. */
+    for (size_t i = 0, at = rnd(model.n_order); i < model.n_order && !n; i++) {
+        ms = &model.sec[model.order[(at + i) % model.n_order]];
+        n = find_subsections(ms, start, 15);
+    }
     if (!n)
         return;
     size_t k = rnd(n), a = start[k], b = k + 1 < n ? start[k + 1] : ms->body.len;

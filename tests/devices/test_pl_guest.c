@@ -166,6 +166,12 @@ static void test_guest_all_without_dma_ssp(void **state)
     assert_non_null(strstr(con.text, "all: 4096 "));
     assert_null(strstr(con.text, "rt: unexpected exception"));
     mach_free(m);
+static void test_guest_virtblk(void **state)
+    run_guest("test_virtblk.elf", NULL, NULL, &con);
+    assert_non_null(strstr(con.text, "virtblk: write, read back and zero sector checked\n"));
+    assert_non_null(strstr(con.text, "virtblk: two requests in flight checked\n"));
+    assert_non_null(strstr(con.text, "virtblk: error status and flush checked ("));
+    assert_non_null(strstr(con.text, "virtblk: selftest passed (0 failures)\n"));
 }
 
 int main(void)
@@ -179,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_guest_pl080),
         cmocka_unit_test(test_guest_pl022),
         cmocka_unit_test(test_guest_all_without_dma_ssp),
+        cmocka_unit_test(test_guest_virtblk),
     };
     return cmocka_run_group_tests_name("pl_guest", tests, NULL, NULL);
 }
