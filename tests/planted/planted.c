@@ -28,6 +28,11 @@
  *                   at the end of the description without a version bump:
  *                   invisible within one build, it breaks every stream of a
  *                   frozen release (tests/compat, compat_planted_*)
+ *   unchecked-count the count of a variable array is not validated: the
+ *                   VALIDATE entries that name it are dropped, and the
+ *                   array is described with room for one element more
+ *                   (QEMU's VMSTATE_VARRAY has no capacity of its own; the
+ *                   device's validator is the only bound, and it is gone)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +44,7 @@
 
 typedef enum PlantKind {
     MISSING_FIELD, STALE_DERIVED, PRESAVE_EFFECT, NEEDED_WRONG, RESET_FORGETS, TIMER_UNARMED,
-    FIELD_EDIT, RANGE_DROPPED, LAX_VALIDATOR, IRQ_DROPPED, FIELD_APPENDED,
+    FIELD_EDIT, RANGE_DROPPED, LAX_VALIDATOR, IRQ_DROPPED, FIELD_APPENDED, UNCHECKED_COUNT,
 } PlantKind;
 
 typedef struct Plant {
@@ -317,6 +322,28 @@ static void drop_range(Variant *v)
     v->type.members = v->members;
 }
 
+static void unchecked_count(Variant *v)
+{
+    size_t n = 0, target_len = strlen(v->plant->target);
+    bool widened = false;
+    for (const VmsField *f = v->base_vmsd->fields; !(f->flags & VMS_END); f++) {
+        if ((f->flags & VMS_MUST_EXIST) && !strncmp(f->name, v->plant->target, target_len))
+            continue;
+        if (n + 1 >= MAX_FIELDS)
+            die(v->plant, "too many fields near");
+        v->fields[n] = *f;
+        if ((f->flags & VMS_VARRAY_ANY) && f->num_offset == v->member->offset) {
+            v->fields[n].num++;
+            widened = true;
+        }
+        n++;
+    }
+    if (!widened)
+        die(v->plant, "variable array counted by");
+    v->fields[n] = (VmsField)VMS_END_OF_LIST();
+    v->vmsd.fields = v->fields;
+}
+
 /* A plant on a core section: only description edits apply there. */
 static void init_core_variant(Variant *v, size_t *n_descs)
 {
@@ -376,6 +403,7 @@ __attribute__((constructor)) static void planted_init(void)
             v->vmsd.post_load = irq_dropped_post_load;
             break;
         case RANGE_DROPPED: find_member(v); drop_range(v); break;
+        case UNCHECKED_COUNT: v->member = find_member(v); unchecked_count(v); break;
         case LAX_VALIDATOR:
             v->member = find_member(v);
             if (!v->member->ranged || !v->base_vmsd->post_load)
