@@ -170,6 +170,7 @@ static void test_guest_virtblk(void **state)
     run_guest("test_virtblk.elf", NULL, NULL, &con);
     assert_non_null(strstr(con.text, "virtblk: write, read back and zero sector checked\n"));
     assert_non_null(strstr(con.text, "virtblk: two requests in flight checked\n"));
+    assert_non_null(strstr(con.text, "virtblk: every sector written and read back\n"));
     assert_non_null(strstr(con.text, "virtblk: error status and flush checked ("));
     assert_non_null(strstr(con.text, "virtblk: selftest passed (0 failures)\n"));
 }
