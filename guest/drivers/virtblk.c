@@ -86,8 +86,10 @@ static void set_reg(uint32_t off, uint32_t v) { mmio_write32(VIRTBLK_BASE + off,
 
 int virtblk_present(void)
 {
-    /* TODO(integrator): rt_probe_read32 */
-    return reg(V_MAGIC) == MAGIC && reg(V_DEVICE_ID) == 2;
+    /* Probed: machine types before 1.2 have nothing at this address. */
+    uint32_t magic;
+    return rt_probe_read32(VIRTBLK_BASE + V_MAGIC, &magic) && magic == MAGIC &&
+           reg(V_DEVICE_ID) == 2;
 }
 
 IRQ_HANDLER(VIRTBLK_IRQ)
