@@ -2,14 +2,9 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "mutate.h"
 
-uint64_t fz_rng(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+uint64_t fz_rng(uint64_t *s) { return vmut_rng(s); }
 
 const char *fz_name_suffix(const char *argv0, const char *prefix)
 {

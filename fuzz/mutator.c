@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "mutate.h"
 
 #define MAX_SECS 64
 #define CACHE_SLOTS 256     /* parsed inputs kept, direct-mapped by hash */
@@ -171,25 +172,6 @@ static uint32_t capacity_of(const VmsSpan *sp)
     return 0;
 }
 
-static uint64_t interesting(const VmsSpan *sp, uint64_t old)
-{
-    uint32_t cap = capacity_of(sp);
-    switch (rnd(cap ? 12 : 10)) {
-    case 0: return 0;
-    case 1: return 1;
-    case 2: return ~0ull;
-    case 3: return 0x7fffffffu;
-    case 4: return 0xffffffffu;
-    case 5: return 0x80000000u;
-    case 6: return old ^ (1ull << rnd(sp->size * 8));
-    case 7: return old + 1;
-    case 8: return old - 1;
-    case 9: return old + rnd(64) - 32;
-    case 10: return cap;
-    default: return (uint64_t)cap + 1;
-    }
-}
-
 static void mutate_field(void)
 {
     MSec *ms = &model.sec[model.order[rnd(model.n_order)]];
@@ -207,7 +189,7 @@ static void mutate_field(void)
     uint64_t old = 0;
     for (uint32_t i = 0; i < sp->size; i++)
         old = old << 8 | p[i];
-    uint64_t v = interesting(sp, old);
+    uint64_t v = vmut_value(&model.rng, old, sp->size, capacity_of(sp));
     for (uint32_t i = sp->size; i-- > 0; v >>= 8)
         p[i] = (uint8_t)v;
 }
