@@ -158,6 +158,16 @@ typedef struct QdrvDiff {
 bool qdrv_stream_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, QdrvDiff *d,
                       QdrvErr *e);
 
+/* The same, with further leaves skipped where skip says so, and every
+ * differing leaf's path passed to each (both optional). */
+typedef struct QdrvDiffHooks {
+    bool (*skip)(void *ctx, const char *path);
+    void (*each)(void *ctx, const char *path);
+    void *ctx;
+} QdrvDiffHooks;
+bool qdrv_stream_diff_with(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, const QdrvDiffHooks *h,
+                           QdrvDiff *d, QdrvErr *e);
+
 /* ------------------------------------------------------------ the loop */
 
 typedef enum { QDRV_MIGRATE, QDRV_SNAPSHOT } QdrvMode;

@@ -9,4 +9,12 @@
 bool qdrv_io_read(int fd, char *buf, size_t *len, size_t cap, int timeout_ms, const char *who, QdrvErr *e);
 bool qdrv_io_write(int fd, const char *data, size_t n, int timeout_ms, const char *who, QdrvErr *e);
 
+/* Small file and time helpers shared by the loop (run.c) and the loader
+ * fuzzer (fuzz.c). */
+double qdrv_now_s(void);                 /* monotonic seconds */
+bool qdrv_write_file(const char *dir, const char *leaf, const void *data, size_t n);
+uint8_t *qdrv_read_all(const char *path, size_t *len);   /* NULL if unreadable */
+void qdrv_tail_of(const char *path, char *out, size_t n); /* its last non-empty line */
+void qdrv_rmtree(const char *dir);
+
 #endif

@@ -37,7 +37,7 @@ typedef struct Run {
     size_t suspect_alen, suspect_blen;
 } Run;
 
-static double now_s(void)
+double qdrv_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -52,7 +52,9 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
     return remove(p);
 }
 
-static bool write_file(const char *dir, const char *leaf, const void *data, size_t n)
+void qdrv_rmtree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+bool qdrv_write_file(const char *dir, const char *leaf, const void *data, size_t n)
 {
     char path[600];
     snprintf(path, sizeof(path), "%s/%s", dir, leaf);
@@ -63,7 +65,7 @@ static bool write_file(const char *dir, const char *leaf, const void *data, size
     return ok;
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
+uint8_t *qdrv_read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     *len = 0;
@@ -99,9 +101,9 @@ static bool twin_init(Run *run, QdrvTwin *t, const char *name, QdrvErr *e)
         if (!qdrv_spawn(argv, log, &pid, e))
             return false;
         int st = 0;
-        double t0 = now_s();
+        double t0 = qdrv_now_s();
         while (!qdrv_exited(pid, &st)) {
-            if (now_s() - t0 > run->s.timeout_ms / 1000.0) {
+            if (qdrv_now_s() - t0 > run->s.timeout_ms / 1000.0) {
                 qdrv_end(pid, 100);
                 snprintf(e->text, sizeof(e->text), "qemu-img create did not finish within %d ms", run->s.timeout_ms);
                 return false;
@@ -146,9 +148,9 @@ static json_t *diff_json(const QdrvDiff *d)
 static void copy_file(const char *from, const char *dir, const char *leaf)
 {
     size_t n;
-    uint8_t *b = read_all(from, &n);
+    uint8_t *b = qdrv_read_all(from, &n);
     if (b)
-        write_file(dir, leaf, b, n);
+        qdrv_write_file(dir, leaf, b, n);
     free(b);
 }
 
@@ -169,9 +171,9 @@ static int finding(Run *run, const char *oracle, uint64_t cp, const QdrvDiff *d,
     snprintf(r->dir, sizeof(r->dir), "%s", dir);
     mkdir(dir, 0755);
     if (a)
-        write_file(dir, "a.bin", a, alen);
+        qdrv_write_file(dir, "a.bin", a, alen);
     if (b)
-        write_file(dir, "b.bin", b, blen);
+        qdrv_write_file(dir, "b.bin", b, blen);
     const QdrvTwin *tw[] = { &run->a, &run->b };
     for (int i = 0; i < 2; i++) {
         char from[600], leaf[64];
@@ -212,10 +214,10 @@ static int finding(Run *run, const char *oracle, uint64_t cp, const QdrvDiff *d,
     return 1;
 }
 
-static void tail_of(const char *path, char *out, size_t n)
+void qdrv_tail_of(const char *path, char *out, size_t n)
 {
     size_t len;
-    uint8_t *b = read_all(path, &len);
+    uint8_t *b = qdrv_read_all(path, &len);
     out[0] = 0;
     if (!b)
         return;
@@ -286,7 +288,7 @@ static int b_failed(Run *run, uint64_t k, const uint8_t *stream, size_t len, Qdr
     snprintf(errlog, sizeof(errlog), "%s/stderr.log", run->b.dir);
     qdrv_twin_stop(&run->b);
     int st = run->b.status;
-    tail_of(errlog, last, sizeof(last));
+    qdrv_tail_of(errlog, last, sizeof(last));
     qdrv_describe_status(st, how, sizeof(how));
     snprintf(detail, sizeof(detail), "B's QEMU after its round trip (%.40s) %s: %.200s", how,
              last[0] ? "said" : "failed", last[0] ? last : e->text);
@@ -309,7 +311,7 @@ static int round_trip_migrate(Run *run, uint64_t k, uint8_t **bout, size_t *bout
         (run->cfg->corrupt_path && k == run->cfg->corrupt_at &&
          !qdrv_stream_corrupt(b, blen, run->cfg->corrupt_path, run->cfg->corrupt_xor, e)))
         goto out;
-    if (!write_file(run->tmp, "b-in.bin", b, blen)) {
+    if (!qdrv_write_file(run->tmp, "b-in.bin", b, blen)) {
         snprintf(e->text, sizeof(e->text), "cannot write %.280s", in);
         goto out;
     }
@@ -360,7 +362,7 @@ static bool uart_equal(Run *run, char *detail, size_t n)
     snprintf(pa, sizeof(pa), "%s/uart.log", run->a.dir);
     snprintf(pb, sizeof(pb), "%s/uart.log", run->b.dir);
     size_t la, lb;
-    uint8_t *a = read_all(pa, &la), *b = read_all(pb, &lb);
+    uint8_t *a = qdrv_read_all(pa, &la), *b = qdrv_read_all(pb, &lb);
     size_t i = 0;
     while (i < la && i < lb && a[i] == b[i])
         i++;
@@ -446,9 +448,9 @@ static int loop(Run *run, QdrvErr *e)
     if (!twin_init(run, &run->a, "a", e) || !twin_init(run, &run->b, "b", e) || !twin_boot(run, &run->a, NULL, e) ||
         !twin_boot(run, &run->b, NULL, e) || version(run, e))
         return 2;
-    double t0 = now_s();
+    double t0 = qdrv_now_s();
     for (uint64_t k = 1;; k++) {
-        bool more = c->checkpoints ? k <= c->checkpoints : now_s() - t0 < c->seconds;
+        bool more = c->checkpoints ? k <= c->checkpoints : qdrv_now_s() - t0 < c->seconds;
         /* One more checkpoint to confirm or dismiss a pending difference. */
         if (!more && !run->suspect)
             break;
@@ -464,7 +466,7 @@ static int loop(Run *run, QdrvErr *e)
             size_t len;
             char in[600];
             snprintf(in, sizeof(in), "%s/b-in.bin", run->tmp);
-            uint8_t *last = read_all(in, &len);
+            uint8_t *last = qdrv_read_all(in, &len);
             int rc = b_failed(run, k - 1, last, len, e);
             free(last);
             return rc;
@@ -475,7 +477,7 @@ static int loop(Run *run, QdrvErr *e)
         if (rc)
             return rc;
         run->r->done = k;
-        run->r->seconds = now_s() - t0;
+        run->r->seconds = qdrv_now_s() - t0;
         if (c->progress)
             fprintf(c->progress, "\rqemu %s %s: checkpoint %llu, %.0f/min", c->setup.machine,
                     c->mode == QDRV_MIGRATE ? "migrate" : "snapshot", (unsigned long long)k, k * 60.0 / run->r->seconds);
@@ -512,6 +514,6 @@ int qdrv_run(const QdrvConfig *cfg, QdrvResult *r, QdrvErr *e)
     free(run.suspect_a);
     free(run.suspect_b);
     /* Everything a finding needs was copied to the results folder. */
-    nftw(run.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    qdrv_rmtree(run.tmp);
     return rc;
 }

@@ -58,8 +58,10 @@ static bool same_value(const VdecLeaf *a, const VdecLeaf *b)
     return true;
 }
 
-static void record(QdrvDiff *d, const char *path, const VdecLeaf *a, const VdecLeaf *b)
+static void record(QdrvDiff *d, const QdrvDiffHooks *h, const char *path, const VdecLeaf *a, const VdecLeaf *b)
 {
+    if (h && h->each)
+        h->each(h->ctx, path);
     if (d->count++)
         return;
     d->differs = true;
@@ -76,7 +78,18 @@ static void record(QdrvDiff *d, const char *path, const VdecLeaf *a, const VdecL
         snprintf(d->b, sizeof(d->b), "(absent)");
 }
 
+static bool skipped(const QdrvDiffHooks *h, const char *path)
+{
+    return is_volatile(path) || (h && h->skip && h->skip(h->ctx, path));
+}
+
 bool qdrv_stream_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, QdrvDiff *d, QdrvErr *e)
+{
+    return qdrv_stream_diff_with(a, alen, b, blen, NULL, d, e);
+}
+
+bool qdrv_stream_diff_with(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, const QdrvDiffHooks *h,
+                           QdrvDiff *d, QdrvErr *e)
 {
     memset(d, 0, sizeof(*d));
     Vdec *da = decode("A's", a, alen, e);
@@ -95,18 +108,18 @@ bool qdrv_stream_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t bl
     for (int ram = 0; ram < 2; ram++)
         for (size_t i = 0; i < vdec_count(da); i++) {
             const VdecLeaf *la = vdec_leaf(da, i);
-            if (is_volatile(la->path) || (strncmp(la->path, "ram/", 4) == 0) != ram)
+            if (skipped(h, la->path) || (strncmp(la->path, "ram/", 4) == 0) != ram)
                 continue;
             const VdecLeaf *fa = vdec_find(da, la->path), *lb = vdec_find(db, la->path);
             if (fa != la)
                 continue; /* a page sent again later: the last copy counts */
             if (!lb || !same_value(la, lb))
-                record(d, la->path, la, lb);
+                record(d, h, la->path, la, lb);
         }
     for (size_t i = 0; i < vdec_count(db); i++) {
         const VdecLeaf *lb = vdec_leaf(db, i);
-        if (!is_volatile(lb->path) && !vdec_find(da, lb->path))
-            record(d, lb->path, NULL, lb);
+        if (!skipped(h, lb->path) && !vdec_find(da, lb->path))
+            record(d, h, lb->path, NULL, lb);
     }
     vdec_free(da);
     vdec_free(db);
