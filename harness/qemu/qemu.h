@@ -157,7 +157,6 @@ typedef struct QdrvDiff {
 } QdrvDiff;
 bool qdrv_stream_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, QdrvDiff *d,
                       QdrvErr *e);
-
 /* The same, with further leaves skipped where skip says so, and every
  * differing leaf's path passed to each (both optional). */
 typedef struct QdrvDiffHooks {
@@ -216,5 +215,59 @@ typedef struct QdrvResult {
 /* Run the loop: 0 clean, 1 finding (report under cfg->results), 2 setup or
  * input error (message in e). */
 int qdrv_run(const QdrvConfig *cfg, QdrvResult *r, QdrvErr *e);
+
+/* ------------------------------------------------------------ the loader fuzzer */
+
+/* vmstress qemu fuzz (fuzz.c, docs/qemu.md "The loader fuzzer"): real
+ * streams of the board, mutated leaf by leaf through their vmdescription,
+ * each fed to a fresh QEMU with -incoming. */
+typedef struct QdrvFuzzConfig {
+    QdrvSetup setup;
+    double seconds;         /* host time to fuzz for */
+    uint64_t seed;          /* of the mutations */
+    const char *results;    /* findings go to DIR/qemu-<board>/<signature>.{bin,txt} */
+    double minimise_s;      /* bound of the byte-wise step of one minimisation */
+    FILE *progress;         /* a progress line now and then, or NULL */
+} QdrvFuzzConfig;
+
+typedef struct QdrvFuzzFinding {
+    char signature[112];    /* file name stem: <kind>-<where>-<hash> */
+    char kind[24];          /* crash, hang, not-preserved, save-failed */
+    char line[400];         /* the one-line description (<signature>.txt) */
+    bool known;             /* already under DIR before this run */
+} QdrvFuzzFinding;
+
+#define QDRV_FUZZ_FINDINGS_MAX 64
+typedef struct QdrvFuzzStats {
+    uint64_t execs;         /* mutated inputs fed to QEMU (minimisation excluded) */
+    uint64_t accepted;      /* loaded and saved again with no finding */
+    uint64_t rejected;      /* refused cleanly: error message, exit status, no signal */
+    uint64_t finding_execs; /* inputs that gave a finding (any signature) */
+    uint64_t not_compared;  /* accepted, but the mutated input has no consistent trailer to compare by */
+    uint64_t guest_stuck;   /* accepted, but the guest did not reach checkpoint() again (not a finding) */
+    uint64_t min_execs;     /* spent confirming and minimising */
+    uint64_t unconfirmed;   /* findings the same input did not give again (not recorded) */
+    double seconds;
+    char version[64];
+    size_t n_findings;
+    QdrvFuzzFinding finding[QDRV_FUZZ_FINDINGS_MAX];
+} QdrvFuzzStats;
+
+/* The mutation step alone, without QEMU (for tests): a mutant of one of
+ * the n (1..4) base streams, picked by the seed, the others giving values
+ * of the same leaves. Returns a new buffer (free()) of *len bytes; sets
+ * *structural when the framing was edited (then the trailer no longer
+ * describes the stream), and what to the edits made. NULL (why in e) when
+ * a base does not decode. */
+uint8_t *qdrv_fuzz_mutant(const uint8_t *const *bases, const size_t *lens, size_t n, uint64_t seed, size_t *len,
+                          bool *structural, char *what, size_t whatn, QdrvErr *e);
+
+/* 0 nothing new found, 1 new findings saved, 2 setup error (message in e). */
+int qdrv_fuzz(const QdrvFuzzConfig *c, QdrvFuzzStats *st, QdrvErr *e);
+
+/* Replay every <signature>.bin in dir against the board: each must still
+ * give the finding its name records. One line per file to out; 0 all
+ * still happen, 1 some outcome changed, 2 setup error. */
+int qdrv_fuzz_replay(const QdrvSetup *s, const char *dir, FILE *out, QdrvErr *e);
 
 #endif
