@@ -62,6 +62,10 @@ int cmd_lint(int argc, char **argv);
 int cmd_qemu(int argc, char **argv);
 bool cli_repro_is_qemu(const char *path);   /* repro.json with "kind": "qemu" */
 int cmd_qemu_replay(const char *path, const char *results, bool json);
+/* An integer option of the qemu subcommands in [min, max]; false with a one-line message. */
+bool cli_qemu_parse_num(const char *opt, const char *s, long long min, long long max, long long *out);
+/* cmd_qemu_fuzz.c: `vmstress qemu fuzz`, QEMU's loader fuzzed. */
+int cmd_qemu_fuzz(int argc, char **argv);
 /* cmd_info.c: --version and the registries. */
 void cli_print_version(FILE *f);
 int cmd_list(int argc, char **argv);

@@ -22,6 +22,7 @@
 
 static const char qemu_usage[] =
     "usage: vmstress qemu run --machine BOARD [options]\n"
+    "       vmstress qemu fuzz --machine BOARD [options]   (QEMU's loader fuzzed: vmstress qemu fuzz --help)\n"
     "\n"
     "Twins on a real QEMU: A runs the board's workload and never round-trips;\n"
     "B is round-tripped at every checkpoint (a stop at a hit of the guest's\n"
@@ -57,7 +58,7 @@ static const char qemu_usage[] =
     "Exit status: 0 clean, 1 finding (report.json, a.bin, b.bin, UART logs,\n"
     "QEMU's stderr and repro.json in DIR), 2 usage, input or setup error.\n";
 
-static bool parse_num(const char *opt, const char *s, long long min, long long max, long long *out)
+bool cli_qemu_parse_num(const char *opt, const char *s, long long min, long long max, long long *out)
 {
     char *end;
     errno = 0;
@@ -212,6 +213,8 @@ int cmd_qemu(int argc, char **argv)
         fputs(qemu_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "fuzz"))
+        return cmd_qemu_fuzz(argc - 1, argv + 1);
     if (strcmp(argv[1], "run")) {
         fprintf(stderr, "vmstress qemu: unknown subcommand '%s' (try vmstress qemu --help)\n", argv[1]);
         return 2;
@@ -286,7 +289,7 @@ int cmd_qemu(int argc, char **argv)
                 fprintf(stderr, "vmstress qemu run: unknown option or missing value '%s' (see --help)\n", argv[optind - 1]);
                 return 2;
             }
-            if (!parse_num(n->name, optarg, n->min, n->max, &num[opt - O_CPS]))
+            if (!cli_qemu_parse_num(n->name, optarg, n->min, n->max, &num[opt - O_CPS]))
                 return 2;
             given[opt - O_CPS] = true;
         }
