@@ -413,6 +413,8 @@ static void judge_death(QdrvTwin *t, const char *stage, const QdrvErr *e, Outcom
     }
 }
 
+static bool is_bool(const VdecLeaf *l) { return l && !strcmp(l->type, "bool"); }
+
 /* Feed one stream to a fresh QEMU; judge what happens. `learn`: record the
  * leaves that differ after the reload as skipped (an unmutated base). */
 static void run_one(Fuzz *f, const uint8_t *buf, size_t len, bool learn, Outcome *o)
@@ -476,6 +478,14 @@ static void run_one(Fuzz *f, const uint8_t *buf, size_t len, bool learn, Outcome
                  "the input did not, first %.120s = %.40s (its power-on state)", d.section, d.count,
                  d.path, d.b);
         finding(o, "not-preserved", "missing-section", "a section missing from the stream is accepted", detail);
+    } else if (!learn && d.differs && is_bool(vdec_find(din, d.path))) {
+        /* QEMU reads a bool as a byte and keeps only whether it is zero,
+         * for every bool of every device: one signature. */
+        char detail[400];
+        snprintf(detail, sizeof(detail), "bool %.200s loaded from %.40s, saved as %.40s (%u leaf(s) differ)", d.path,
+                 d.a, d.b, d.count);
+        finding(o, "not-preserved", "bool", "a bool leaf other than 0 or 1 comes back normalised", detail);
+        o->offset = d.stream_offset;
     } else if (!learn && d.differs) {
         char field[VDEC_PATH_MAX], detail[400];
         field_of(d.path, field, sizeof(field));
