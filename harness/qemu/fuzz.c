@@ -634,9 +634,14 @@ static void record(Fuzz *f, Input *in, const Outcome *o)
      * either one the input changed (QEMU normalised or recomputed it on
      * load) or another one (derived from what the input changed). */
     const char *cls = "";
+    bool framing = false;
+    for (size_t i = 0; i < in->n; i++)
+        framing |= in->edit[i].framing;
     if (!strcmp(o->finding, "not-preserved") && in->n && strcmp(o->where, "missing-section")) {
-        cls = " [another leaf than the mutated ones changed]";
-        for (size_t i = 0; i < in->n; i++)
+        /* Offsets are the base's: after a framing edit they no longer say
+         * which leaf was edited. */
+        cls = framing ? " [after a framing edit]" : " [another leaf than the mutated ones changed]";
+        for (size_t i = 0; i < in->n && !framing; i++)
             if (o->offset < in->edit[i].off + in->edit[i].len && in->edit[i].off < o->offset + o->size)
                 cls = " [the mutated leaf itself came back different]";
     }
