@@ -22,7 +22,8 @@
 
 static const char qemu_usage[] =
     "usage: vmstress qemu run --machine BOARD [options]\n"
-    "       vmstress qemu fuzz --machine BOARD [options]   (QEMU's loader fuzzed: vmstress qemu fuzz --help)\n"
+    "       vmstress qemu fuzz --machine BOARD [--duration TIME] [--minimise TIME] [--replay DIR] ...\n"
+    "                            (QEMU's loader fuzzed: vmstress qemu fuzz --help)\n"
     "\n"
     "Twins on a real QEMU: A runs the board's workload and never round-trips;\n"
     "B is round-tripped at every checkpoint (a stop at a hit of the guest's\n"
