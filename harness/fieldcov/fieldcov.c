@@ -382,8 +382,39 @@ void fcov_add_distinct(FcovStats *s, uint64_t key)
         s->distinct_more = true;
 }
 
+uint64_t fcov_width_mask(uint32_t width)
+{
+    return width >= 64 ? ~0ull : (1ull << width) - 1;
+}
+
+/* Note which bits of element `index` were 0 and 1. A bool is one bit (its
+ * byte is 0 or 1 by construction); elements over 8 bytes are buffers, judged
+ * by value only. */
+static void add_bits(FcovStats *s, const VmsField *f, uint32_t index, const void *pv, size_t size)
+{
+    if (size > 8 || !size)
+        return;
+    uint32_t width = f->info == &vms_info_bool ? 1 : (uint32_t)size * 8;
+    uint32_t slot = index < FCOV_BIT_ELEMS ? index : FCOV_BIT_ELEMS - 1;
+    uint64_t v = fcov_value_key(pv, size) & fcov_width_mask(width);
+    if (width > s->bit_width)
+        s->bit_width = width;
+    if (slot >= s->bit_elems)
+        s->bit_elems = slot + 1;
+    s->seen1[slot] |= v;
+    s->seen0[slot] |= ~v & fcov_width_mask(width);
+}
+
 void fcov_stats_merge(FcovStats *d, const FcovStats *s)
 {
+    if (s->bit_width > d->bit_width)
+        d->bit_width = s->bit_width;
+    if (s->bit_elems > d->bit_elems)
+        d->bit_elems = s->bit_elems;
+    for (uint32_t i = 0; i < s->bit_elems && i < FCOV_BIT_ELEMS; i++) {
+        d->seen0[i] |= s->seen0[i];
+        d->seen1[i] |= s->seen1[i];
+    }
     d->saved += s->saved;
     d->nonreset += s->nonreset;
     for (int k = 0; k < FCOV_NSRC; k++) {
@@ -402,6 +433,14 @@ void fcov_field_total(const FcovField *f, FcovStats *out)
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < f->n_inst; i++)
         fcov_stats_merge(out, &f->inst[i].st);
+}
+
+const FcovStats *fcov_field_inst(const Fcov *fc, const FcovField *f, const char *inst)
+{
+    for (size_t i = 0; i < f->n_inst; i++)
+        if (!strcmp(fcov_inst_name(fc, f->inst[i].inst), inst))
+            return &f->inst[i].st;
+    return NULL;
 }
 
 bool fcov_field_covered(const FcovField *f)
@@ -616,6 +655,7 @@ void fcov_observe(void *opaque, const VmsDesc *d, const VmsField *f, uint32_t in
     if (differs_from_reset(a, p, f, index, pv, size))
         st->nonreset++;
     fcov_add_distinct(st, fcov_value_key(pv, size));
+    add_bits(st, f, index, pv, size);
 }
 
 void fcov_observe_event(void *opaque, VmsObsEvent ev, const VmsDesc *d, int version, const VmsError *err)

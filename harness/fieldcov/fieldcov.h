@@ -14,6 +14,10 @@
  *   accepted   of those, the ones in loads that were accepted as a whole;
  *   rejected   failed loads blamed on this field, by class (VALIDATE, RANGE,
  *              EQUAL, HOOK), from the VmsError's section and field path;
+ *   bits       per element (up to FCOV_BIT_ELEMS; later elements share the
+ *              last slot), the bits seen as 0 and seen as 1 at saves, for
+ *              elements of up to 8 bytes (a bool has one bit); buffers
+ *              (SRAM, FIFOs saved as bytes) are judged by value only;
  * and per description: versions saved and loaded, and for a subsection how
  * often it was needed (sent) and not needed (left out) on save, and seen on
  * load. Counts are kept per instance (the machine part the element lives in,
@@ -42,6 +46,7 @@ typedef struct Machine Machine;
 
 #define FCOV_DISTINCT_MAX 64
 #define FCOV_MAX_VERSIONS 8
+#define FCOV_BIT_ELEMS 32   /* array elements with bits of their own */
 
 typedef enum FcovSource {
     FCOV_SRC_STRESS = 0,    /* round-trip loads of the machine's own streams */
@@ -73,6 +78,10 @@ typedef struct FcovStats {
     uint32_t n_distinct;
     bool distinct_more;             /* more distinct values than FCOV_DISTINCT_MAX were seen */
     uint64_t distinct[FCOV_DISTINCT_MAX]; /* the value (elements up to 8 bytes) or a hash */
+    /* Bits seen at saves: bit_width bits (0: a buffer, or never saved) of
+     * bit_elems element slots. */
+    uint32_t bit_width, bit_elems;
+    uint64_t seen0[FCOV_BIT_ELEMS], seen1[FCOV_BIT_ELEMS];
 } FcovStats;
 
 typedef struct FcovInst {
@@ -121,6 +130,10 @@ const FcovField *fcov_find_field(const FcovDesc *d, const char *name);
 const char *fcov_inst_name(const Fcov *fc, uint32_t inst);
 /* Sum of a field's instances (distinct values are a union). */
 void fcov_field_total(const FcovField *f, FcovStats *out);
+/* The statistics of one instance ("pl031.0") of a field, or NULL. */
+const FcovStats *fcov_field_inst(const Fcov *fc, const FcovField *f, const char *inst);
+/* All bit_width bits set (0 for 0). */
+uint64_t fcov_width_mask(uint32_t width);
 /* Whole-load counters: loads seen and accepted, per source. */
 void fcov_load_counts(const Fcov *fc, uint64_t loads[FCOV_NSRC], uint64_t accepted[FCOV_NSRC]);
 
@@ -176,7 +189,19 @@ bool fcov_field_covered(const FcovField *f);
 /* Counted (STATE) fields and covered ones, over one description or all (d NULL). */
 void fcov_count(const Fcov *fc, const FcovDesc *d, size_t *fields, size_t *covered);
 
-/* reasons: a json_t * object {"desc/field": "why it is never covered"} or NULL. */
+/* Bit coverage over every STATE field with bit data: bits (element slots
+ * times width), bits seen both as 0 and as 1, and bits unseen as 0 or as 1
+ * that no reason explains. Reasons: a "desc/field" reason explains all of a
+ * field's bits; "desc/field:0xMASK" the bits of MASK in every element. */
+typedef struct FcovBits {
+    uint64_t bits, both, unseen, unexplained;
+} FcovBits;
+void fcov_bit_counts(const Fcov *fc, const void *reasons, FcovBits *out);
+
+/* reasons: a json_t * object {"desc/field": "why it is never covered",
+ * "desc/field:0xMASK": "why these bits are never seen as 0 or as 1"} or NULL.
+ * The summary ends with bit coverage: one line per field element with
+ * unexplained unseen bits. */
 void fcov_print_summary(const Fcov *fc, FILE *out, const void *reasons);
 bool fcov_write_html(const Fcov *fc, const char *path, const void *reasons, char *err, size_t errlen);
 /* One SF per description (a pseudo source under src_dir listing its

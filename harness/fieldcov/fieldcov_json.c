@@ -2,7 +2,7 @@
  * fieldcov_json.c - the field-coverage data file: write, read (merging),
  * and the locked read-merge-write that parallel runs share.
  *
- * Format (version 1): {"format": "vmstress-field-coverage", "version": 1,
+ * Format (version 2; version 1 files, which have no "bits", are read too): {"format": "vmstress-field-coverage", "version": 1,
  *   "loads": {"stress": {"seen": n, "accepted": n}, "fuzz": {...}},
  *   "load_failures": {"<VmsErrClass name>": n, ...},
  *   "summary": {"fields": n, "covered": n, "percent": x},      (derived)
@@ -12,7 +12,9 @@
  *       "fields": [{"name", "kind", "role", "covered" (derived),
  *           "total" (derived), "instances": {"<part>": STATS}}]}]}
  * STATS: {"saved", "nonreset", "distinct": ["0x..."], "distinct_more",
- *         "loaded": {"stress", "fuzz"}, "accepted": {..}, "rejected": {..}}.
+ *         "loaded": {"stress", "fuzz"}, "accepted": {..}, "rejected": {..},
+ *         "bits": {"width": w, "seen0": ["0x..", one per element],
+ *                  "seen1": [..]}  (only for elements of up to 8 bytes)}.
  * Only the non-derived members are read back; derived ones are for readers.
  */
 #include <errno.h>
@@ -27,7 +29,8 @@
 #include "fieldcov_impl.h"
 
 #define FCOV_FORMAT "vmstress-field-coverage"
-#define FCOV_VERSION 1
+#define FCOV_VERSION 2
+#define FCOV_OLDEST_VERSION 1   /* no bits */
 
 const char *const fcov_src_names[FCOV_NSRC] = { "stress", "fuzz" };
 const char *const fcov_rej_names[FCOV_NREJ] = { "validate", "range", "equal", "hook" };
@@ -44,22 +47,31 @@ static json_t *counts_obj(const uint64_t *v, const char *const *names, int n, bo
     return o;
 }
 
+static json_t *hex_array(const uint64_t *v, uint32_t n)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; i < n; i++) {
+        char b[24];
+        snprintf(b, sizeof(b), "0x%" PRIx64, v[i]);
+        json_array_append_new(a, json_string(b));
+    }
+    return a;
+}
+
 static json_t *stats_json(const FcovStats *s)
 {
     json_t *o = json_object();
     json_object_set_new(o, "saved", json_integer((json_int_t)s->saved));
     json_object_set_new(o, "nonreset", json_integer((json_int_t)s->nonreset));
-    json_t *dv = json_array();
-    for (uint32_t i = 0; i < s->n_distinct; i++) {
-        char b[24];
-        snprintf(b, sizeof(b), "0x%" PRIx64, s->distinct[i]);
-        json_array_append_new(dv, json_string(b));
-    }
-    json_object_set_new(o, "distinct", dv);
+    json_object_set_new(o, "distinct", hex_array(s->distinct, s->n_distinct));
     json_object_set_new(o, "distinct_more", json_boolean(s->distinct_more));
     json_object_set_new(o, "loaded", counts_obj(s->loaded, fcov_src_names, FCOV_NSRC, false));
     json_object_set_new(o, "accepted", counts_obj(s->accepted, fcov_src_names, FCOV_NSRC, false));
     json_object_set_new(o, "rejected", counts_obj(s->rejected, fcov_rej_names, FCOV_NREJ, true));
+    if (s->bit_width)
+        json_object_set_new(o, "bits", json_pack("{sIsoso}", "width", (json_int_t)s->bit_width, "seen0",
+                                                 hex_array(s->seen0, s->bit_elems), "seen1",
+                                                 hex_array(s->seen1, s->bit_elems)));
     return o;
 }
 
@@ -90,9 +102,13 @@ void *fcov_to_json(const Fcov *fc)
     json_object_set_new(root, "load_failures", fails);
     size_t nf, nc;
     fcov_count(fc, NULL, &nf, &nc);
+    FcovBits b;
+    fcov_bit_counts(fc, NULL, &b);
     json_object_set_new(root, "summary",
-                        json_pack("{sIsIsf}", "fields", (json_int_t)nf, "covered", (json_int_t)nc,
-                                  "percent", nf ? 100.0 * (double)nc / (double)nf : 0.0));
+                        json_pack("{sIsIsfsIsIsf}", "fields", (json_int_t)nf, "covered", (json_int_t)nc,
+                                  "percent", nf ? 100.0 * (double)nc / (double)nf : 0.0, "bits",
+                                  (json_int_t)b.bits, "bits_both", (json_int_t)b.both, "bits_percent",
+                                  b.bits ? 100.0 * (double)b.both / (double)b.bits : 0.0));
     json_t *descs = json_array();
     for (size_t i = 0; i < fc->n_descs; i++) {
         const FcovDesc *d = &fc->descs[i];
@@ -215,6 +231,49 @@ static bool rd_versions(Rd *r, const json_t *o, const char *key, int *v, int *n)
     return true;
 }
 
+/* A hex-string array into v[] (at most max entries); *n its length. */
+static bool rd_hex_array(Rd *r, const json_t *a, uint64_t *v, uint32_t max, uint32_t *n, const char *what)
+{
+    char m[96];
+    snprintf(m, sizeof(m), "'%s' is not an array of at most %u hex strings", what, max);
+    if (!json_is_array(a) || json_array_size(a) > max)
+        return rd_fail(r, m);
+    size_t i;
+    const json_t *x;
+    json_array_foreach(a, i, x) {
+        const char *t = json_string_value(x);
+        char *end;
+        errno = 0;
+        v[i] = t ? strtoull(t, &end, 16) : 0;
+        if (!t || errno || end == t || *end)
+            return rd_fail(r, m);
+    }
+    *n = (uint32_t)json_array_size(a);
+    return true;
+}
+
+static bool rd_bits(Rd *r, const json_t *o, FcovStats *s)
+{
+    const json_t *b = json_object_get(o, "bits");
+    if (!b)
+        return true;
+    uint64_t w;
+    uint32_t n0, n1;
+    if (!json_is_object(b) || !rd_u64(r, b, "width", &w) || w < 1 || w > 64)
+        return rd_fail(r, "'bits' is not an object with a 'width' of 1 to 64");
+    if (!rd_hex_array(r, json_object_get(b, "seen0"), s->seen0, FCOV_BIT_ELEMS, &n0, "seen0") ||
+        !rd_hex_array(r, json_object_get(b, "seen1"), s->seen1, FCOV_BIT_ELEMS, &n1, "seen1"))
+        return false;
+    if (n0 != n1)
+        return rd_fail(r, "'seen0' and 'seen1' differ in length");
+    s->bit_width = (uint32_t)w;
+    s->bit_elems = n0;
+    for (uint32_t i = 0; i < n0; i++)
+        if ((s->seen0[i] | s->seen1[i]) & ~fcov_width_mask(s->bit_width))
+            return rd_fail(r, "a bit mask is wider than 'width'");
+    return true;
+}
+
 static bool rd_stats(Rd *r, const json_t *o, FcovStats *s)
 {
     if (!json_is_object(o))
@@ -229,20 +288,13 @@ static bool rd_stats(Rd *r, const json_t *o, FcovStats *s)
         return rd_fail(r, "'distinct_more' is not a boolean");
     s->distinct_more = more && json_is_true(more);
     const json_t *dv = json_object_get(o, "distinct");
-    if (dv && !json_is_array(dv))
-        return rd_fail(r, "'distinct' is not an array");
-    size_t i;
-    const json_t *x;
-    json_array_foreach(dv, i, x) {
-        const char *t = json_string_value(x);
-        char *end;
-        errno = 0;
-        uint64_t v = t ? strtoull(t, &end, 16) : 0;
-        if (!t || errno || end == t || *end)
-            return rd_fail(r, "a distinct value is not a hex string");
-        fcov_add_distinct(s, v);
-    }
-    return true;
+    uint64_t vals[FCOV_DISTINCT_MAX];
+    uint32_t nv = 0;
+    if (dv && !rd_hex_array(r, dv, vals, FCOV_DISTINCT_MAX, &nv, "distinct"))
+        return false;
+    for (uint32_t i = 0; i < nv; i++)
+        fcov_add_distinct(s, vals[i]);
+    return rd_bits(r, o, s);
 }
 
 static bool rd_role(Rd *r, const json_t *jf, FcovRole *role)
@@ -344,9 +396,10 @@ bool fcov_merge_json(Fcov *fc, const void *json, char *err, size_t errlen)
     int ver;
     if (!rd_int(&r, root, "version", &ver))
         return false;
-    if (ver != FCOV_VERSION) {
+    if (ver < FCOV_OLDEST_VERSION || ver > FCOV_VERSION) {
         char m[80];
-        snprintf(m, sizeof(m), "version %d is not supported (want %d)", ver, FCOV_VERSION);
+        snprintf(m, sizeof(m), "version %d is not supported (want %d to %d)", ver, FCOV_OLDEST_VERSION,
+                 FCOV_VERSION);
         return rd_fail(&r, m);
     }
     const json_t *descs = json_object_get(root, "descriptions");

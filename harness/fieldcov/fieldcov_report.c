@@ -24,6 +24,90 @@ static const char *reason_for(const void *reasons, const char *desc, const char 
 
 static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b : 100.0; }
 
+/* ------------------------------------------------------------ bits */
+
+/* The bits a reason explains: all of them for a "desc/field" reason, else
+ * the union of the masks of "desc/field:0xMASK" reasons. */
+static uint64_t explained_bits(const void *reasons, const char *desc, const char *field)
+{
+    if (!reasons)
+        return 0;
+    if (reason_for(reasons, desc, field))
+        return ~0ull;
+    char prefix[400];
+    int n = snprintf(prefix, sizeof(prefix), "%s/%s:", desc, field);
+    uint64_t m = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)reasons, key, v) {
+        if (strncmp(key, prefix, (size_t)n) || !json_is_string(v))
+            continue;
+        char *end;
+        errno = 0;
+        uint64_t x = strtoull(key + n, &end, 16);
+        if (!errno && end != key + n && !*end)
+            m |= x;
+    }
+    return m;
+}
+
+static uint64_t popcount64(uint64_t x) { return (uint64_t)__builtin_popcountll(x); }
+
+/* Per element slot of a field's total: the bits never seen 0 / never 1. */
+static void unseen_bits(const FcovStats *t, uint32_t slot, uint64_t *never0, uint64_t *never1)
+{
+    uint64_t w = fcov_width_mask(t->bit_width);
+    *never0 = w & ~t->seen0[slot];
+    *never1 = w & ~t->seen1[slot];
+}
+
+void fcov_bit_counts(const Fcov *fc, const void *reasons, FcovBits *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < fc->n_descs; i++)
+        for (size_t k = 0; k < fc->descs[i].n_fields; k++) {
+            const FcovField *f = &fc->descs[i].fields[k];
+            if (f->role != FCOV_ROLE_STATE)
+                continue;
+            FcovStats t;
+            fcov_field_total(f, &t);
+            uint64_t ok = explained_bits(reasons, fc->descs[i].name, f->name);
+            for (uint32_t e = 0; e < t.bit_elems; e++) {
+                uint64_t n0, n1;
+                unseen_bits(&t, e, &n0, &n1);
+                out->bits += t.bit_width;
+                out->both += t.bit_width - popcount64(n0 | n1);
+                out->unseen += popcount64(n0 | n1);
+                out->unexplained += popcount64((n0 | n1) & ~ok);
+            }
+        }
+}
+
+/* One line per element slot with bits unseen as 0 or 1 that no reason explains. */
+static void print_unexplained_bits(const Fcov *fc, FILE *out, const void *reasons)
+{
+    for (size_t i = 0; i < fc->n_descs; i++)
+        for (size_t k = 0; k < fc->descs[i].n_fields; k++) {
+            const FcovField *f = &fc->descs[i].fields[k];
+            if (f->role != FCOV_ROLE_STATE)
+                continue;
+            FcovStats t;
+            fcov_field_total(f, &t);
+            uint64_t ok = explained_bits(reasons, fc->descs[i].name, f->name);
+            for (uint32_t e = 0; e < t.bit_elems; e++) {
+                uint64_t n0, n1;
+                unseen_bits(&t, e, &n0, &n1);
+                if (!((n0 | n1) & ~ok))
+                    continue;
+                char idx[24] = "";
+                if (t.bit_elems > 1)
+                    snprintf(idx, sizeof(idx), "[%u%s]", e, e == FCOV_BIT_ELEMS - 1 ? "+" : "");
+                fprintf(out, "  %s/%s%s: never 0 0x%" PRIx64 ", never 1 0x%" PRIx64 "\n", fc->descs[i].name,
+                        f->name, idx, n0 & ~ok, n1 & ~ok);
+            }
+        }
+}
+
 /* Never-covered fields whose recorded reason says no guest can reach them. */
 static size_t count_unreachable(const Fcov *fc, const void *reasons)
 {
@@ -97,6 +181,15 @@ void fcov_print_summary(const Fcov *fc, FILE *out, const void *reasons)
         head = true;
         fprintf(out, "  %s: needed %" PRIu64 ", not needed %" PRIu64 ", seen on load %" PRIu64 "\n",
                 d->name, d->needed, d->not_needed, d->sub_loaded);
+    }
+    FcovBits b;
+    fcov_bit_counts(fc, reasons, &b);
+    fprintf(out, "bits: %" PRIu64 " of %" PRIu64 " seen both as 0 and as 1 (%.1f%%); %" PRIu64
+                 " unseen, %" PRIu64 " of them unexplained\n",
+            b.both, b.bits, pct(b.both, b.bits), b.unseen, b.unexplained);
+    if (b.unexplained) {
+        fprintf(out, "bits unseen as 0 or as 1 with no reason recorded:\n");
+        print_unexplained_bits(fc, out, reasons);
     }
 }
 
