@@ -290,6 +290,21 @@ static void wdog_reset(void *opaque)
     ptimer_set_limit(&s->pt, 0xFFFFFFFFu, true);
 }
 
+/* What the register explorer may write (device.h). LOCK comes first: while
+ * it is locked, every other write is ignored. */
+static const DevReg wdog_regs[] = {
+    DEV_REG("LOCK", REG_LOCK, 4, 0xffffffffu, "cmsdk-apb-watchdog/lock", WDOG_UNLOCK_KEY,
+            "any value but the key locks every other register"),
+    DEV_REG("LOAD", REG_LOAD, 4, 0xffffffffu, "ptimer/limit", 0, "reloads the counter"),
+    DEV_REG("CONTROL", REG_CONTROL, 4, CTRL_VALID, "cmsdk-apb-watchdog/control", 0,
+            "INTEN starts or stops the counter; RESEN arms the reset"),
+    DEV_REG("INTCLR", REG_INTCLR, 4, 1u, NULL, 0, "clears the interrupt and reloads"),
+    DEV_REG("ITCR", REG_ITCR, 4, ITCR_VALID, "cmsdk-apb-watchdog/itcr", 0, "integration test mode"),
+    DEV_REG("ITOP", REG_ITOP, 4, ITOP_VALID, "cmsdk-apb-watchdog/itop", 0,
+            "drives the outputs in test mode (a reset request)"),
+    DEV_REGS_END,
+};
+
 const DevType cmsdk_apb_watchdog_type = {
     .name = "cmsdk-apb-watchdog",
     .summary = "ARM CMSDK APB watchdog (interrupt, then reset on a second timeout)",
@@ -298,4 +313,5 @@ const DevType cmsdk_apb_watchdog_type = {
     .members = wdog_members,
     .realize = wdog_realize,
     .reset = wdog_reset,
+    .regs = wdog_regs,
 };

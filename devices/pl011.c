@@ -501,6 +501,24 @@ static const DevMember pl011_members[] = {
 
 static const char *const pl011_inputs[] = { "rx", NULL };
 
+/* What the register explorer may write (device.h). */
+static const DevReg pl011_regs[] = {
+    DEV_REG_INPUT("LCR_H", PL011_LCR_H, 4, 0xffu, "pl011/lcr", LCRH_FEN, LCRH_FEN,
+                  "toggling FEN flushes the receive FIFO"),
+    DEV_REG_INPUT("CR", PL011_CR, 4, CR_MASK, "pl011/cr", CR_UARTEN | CR_RXE | CR_LBE, CR_UARTEN | CR_RXE,
+                  "UARTEN, TXE, RXE gate transmit and receive; LBE loops back"),
+    DEV_REG("IFLS", PL011_IFLS, 4, 0x3fu, "pl011/ifl", 0, "moves the receive trigger level"),
+    DEV_REG("IMSC", PL011_IMSC, 4, INT_MASK, "pl011/int_enabled", 0, "drives the IRQ line"),
+    DEV_REG("ILPR", PL011_ILPR, 4, 0xffu, "pl011/ilpr", 0, NULL),
+    DEV_REG("IBRD", PL011_IBRD, 4, 0xffffu, "pl011/ibrd", 0, NULL),
+    DEV_REG("FBRD", PL011_FBRD, 4, 0x3fu, "pl011/fbrd", 0, NULL),
+    DEV_REG("DMACR", PL011_DMACR, 4, 0x7u, "pl011/dmacr", 0, NULL),
+    DEV_REG("DR", PL011_DR, 4, 0xffu, NULL, 0, "transmits (or loops back) a byte; raises TX"),
+    DEV_REG("ICR", PL011_ICR, 4, INT_MASK, NULL, 0, "clears RIS bits"),
+    DEV_REG("ECR", PL011_RSR, 4, 0xffu, NULL, 0, "clears the receive errors"),
+    DEV_REGS_END,
+};
+
 const DevType pl011_type = {
     .name = "pl011",
     .summary = "ARM PrimeCell UART (PL011): 16-byte RX FIFO, immediate TX",
@@ -511,4 +529,5 @@ const DevType pl011_type = {
     .reset = pl011_reset,
     .input = pl011_input,
     .inputs = pl011_inputs,
+    .regs = pl011_regs,
 };

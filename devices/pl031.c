@@ -299,6 +299,16 @@ static const DevMember pl031_members[] = {
     DEV_MEMBERS_END,
 };
 
+/* What the register explorer may write (device.h). */
+static const DevReg pl031_regs[] = {
+    DEV_REG("MR", RTC_MR, 4, 0xffffffffu, "pl031/mr", 0, "re-arms the match timer; raises RIS if DR equals it"),
+    DEV_REG("LR", RTC_LR, 4, 0xffffffffu, "pl031/lr", 0, "moves tick_offset so DR reads the value; re-arms the match"),
+    DEV_REG("CR", RTC_CR, 4, 1u, "pl031/cr", 0, "the start bit is sticky until reset"),
+    DEV_REG("IMSC", RTC_IMSC, 4, 1u, "pl031/im", 0, "drives the IRQ line"),
+    DEV_REG("ICR", RTC_ICR, 4, 1u, NULL, 0, "clears RIS"),
+    DEV_REGS_END,
+};
+
 const DevType pl031_type = {
     .name = "pl031",
     .summary = "ARM PrimeCell RTC (PL031): 1 Hz counter on the virtual clock, match interrupt",
@@ -307,4 +317,5 @@ const DevType pl031_type = {
     .members = pl031_members,
     .realize = pl031_realize,
     .reset = pl031_reset,
+    .regs = pl031_regs,
 };

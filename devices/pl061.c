@@ -366,7 +366,40 @@ static const DevMember pl061_members[] = {
 
 static const char *const pl061_inputs[] = { "pins", NULL };
 
-/* Everything but the name and the realize hook is shared by both types. */
+/* What the register explorer may write (device.h): the PL061's registers,
+ * and the Luminary block after them in the luminary type's table. */
+#define PL061_REGS                                                                              \
+    DEV_REG("DIR", GPIO_DIR, 4, 0xffu, "pl061/dir", 0, "drives or releases the output pins"),   \
+    DEV_REG("DATA", 0x3fc, 4, 0xffu, "pl061/data", 0, "changes the output pins under DIR"),      \
+    DEV_REG("IS", GPIO_IS, 4, 0xffu, "pl061/isense", 0, NULL),                                  \
+    DEV_REG("IBE", GPIO_IBE, 4, 0xffu, "pl061/ibe", 0, NULL),                                   \
+    DEV_REG("IEV", GPIO_IEV, 4, 0xffu, "pl061/iev", 0, NULL),                                   \
+    DEV_REG("IE", GPIO_IE, 4, 0xffu, "pl061/im", 0, "drives the IRQ line"),                     \
+    DEV_REG("IC", GPIO_IC, 4, 0xffu, NULL, 0, "clears edge interrupts")
+
+static const DevReg pl061_regs[] = {
+    PL061_REGS,
+    DEV_REGS_END,
+};
+
+static const DevReg pl061_luminary_regs[] = {
+    DEV_REG("LOCK", GPIO_LOCK, 4, 0xffffffffu, "pl061/locked", GPIO_UNLOCK_KEY, "any other value locks CR"),
+    DEV_REG("CR", GPIO_CR, 4, 0xffu, "pl061/cr", 0, "ignored while locked; gates AFSEL bits"),
+    PL061_REGS,
+    DEV_REG("AFSEL", GPIO_AFSEL, 4, 0xffu, "pl061/afsel", 0, "only the bits CR commits"),
+    DEV_REG("DR2R", GPIO_DR2R, 4, 0xffu, "pl061/dr2r", 0, NULL),
+    DEV_REG("DR4R", GPIO_DR4R, 4, 0xffu, "pl061/dr4r", 0, NULL),
+    DEV_REG("DR8R", GPIO_DR8R, 4, 0xffu, "pl061/dr8r", 0, NULL),
+    DEV_REG("ODR", GPIO_ODR, 4, 0xffu, "pl061/odr", 0, NULL),
+    DEV_REG("PUR", GPIO_PUR, 4, 0xffu, "pl061/pur", 0, NULL),
+    DEV_REG("PDR", GPIO_PDR, 4, 0xffu, "pl061/pdr", 0, NULL),
+    DEV_REG("SLR", GPIO_SLR, 4, 0xffu, "pl061/slr", 0, NULL),
+    DEV_REG("DEN", GPIO_DEN, 4, 0xffu, "pl061/den", 0, NULL),
+    DEV_REG("AMSEL", GPIO_AMSEL, 4, 0xffu, "pl061/amsel", 0, NULL),
+    DEV_REGS_END,
+};
+
+/* Everything but the name, the realize hook and the registers is shared by both types. */
 #define PL061_TYPE_COMMON                                                      \
     .state_size = sizeof(PL061State), .vmsd = &vmstate_pl061,                  \
     .members = pl061_members, .reset = pl061_reset, .input = pl061_input,      \
@@ -376,6 +409,7 @@ const DevType pl061_type = {
     .name = "pl061",
     .summary = "ARM PrimeCell GPIO (PL061): 8 pins, edge/level interrupts",
     .realize = pl061_realize,
+    .regs = pl061_regs,
     PL061_TYPE_COMMON,
 };
 
@@ -385,5 +419,6 @@ const DevType pl061_luminary_type = {
     .name = "pl061_luminary",
     .summary = "Luminary/Stellaris PL061 GPIO: adds pad control, lock and commit registers",
     .realize = pl061_luminary_realize,
+    .regs = pl061_luminary_regs,
     PL061_TYPE_COMMON,
 };

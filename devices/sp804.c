@@ -423,6 +423,22 @@ static void sp804_reset(void *opaque)
     s->itcr = s->itop = 0;
 }
 
+/* What the register explorer may write (device.h): both timers. */
+#define SP804_TIMER_REGS(n, base)                                                                 \
+    DEV_REG("Timer" #n "Control", (base) + REG_CONTROL, 4, CTRL_VALID, "arm_timer/control", 0,    \
+            "starts, stops and reshapes the counter"),                                            \
+    DEV_REG("Timer" #n "Load", (base) + REG_LOAD, 4, 0xffffffffu, "arm_timer/limit", 0,           \
+            "reloads the counter now"),                                                           \
+    DEV_REG("Timer" #n "BGLoad", (base) + REG_BGLOAD, 4, 0xffffffffu, "arm_timer/limit", 0,       \
+            "the next reload only"),                                                              \
+    DEV_REG("Timer" #n "IntClr", (base) + REG_INTCLR, 4, 1u, NULL, 0, "clears the interrupt")
+
+static const DevReg sp804_regs[] = {
+    SP804_TIMER_REGS(1, 0),
+    SP804_TIMER_REGS(2, TIMER_STRIDE),
+    DEV_REGS_END,
+};
+
 const DevType sp804_type = {
     .name = "sp804",
     .summary = "ARM SP804 dual timer (two 32/16-bit down-counters, one IRQ)",
@@ -432,4 +448,5 @@ const DevType sp804_type = {
     .extra_vmsds = sp804_extra_vmsds,
     .realize = sp804_realize,
     .reset = sp804_reset,
+    .regs = sp804_regs,
 };

@@ -44,6 +44,39 @@ typedef struct DevMmioOps {
     void (*write)(void *s, uint32_t offset, uint32_t value, unsigned size);
 } DevMmioOps;
 
+/* ------------------------------------------------------ register tables */
+
+/*
+ * A guest-visible register, as data, for the loop's register explorer
+ * (harness/loop/explore.c): between checkpoints it writes registers of a
+ * copy of the machine and checkpoints that copy, steering each write toward
+ * the bits of `field` not yet seen as 0 or as 1 at a save. A register whose
+ * write stores nothing (a read-only register) is not listed.
+ */
+typedef struct DevReg {
+    const char *name;           /* the TRM's name: "CR", "LCR_H" */
+    uint32_t offset;            /* from the device's MMIO base */
+    uint8_t width;              /* access size in bytes: 1, 2 or 4 */
+    uint32_t writable;          /* the bits a write stores or acts on */
+    /* "description/field" that stores the written bits at the same
+     * positions (element 0 of an array), or NULL: written at random. */
+    const char *field;
+    /* A value with a meaning of its own (an unlock key), written half the
+     * time instead of a steered one; 0 for none. */
+    uint32_t key;
+    const char *effects;        /* side effects of a write, for people; NULL: none */
+    /* Host inputs reach the device only when (value & input_mask) ==
+     * input_value (a receiver enabled, a FIFO on): before a burst of host
+     * inputs the explorer writes such values. input_mask 0: no condition. */
+    uint32_t input_mask, input_value;
+} DevReg;
+
+#define DEV_REG(nm, off, w, mask, fld, k, fx) { (nm), (off), (w), (mask), (fld), (k), (fx), 0, 0 }
+/* A register that gates the device's host inputs. */
+#define DEV_REG_INPUT(nm, off, w, mask, fld, in_mask, in_value, fx) \
+    { (nm), (off), (w), (mask), (fld), 0, (fx), (in_mask), (in_value) }
+#define DEV_REGS_END { NULL, 0, 0, 0, NULL, 0, NULL, 0, 0 }
+
 /* --------------------------------------------------------- device types */
 
 #define DEV_MAX_IRQS 4
@@ -75,6 +108,8 @@ typedef struct DevType {
      * chip select. NULL if the device is not one. See dev_ssi_transfer. */
     uint32_t (*ssi_transfer)(void *s, uint32_t out);
     void (*ssi_select)(void *s, bool selected);
+    /* Its writable registers, DEV_REGS_END-terminated; NULL: never explored. */
+    const DevReg *regs;
 } DevType;
 
 /* The registry of all device types, from devices/devices.def. */
