@@ -52,9 +52,14 @@ static const char run_usage[] =
     "                        field coverage with `vmstress report A B ...`\n"
     "  --plant BASE=VARIANT  replace a device by a test-only variant (planted\n"
     "                        bugs; only in binaries that link them)\n"
-    "  --field-coverage FILE count field coverage (A's saves, B's loads) and\n"
-    "                        merge it into FILE (locked, so --jobs share it);\n"
-    "                        see `vmstress report`\n"
+    "  --field-coverage FILE count field coverage (A's saves, B's loads, the\n"
+    "                        explored states' saves) and merge it into FILE\n"
+    "                        (locked, so --jobs share it); see `vmstress report`\n"
+    "  --no-explore          no register exploration (by default, every 16\n"
+    "                        checkpoints a copy of A's state gets register\n"
+    "                        writes and host inputs steered toward field bits\n"
+    "                        not yet seen, and is checkpointed too; the main\n"
+    "                        twins and the guest never see it)\n"
     "  --json                print the result as one JSON object (with --jobs:\n"
     "                        totals at the top level, one object per seed\n"
     "                        under \"runs\")\n"
@@ -237,8 +242,6 @@ typedef struct RunFcov {
 static void fcov_on_machine(Machine *m, int which, void *opaque)
 {
     RunFcov *rf = opaque;
-    if (!rf->fc)
-        rf->fc = fcov_new();
     fcov_attach_machine(rf->fc, m, FCOV_SRC_STRESS, which == 0 ? FCOV_SAVES : FCOV_LOADS);
 }
 
@@ -263,7 +266,13 @@ static void run_one(const LoopConfig *cfg, JobResult *r)
 {
     r->seed = cfg->seed;
     snprintf(r->results_dir, sizeof(r->results_dir), "%s", cfg->results_dir ? cfg->results_dir : "");
-    r->status = fcov_finish(cfg, loop_run(cfg, &r->fi, &r->st), &r->fi);
+    /* The data is made here, in the job's own process; the explored
+     * states' coverage is merged into it when the run ends. */
+    LoopConfig c = *cfg;
+    RunFcov *rf = cfg->on_machine == fcov_on_machine ? cfg->on_machine_opaque : NULL;
+    if (rf)
+        c.explore_coverage = rf->fc = fcov_new();
+    r->status = fcov_finish(&c, loop_run(&c, &r->fi, &r->st), &r->fi);
     r->done = true;
 }
 
@@ -398,7 +407,8 @@ static bool run_jobs(LoopConfig *cfg, JobResult *r, unsigned jobs, uint64_t stri
 int cmd_run(int argc, char **argv)
 {
     enum { O_BOARD = 256, O_WORKLOAD, O_FIRMWARE, O_SEED, O_CKPT, O_CYCLES, O_DURATION,
-           O_INTERVAL, O_IMIN, O_IMAX, O_INPUTS, O_RESULTS, O_JOBS, O_PLANT, O_JSON, O_QUIET, O_HELP, O_FCOV, O_SHARD };
+           O_INTERVAL, O_IMIN, O_IMAX, O_INPUTS, O_RESULTS, O_JOBS, O_PLANT, O_JSON, O_QUIET, O_HELP, O_FCOV,
+           O_SHARD, O_NO_EXPLORE };
     static const struct option opts[] = {
         { "board", required_argument, 0, O_BOARD },       { "workload", required_argument, 0, O_WORKLOAD },
         { "firmware", required_argument, 0, O_FIRMWARE }, { "seed", required_argument, 0, O_SEED },
@@ -410,6 +420,7 @@ int cmd_run(int argc, char **argv)
         { "json", no_argument, 0, O_JSON },               { "quiet", no_argument, 0, O_QUIET },
         { "help", no_argument, 0, O_HELP },               { "field-coverage", required_argument, 0, O_FCOV },
         { "shard", required_argument, 0, O_SHARD },
+        { "no-explore", no_argument, 0, O_NO_EXPLORE },
         { 0, 0, 0, 0 },
     };
     RunFcov rf = { NULL, NULL };
@@ -476,6 +487,7 @@ int cmd_run(int argc, char **argv)
             if (!parse_shard(optarg, &shard_k, &shard_n))
                 return 2;
             break;
+        case O_NO_EXPLORE: cfg.explore_every = 0; break;
         case O_HELP: fputs(run_usage, stdout); return 0;
         default: return cli_bad_option("run", argv);
         }

@@ -45,6 +45,7 @@ void loop_config_defaults(LoopConfig *c)
     c->interval_min = 1000;
     c->interval_max = 200000;
     c->input_every = 50000;
+    c->explore_every = LOOP_EXPLORE_EVERY;
 }
 
 /* splitmix64: small, seedable, and the same on every host. */
@@ -55,6 +56,8 @@ static uint64_t rng_next(uint64_t *s)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
+
+uint64_t loop_rng(uint64_t *s) { return rng_next(s); }
 
 static uint64_t rng_range(uint64_t *s, uint64_t lo, uint64_t hi)
 {
@@ -451,6 +454,7 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
 }
 
 Machine *loop_twin_machine(LoopTwin *t, int which) { return which ? t->b : t->a; }
+const VmsOut *loop_twin_saved_a(LoopTwin *t) { return &t->sa; }
 
 bool loop_twin_stopped(LoopTwin *t)
 {
@@ -965,6 +969,12 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
         return 2;
     Driver d = { .cfg = cfg, .rng_ckpt = cfg->seed ^ 0x636b7074ull, /* independent streams for */
                  .rng_input = cfg->seed ^ 0x696e7075ull };          /* schedule and inputs */
+    LoopExplore *x = NULL;
+    if (cfg->explore_every && !(x = loop_explore_new(cfg, f))) {
+        loop_twin_free(t);
+        return 2;
+    }
+    LoopTwin *found_in = t;     /* the twin whose machines show the finding */
     double t_start = host_seconds(), t_progress = t_start;
     uint64_t next_ckpt = next_checkpoint(&d, 0);
     uint64_t next_input = cfg->input_every ? rng_range(&d.rng_input, 1, 2ull * cfg->input_every) : UINT64_MAX;
@@ -1008,6 +1018,12 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
                 break;
             }
             st->checkpoints = t->checkpoints;
+            if (x && t->checkpoints % cfg->explore_every == 0 && !loop_explore_step(x, loop_twin_saved_a(t), f)) {
+                found_in = loop_explore_twin(x);
+                f->checkpoint = t->checkpoints;     /* numbered in the run, not in the explorer */
+                status = 1;
+                break;
+            }
             next_ckpt = next_checkpoint(&d, now);
             if (cfg->max_checkpoints && st->checkpoints >= cfg->max_checkpoints)
                 break;
@@ -1027,6 +1043,7 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
         }
     }
     st->checkpoints = t->checkpoints;
+    loop_explore_finish(x, st);
     st->seconds = host_seconds() - t_start;
     st->bytes_saved = t->sb.len;
     for (int k = 0; k < 4; k++)
@@ -1054,8 +1071,9 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
     else if (cfg->progress)
         fputc('\n', cfg->progress);
     if (status == 1)
-        st->results_written = write_results(t, d.sched, d.n_sched, f, st);
+        st->results_written = write_results(found_in, d.sched, d.n_sched, f, st);
     free(d.sched);
+    loop_explore_free(x);
     loop_twin_free(t);
     return status;
 }
@@ -1093,6 +1111,9 @@ void loop_print_summary(FILE *out, const LoopConfig *cfg, const LoopStats *st, i
     if (st->checkpoints)
         fprintf(out, "  per checkpoint: save %.1f us, reset %.1f us, load %.1f us, compare %.1f us; stream %" PRIu64 " bytes\n",
                 st->phase_us[0], st->phase_us[1], st->phase_us[2], st->phase_us[3], st->bytes_saved);
+    if (st->explored)
+        fprintf(out, "  explored %" PRIu64 " states: %" PRIu64 " of %" PRIu64 " field bits seen both as 0 and as 1 (%.1f%%)\n",
+                st->explored, st->bits_both, st->bits, st->bits ? 100.0 * (double)st->bits_both / (double)st->bits : 0.0);
     if (st->guest_exited)
         fprintf(out, "  guest exited with code %d\n", st->exit_code);
 }
@@ -1115,6 +1136,9 @@ void *loop_result_json(const LoopConfig *cfg, const LoopFinding *fi, const LoopS
         json_object_set_new(ph, phases[k], json_real(st->phase_us[k]));
     json_object_set_new(j, "phases", ph);
     json_object_set_new(j, "interrupted", json_boolean(st->interrupted));
+    json_object_set_new(j, "explored", json_integer((json_int_t)st->explored));
+    json_object_set_new(j, "bits", json_pack("{sIsIsf}", "total", (json_int_t)st->bits, "both", (json_int_t)st->bits_both,
+                                             "percent", st->bits ? 100.0 * (double)st->bits_both / (double)st->bits : 0.0));
     if (status != 0) {
         json_t *d = json_object();
         json_object_set_new(d, "oracle", json_string(loop_oracle_name(fi->oracle)));
@@ -1159,6 +1183,7 @@ bool loop_repro_write(const char *path, const LoopConfig *cfg, const uint64_t *s
     json_object_set_new(j, "workload", json_string(cfg->workload ? cfg->workload : ""));
     json_object_set_new(j, "seed", json_integer((json_int_t)cfg->seed));
     json_object_set_new(j, "input_every", json_integer(cfg->input_every));
+    json_object_set_new(j, "explore_every", json_integer(cfg->explore_every));
     json_t *ov = json_array();
     for (size_t i = 0; i < cfg->n_overrides; i++)
         json_array_append_new(ov, json_string(cfg->overrides[i]));
@@ -1307,6 +1332,10 @@ bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, cha
     cfg->firmware_hash = hash;
     cfg->seed = (uint64_t)json_integer_value(json_object_get(j, "seed"));
     cfg->input_every = json_is_integer(ie) ? (uint32_t)json_integer_value(ie) : 0;
+    /* Reproducers from before exploration have none. */
+    json_t *ee = json_object_get(j, "explore_every");
+    cfg->explore_every = json_is_integer(ee) && json_integer_value(ee) >= 0 && json_integer_value(ee) <= UINT32_MAX
+                             ? (uint32_t)json_integer_value(ee) : 0;
     cfg->schedule = s;
     cfg->schedule_len = n;
     /* Never past the cycle the finding needed: the replay is bounded. */

@@ -89,10 +89,20 @@ typedef struct LoopConfig {
      * observer to its registry); NULL for none. */
     void (*on_machine)(Machine *m, int which, void *opaque);
     void *on_machine_opaque;
+    /* Register exploration: after every explore_every checkpoints, a copy of
+     * A's state gets register writes and host inputs and is checkpointed
+     * (explore.c); 0: off. explore_coverage, if set, receives the explored
+     * states' field coverage when the run ends. */
+    uint32_t explore_every;
+    struct Fcov *explore_coverage;
     /* Device type overrides for planted-bug variants: "base=variant" pairs. */
     const char *const *overrides;
     size_t n_overrides;
 } LoopConfig;
+
+/* Default cadence of register exploration: one explored state per this
+ * many checkpoints (each costs about one checkpoint). */
+#define LOOP_EXPLORE_EVERY 16
 
 void loop_config_defaults(LoopConfig *c);
 
@@ -124,6 +134,9 @@ struct LoopStats {
     int exit_code;
     bool interrupted;           /* ended by cfg->stop */
     bool results_written;       /* a finding's evidence is all in cfg->results_dir */
+    /* Register exploration: states explored, and bits of the fields saved
+     * in them (elements times width) and of those seen both as 0 and as 1. */
+    uint64_t explored, bits, bits_both;
 };
 
 /*

@@ -26,4 +26,26 @@ const VmsField *loop_carrier(const MachShadow *sh, const DevMember *mem, const V
  */
 size_t loop_rank_causes(Machine *a, Machine *scratch, const void *stream, size_t len, LoopFinding *f);
 
+/* The loop's seeded generator (splitmix64), for its other files. */
+uint64_t loop_rng(uint64_t *s);
+/* A's stream from the twin's last checkpoint. */
+const VmsOut *loop_twin_saved_a(LoopTwin *t);
+
+/*
+ * Register exploration (explore.c): a twin of its own that, every
+ * cfg->explore_every checkpoints, loads A's stream, writes registers of one
+ * device (from its DevType's register table, steered toward bits not yet
+ * seen), feeds its host inputs, lets time pass, and checkpoints, with every
+ * oracle. The guest never runs on it, and the main twins never see it, so
+ * the workload's own checks are untouched.
+ */
+typedef struct LoopExplore LoopExplore;
+LoopExplore *loop_explore_new(const LoopConfig *cfg, LoopFinding *f);
+void loop_explore_free(LoopExplore *x);
+/* Explore from A's stream; false with f filled on a divergence. */
+bool loop_explore_step(LoopExplore *x, const VmsOut *a_stream, LoopFinding *f);
+LoopTwin *loop_explore_twin(LoopExplore *x);
+/* At the end of a run: bit figures into st, coverage into cfg->explore_coverage. */
+void loop_explore_finish(LoopExplore *x, LoopStats *st);
+
 #endif
