@@ -352,6 +352,73 @@ static void test_merge_files(void **state)
     rig_free(b);
 }
 
+/* ------------------------------------------------------------ bits */
+
+static void test_bits(void **state)
+{
+    (void)state;
+    char err[300];
+    Rig *r = rig_new();
+    FcovStats s;
+    save(r);                                    /* ctrl 0x10, fifo all 0 */
+    r->t.ctrl = 0x11;
+    r->t.fifo[3] = 0x80;                        /* the last element's top bit */
+    save(r);
+    stats(r, "ctrl", &s);
+    assert_int_equal(s.bit_width, 32);
+    assert_int_equal(s.bit_elems, 1);
+    assert_int_equal(s.seen1[0], 0x11);
+    assert_int_equal(s.seen0[0], 0xffffffefu);  /* bit 4 never 0, the rest seen 0 */
+    stats(r, "fifo", &s);
+    assert_int_equal(s.bit_width, 8);
+    assert_int_equal(s.bit_elems, 4);           /* per element */
+    assert_int_equal(s.seen1[3], 0x80);
+    assert_int_equal(s.seen1[2], 0);
+    assert_int_equal(s.seen0[3], 0xff);
+    /* Bit counts: unseen bits, and the ones a reason explains. */
+    FcovBits b;
+    fcov_bit_counts(r->fc, NULL, &b);
+    uint64_t bits = b.bits;
+    assert_true(b.unseen > 0 && b.unexplained == b.unseen);
+    json_t *why = json_pack("{ss}", "tiny/ctrl:0xffffffee", "reserved");
+    fcov_bit_counts(r->fc, why, &b);
+    assert_int_equal(b.bits, bits);
+    assert_int_equal(b.unseen - b.unexplained, 32 - 2);  /* bit 0 and bit 4 are unseen (never 0) or seen */
+    json_object_set_new(why, "tiny/fifo", json_string("whole field"));
+    fcov_bit_counts(r->fc, why, &b);
+    assert_int_equal(b.unseen - b.unexplained, 30 + 4 * 8 - 1);    /* fifo[3] bit 7 was seen both ways */
+    json_decref(why);
+    /* Files keep the bits and merge them by OR; a version 1 file (no bits) still reads. */
+    assert_true(fcov_write_file(r->fc, tmp("bits.json"), err, sizeof(err)));
+    Rig *o = rig_new();
+    o->t.fifo[0] = 1;
+    save(o);
+    assert_true(fcov_read_file(o->fc, tmp("bits.json"), err, sizeof(err)));
+    stats(o, "fifo", &s);
+    assert_int_equal(s.seen1[0], 1);
+    assert_int_equal(s.seen1[3], 0x80);
+    FILE *v1 = fopen(tmp("v1.json"), "w");
+    fputs("{\"format\": \"vmstress-field-coverage\", \"version\": 1, \"descriptions\": "
+          "[{\"name\": \"tiny\", \"fields\": [{\"name\": \"ctrl\", \"instances\": {\"tiny.0\": {\"saved\": 4}}}]}]}",
+          v1);
+    fclose(v1);
+    assert_true(fcov_read_file(o->fc, tmp("v1.json"), err, sizeof(err)));
+    /* Masks wider than the width are refused, naming the place. */
+    FILE *bad = fopen(tmp("badbits.json"), "w");
+    fputs("{\"format\": \"vmstress-field-coverage\", \"version\": 2, \"descriptions\": "
+          "[{\"name\": \"x\", \"fields\": [{\"name\": \"y\", \"instances\": {\"i\": "
+          "{\"bits\": {\"width\": 8, \"seen0\": [\"0x100\"], \"seen1\": [\"0x0\"]}}}}]}]}",
+          bad);
+    fclose(bad);
+    Fcov *z = fcov_new();
+    assert_false(fcov_read_file(z, tmp("badbits.json"), err, sizeof(err)));
+    assert_non_null(strstr(err, "wider than 'width'"));
+    assert_non_null(strstr(err, "instance 'i'"));
+    fcov_free(z);
+    rig_free(o);
+    rig_free(r);
+}
+
 static void test_html_lists_every_field(void **state)
 {
     (void)state;
@@ -518,6 +585,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_versions_and_subsections),
         cmocka_unit_test(test_validator_rejections),
         cmocka_unit_test(test_merge_files),
+        cmocka_unit_test(test_bits),
         cmocka_unit_test(test_html_lists_every_field),
         cmocka_unit_test(test_lcov_tracefile),
         cmocka_unit_test(test_ratchet),
