@@ -167,6 +167,13 @@ static json_t *results_json(const LoopConfig *cfg, const JobResult *r, size_t n,
         tot.checkpoints += r[k].st.checkpoints;
         tot.cycles += r[k].st.cycles;
         tot.interrupted |= r[k].st.interrupted;
+        tot.explored += r[k].st.explored;
+        /* Bits seen by different seeds cannot be united from figures (the
+         * --field-coverage file unites them): the best job stands for all. */
+        if (r[k].st.bits_both >= tot.bits_both) {
+            tot.bits = r[k].st.bits;
+            tot.bits_both = r[k].st.bits_both;
+        }
         /* Totals: "seconds" sums the jobs' run times (so checkpoints/seconds
          * stays a per-job rate, as the nightly figures expect); the jobs
          * ran side by side, so the elapsed time is the longest. */

@@ -192,10 +192,12 @@ void fcov_count(const Fcov *fc, const FcovDesc *d, size_t *fields, size_t *cover
 /* Bit coverage over every STATE field with bit data: bits (element slots
  * times width), bits seen both as 0 and as 1, and bits unseen as 0 or as 1
  * that no reason explains. Reasons: a "desc/field" reason explains all of a
- * field's bits; "desc/field:0xMASK" the bits of MASK in every element. */
+ * field's bits; "desc/field:0xMASK" the bits of MASK in every element, and
+ * "desc/field[i]:0xMASK" those of element i. */
 typedef struct FcovBits {
     uint64_t bits, both, unseen, unexplained;
 } FcovBits;
+/* (bits - unseen + unexplained: the bits no reason declares unseeable.) */
 void fcov_bit_counts(const Fcov *fc, const void *reasons, FcovBits *out);
 
 /* reasons: a json_t * object {"desc/field": "why it is never covered",

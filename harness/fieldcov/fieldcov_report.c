@@ -26,21 +26,15 @@ static double pct(size_t a, size_t b) { return b ? 100.0 * (double)a / (double)b
 
 /* ------------------------------------------------------------ bits */
 
-/* The bits a reason explains: all of them for a "desc/field" reason, else
- * the union of the masks of "desc/field:0xMASK" reasons. */
-static uint64_t explained_bits(const void *reasons, const char *desc, const char *field)
+/* The union of the masks of reasons keyed "<prefix>0xMASK". */
+static uint64_t reason_masks(const void *reasons, const char *prefix)
 {
-    if (!reasons)
-        return 0;
-    if (reason_for(reasons, desc, field))
-        return ~0ull;
-    char prefix[400];
-    int n = snprintf(prefix, sizeof(prefix), "%s/%s:", desc, field);
+    size_t n = strlen(prefix);
     uint64_t m = 0;
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)reasons, key, v) {
-        if (strncmp(key, prefix, (size_t)n) || !json_is_string(v))
+        if (strncmp(key, prefix, n) || !json_is_string(v))
             continue;
         char *end;
         errno = 0;
@@ -49,6 +43,22 @@ static uint64_t explained_bits(const void *reasons, const char *desc, const char
             m |= x;
     }
     return m;
+}
+
+/* The bits of element slot e a reason explains: all of them for a
+ * "desc/field" reason, else the masks of "desc/field:0xMASK" (every
+ * element) and "desc/field[e]:0xMASK" reasons. */
+static uint64_t explained_bits(const void *reasons, const char *desc, const char *field, uint32_t e)
+{
+    if (!reasons)
+        return 0;
+    if (reason_for(reasons, desc, field))
+        return ~0ull;
+    char prefix[400];
+    snprintf(prefix, sizeof(prefix), "%s/%s:", desc, field);
+    uint64_t m = reason_masks(reasons, prefix);
+    snprintf(prefix, sizeof(prefix), "%s/%s[%u]:", desc, field, e);
+    return m | reason_masks(reasons, prefix);
 }
 
 static uint64_t popcount64(uint64_t x) { return (uint64_t)__builtin_popcountll(x); }
@@ -71,9 +81,8 @@ void fcov_bit_counts(const Fcov *fc, const void *reasons, FcovBits *out)
                 continue;
             FcovStats t;
             fcov_field_total(f, &t);
-            uint64_t ok = explained_bits(reasons, fc->descs[i].name, f->name);
             for (uint32_t e = 0; e < t.bit_elems; e++) {
-                uint64_t n0, n1;
+                uint64_t n0, n1, ok = explained_bits(reasons, fc->descs[i].name, f->name, e);
                 unseen_bits(&t, e, &n0, &n1);
                 out->bits += t.bit_width;
                 out->both += t.bit_width - popcount64(n0 | n1);
@@ -93,9 +102,8 @@ static void print_unexplained_bits(const Fcov *fc, FILE *out, const void *reason
                 continue;
             FcovStats t;
             fcov_field_total(f, &t);
-            uint64_t ok = explained_bits(reasons, fc->descs[i].name, f->name);
             for (uint32_t e = 0; e < t.bit_elems; e++) {
-                uint64_t n0, n1;
+                uint64_t n0, n1, ok = explained_bits(reasons, fc->descs[i].name, f->name, e);
                 unseen_bits(&t, e, &n0, &n1);
                 if (!((n0 | n1) & ~ok))
                     continue;
@@ -187,6 +195,9 @@ void fcov_print_summary(const Fcov *fc, FILE *out, const void *reasons)
     fprintf(out, "bits: %" PRIu64 " of %" PRIu64 " seen both as 0 and as 1 (%.1f%%); %" PRIu64
                  " unseen, %" PRIu64 " of them unexplained\n",
             b.both, b.bits, pct(b.both, b.bits), b.unseen, b.unexplained);
+    if (b.unseen > b.unexplained)
+        fprintf(out, "bits no reason declares: %" PRIu64 " of %" PRIu64 " seen both as 0 and as 1 (%.1f%%)\n",
+                b.both, b.both + b.unexplained, pct(b.both, b.both + b.unexplained));
     if (b.unexplained) {
         fprintf(out, "bits unseen as 0 or as 1 with no reason recorded:\n");
         print_unexplained_bits(fc, out, reasons);

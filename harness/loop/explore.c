@@ -13,8 +13,9 @@
  *     the register's field not yet seen as 1 or as 0 at a save;
  *   - every other step, feeds the device's host inputs: first the register
  *     bits that let inputs in (DevReg input_mask/input_value: a receiver
- *     on, a FIFO enabled) are forced, then a burst long enough to fill a
- *     FIFO and overrun it, so every element of a receive array is written;
+ *     on, a FIFO enabled) are forced, then a burst of 1 to 32 inputs, so a
+ *     receive FIFO is seen at every level, full (every element written)
+ *     and overrun;
  *   - sometimes lets virtual time pass, so timers fire;
  *
  * and checkpoints that twin with every oracle. A divergence there is a
@@ -127,29 +128,48 @@ static bool note(LoopExplore *x, LoopFinding *f)
     return false;
 }
 
-/* The device to explore: one with a register table, picked by the seed. */
+/* Does a write to some register of ty still have a bit to show (writable,
+ * never seen as 0 or as 1 in its field)? */
+static bool wants_bits(const LoopExplore *x, const DevType *ty)
+{
+    for (const DevReg *r = ty->regs; r->name; r++) {
+        uint64_t s0, s1;
+        if (r->field && (!field_bits(x, r->field, &s0, &s1) || (r->writable & ~(s0 & s1))))
+            return true;
+    }
+    return false;
+}
+
+/* The device to explore, picked by the seed among those with a register
+ * table, and among those that still have register bits to show if any do
+ * (a device that only needs inputs or time still gets its turns after). */
 static long pick_device(LoopExplore *x, Machine *m)
 {
-    size_t n = mach_n_devices(m), with = 0;
-    for (size_t i = 0; i < n; i++)
-        with += mach_device_type(m, i)->regs != NULL;
+    size_t n = mach_n_devices(m), with = 0, wanting = 0;
+    for (size_t i = 0; i < n; i++) {
+        const DevType *ty = mach_device_type(m, i);
+        with += ty->regs != NULL;
+        wanting += ty->regs && wants_bits(x, ty);
+    }
     if (!with)
         return -1;
-    size_t k = loop_rng(&x->rng) % with;
-    for (size_t i = 0; i < n; i++)
-        if (mach_device_type(m, i)->regs && !k--)
+    size_t k = loop_rng(&x->rng) % (wanting ? wanting : with);
+    for (size_t i = 0; i < n; i++) {
+        const DevType *ty = mach_device_type(m, i);
+        if (ty->regs && (!wanting || wants_bits(x, ty)) && !k--)
             return (long)i;
+    }
     return -1;
 }
 
-/* The device's host inputs: a burst long enough to fill a 16-entry FIFO
- * and overrun it. */
+/* The device's host inputs: a burst of 1 to 32, so a 16-entry FIFO is
+ * seen at every fill level, full, and overrun. */
 static bool feed_inputs(LoopExplore *x, const DevType *ty, unsigned dev, LoopFinding *f)
 {
     unsigned channels = 0;
     while (ty->inputs && ty->inputs[channels])
         channels++;
-    unsigned burst = 16 + (unsigned)(loop_rng(&x->rng) % 17);
+    unsigned burst = 1 + (unsigned)(loop_rng(&x->rng) % 32);
     for (unsigned k = 0; k < burst; k++) {
         uint64_t r = loop_rng(&x->rng);
         if (!loop_twin_input(x->t, dev, channels ? (unsigned)(r % channels) : 0, (uint32_t)(r >> 32), f))
