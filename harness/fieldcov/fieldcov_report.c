@@ -63,57 +63,61 @@ static uint64_t explained_bits(const void *reasons, const char *desc, const char
 
 static uint64_t popcount64(uint64_t x) { return (uint64_t)__builtin_popcountll(x); }
 
-/* Per element slot of a field's total: the bits never seen 0 / never 1. */
-static void unseen_bits(const FcovStats *t, uint32_t slot, uint64_t *never0, uint64_t *never1)
+/* One element slot of a STATE field's total, as the bit walk sees it. */
+typedef struct BitSlot {
+    const char *desc, *field;
+    uint32_t elem, n_elems, width;
+    uint64_t never0, never1;    /* bits never seen as 0 / as 1 */
+    uint64_t explained;         /* bits a reason explains */
+} BitSlot;
+
+/* Call fn for every element slot of every STATE field with bit data. */
+static void walk_bits(const Fcov *fc, const void *reasons, void (*fn)(const BitSlot *s, void *opaque),
+                      void *opaque)
 {
-    uint64_t w = fcov_width_mask(t->bit_width);
-    *never0 = w & ~t->seen0[slot];
-    *never1 = w & ~t->seen1[slot];
+    for (size_t i = 0; i < fc->n_descs; i++)
+        for (size_t k = 0; k < fc->descs[i].n_fields; k++) {
+            const FcovField *f = &fc->descs[i].fields[k];
+            if (f->role != FCOV_ROLE_STATE)
+                continue;
+            FcovStats t;
+            fcov_field_total(f, &t);
+            uint64_t w = fcov_width_mask(t.bit_width);
+            for (uint32_t e = 0; e < t.bit_elems; e++) {
+                BitSlot s = { fc->descs[i].name, f->name, e, t.bit_elems, t.bit_width,
+                              w & ~t.seen0[e], w & ~t.seen1[e],
+                              explained_bits(reasons, fc->descs[i].name, f->name, e) };
+                fn(&s, opaque);
+            }
+        }
+}
+
+static void count_slot(const BitSlot *s, void *opaque)
+{
+    FcovBits *b = opaque;
+    uint64_t unseen = s->never0 | s->never1;
+    b->bits += s->width;
+    b->both += s->width - popcount64(unseen);
+    b->unseen += popcount64(unseen);
+    b->unexplained += popcount64(unseen & ~s->explained);
 }
 
 void fcov_bit_counts(const Fcov *fc, const void *reasons, FcovBits *out)
 {
     memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < fc->n_descs; i++)
-        for (size_t k = 0; k < fc->descs[i].n_fields; k++) {
-            const FcovField *f = &fc->descs[i].fields[k];
-            if (f->role != FCOV_ROLE_STATE)
-                continue;
-            FcovStats t;
-            fcov_field_total(f, &t);
-            for (uint32_t e = 0; e < t.bit_elems; e++) {
-                uint64_t n0, n1, ok = explained_bits(reasons, fc->descs[i].name, f->name, e);
-                unseen_bits(&t, e, &n0, &n1);
-                out->bits += t.bit_width;
-                out->both += t.bit_width - popcount64(n0 | n1);
-                out->unseen += popcount64(n0 | n1);
-                out->unexplained += popcount64((n0 | n1) & ~ok);
-            }
-        }
+    walk_bits(fc, reasons, count_slot, out);
 }
 
 /* One line per element slot with bits unseen as 0 or 1 that no reason explains. */
-static void print_unexplained_bits(const Fcov *fc, FILE *out, const void *reasons)
+static void print_slot(const BitSlot *s, void *opaque)
 {
-    for (size_t i = 0; i < fc->n_descs; i++)
-        for (size_t k = 0; k < fc->descs[i].n_fields; k++) {
-            const FcovField *f = &fc->descs[i].fields[k];
-            if (f->role != FCOV_ROLE_STATE)
-                continue;
-            FcovStats t;
-            fcov_field_total(f, &t);
-            for (uint32_t e = 0; e < t.bit_elems; e++) {
-                uint64_t n0, n1, ok = explained_bits(reasons, fc->descs[i].name, f->name, e);
-                unseen_bits(&t, e, &n0, &n1);
-                if (!((n0 | n1) & ~ok))
-                    continue;
-                char idx[24] = "";
-                if (t.bit_elems > 1)
-                    snprintf(idx, sizeof(idx), "[%u%s]", e, e == FCOV_BIT_ELEMS - 1 ? "+" : "");
-                fprintf(out, "  %s/%s%s: never 0 0x%" PRIx64 ", never 1 0x%" PRIx64 "\n", fc->descs[i].name,
-                        f->name, idx, n0 & ~ok, n1 & ~ok);
-            }
-        }
+    uint64_t n0 = s->never0 & ~s->explained, n1 = s->never1 & ~s->explained;
+    if (!(n0 | n1))
+        return;
+    char idx[24] = "";
+    if (s->n_elems > 1)
+        snprintf(idx, sizeof(idx), "[%u%s]", s->elem, s->elem == FCOV_BIT_ELEMS - 1 ? "+" : "");
+    fprintf(opaque, "  %s/%s%s: never 0 0x%" PRIx64 ", never 1 0x%" PRIx64 "\n", s->desc, s->field, idx, n0, n1);
 }
 
 /* Never-covered fields whose recorded reason says no guest can reach them. */
@@ -200,7 +204,7 @@ void fcov_print_summary(const Fcov *fc, FILE *out, const void *reasons)
                 b.both, b.both + b.unexplained, pct(b.both, b.both + b.unexplained));
     if (b.unexplained) {
         fprintf(out, "bits unseen as 0 or as 1 with no reason recorded:\n");
-        print_unexplained_bits(fc, out, reasons);
+        walk_bits(fc, reasons, print_slot, out);
     }
 }
 
