@@ -201,6 +201,7 @@ bool loop_explore_step(LoopExplore *x, const VmsOut *sa, LoopFinding *f)
     Machine *a = loop_twin_machine(x->t, 0), *b = loop_twin_machine(x->t, 1);
     VmsError err;
     snprintf(x->dev, sizeof(x->dev), "(none)");
+    loop_twin_forget_ops(x->t);
     if (!mach_load(a, sa->buf, sa->len, &err) || !mach_load(b, sa->buf, sa->len, &err)) {
         vms_error_format(&err, f->detail, sizeof(f->detail));
         f->oracle = LOOP_LOAD;

@@ -455,6 +455,7 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
 
 Machine *loop_twin_machine(LoopTwin *t, int which) { return which ? t->b : t->a; }
 const VmsOut *loop_twin_saved_a(LoopTwin *t) { return &t->sa; }
+void loop_twin_forget_ops(LoopTwin *t) { t->n_ops = 0; }
 
 bool loop_twin_stopped(LoopTwin *t)
 {
@@ -834,9 +835,11 @@ bool loop_mkdirs(const char *path, char *err, size_t errlen)
 }
 
 /* Everything a finding needs, each file complete before the run reports it.
- * False (each failure said on stderr) if any piece is missing. */
-static bool write_results(LoopTwin *t, const uint64_t *sched, size_t n_sched, const LoopFinding *fi,
-                          const LoopStats *st)
+ * The streams are those of `shown` (the twin the finding is in: t, or the
+ * explorer's), the trace is A's (t's). False (each failure said on stderr)
+ * if any piece is missing. */
+static bool write_results(LoopTwin *t, LoopTwin *shown, const uint64_t *sched, size_t n_sched,
+                          const LoopFinding *fi, const LoopStats *st)
 {
     const char *dir = t->cfg->results_dir;
     char err[4200];
@@ -856,9 +859,9 @@ static bool write_results(LoopTwin *t, const uint64_t *sched, size_t n_sched, co
     vms_out_init(&o, 0);
     VmsError verr;
     VmsSaveOpts opts = { 0 };
-    ok &= mach_save(t->a, &o, &opts, &verr) && write_file(dir, "a.bin", o.buf, o.len);
+    ok &= mach_save(shown->a, &o, &opts, &verr) && write_file(dir, "a.bin", o.buf, o.len);
     vms_out_reset(&o);
-    ok &= mach_save(t->b, &o, &opts, &verr) && write_file(dir, "b.bin", o.buf, o.len);
+    ok &= mach_save(shown->b, &o, &opts, &verr) && write_file(dir, "b.bin", o.buf, o.len);
     vms_out_free(&o);
     char path[4096];
     snprintf(path, sizeof(path), "%s/repro.json", dir);
@@ -1071,7 +1074,7 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
     else if (cfg->progress)
         fputc('\n', cfg->progress);
     if (status == 1)
-        st->results_written = write_results(found_in, d.sched, d.n_sched, f, st);
+        st->results_written = write_results(t, found_in, d.sched, d.n_sched, f, st);
     free(d.sched);
     loop_explore_free(x);
     loop_twin_free(t);

@@ -30,6 +30,9 @@ size_t loop_rank_causes(Machine *a, Machine *scratch, const void *stream, size_t
 uint64_t loop_rng(uint64_t *s);
 /* A's stream from the twin's last checkpoint. */
 const VmsOut *loop_twin_saved_a(LoopTwin *t);
+/* Drop the twin's operation log (kept for the trace of a finding): the
+ * explorer's twin starts over from a loaded state at every step. */
+void loop_twin_forget_ops(LoopTwin *t);
 
 /*
  * Register exploration (explore.c): a twin of its own that, every
