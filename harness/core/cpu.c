@@ -75,6 +75,9 @@ static inline bool mem_write(Cpu *cpu, uint32_t a, unsigned size, uint32_t v)
     uint32_t o = a - b->sram_base;
     if (o < b->sram_size) {
         st(b->sram + o, size, v);
+        /* The dirty log: one unconditional byte store, no branch on whether
+         * anyone is logging (an aligned store never crosses a page). */
+        b->sram_dirty[o >> CPU_PAGE_BITS] = 1;
         return true;
     }
     if (a < b->flash_size)
@@ -1033,6 +1036,14 @@ Cpu *cpu_new(const CpuBus *bus)
     /* Whole words only, so an aligned access inside a region never runs off its end. */
     cpu->bus.flash_size &= ~3u;
     cpu->bus.sram_size &= ~3u;
+    if (!cpu->bus.sram_dirty) {
+        cpu->own_dirty = calloc(((size_t)cpu->bus.sram_size >> CPU_PAGE_BITS) + 1, 1);
+        if (!cpu->own_dirty) {
+            free(cpu);
+            return NULL;
+        }
+        cpu->bus.sram_dirty = cpu->own_dirty;
+    }
     scs_init(cpu);
     cpu_reset(cpu);
     return cpu;
@@ -1043,6 +1054,7 @@ void cpu_free(Cpu *cpu)
     if (!cpu)
         return;
     vtimer_del(&cpu->systick.timer);
+    free(cpu->own_dirty);
     free(cpu);
 }
 

@@ -73,12 +73,22 @@ typedef struct SysTickState {
     VTimer timer;           /* next 1 -> 0 transition */
 } SysTickState;
 
+/* Dirty-page granule: QEMU 7.2's target page for Arm system emulation is
+ * variable with a 1 KiB minimum (TARGET_PAGE_BITS_MIN 10), and only ARMv7
+ * A/R-profile cores ask for 4 KiB, so an M-profile machine migrates RAM in
+ * 1 KiB pages. */
+#define CPU_PAGE_BITS 10
+
 typedef struct CpuBus {
     void *opaque;
     const uint8_t *flash;       /* mapped at 0x00000000, read-only to the guest */
     uint32_t flash_size;
     uint8_t *sram;
     uint32_t sram_base, sram_size;
+    /* One byte per CPU_PAGE_BITS page of SRAM; every guest store into SRAM
+     * sets its page's byte to 1 (the machine's dirty log reads and clears
+     * them). NULL: the core keeps a private map nobody reads. */
+    uint8_t *sram_dirty;
     /* Any other address below the PPB. False means a bus error (HardFault). */
     bool (*read)(void *opaque, uint32_t addr, unsigned size, uint32_t *val);
     bool (*write)(void *opaque, uint32_t addr, unsigned size, uint32_t val);

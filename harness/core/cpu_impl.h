@@ -28,6 +28,7 @@ struct Cpu {
     SysTickState systick;       /* section "armv6m-systick" */
     /* Host side, never migrated. */
     CpuBus bus;
+    uint8_t *own_dirty;         /* the dirty map when the bus brought none */
     bool stop;                  /* cpu_stop() was called */
     bool check;                 /* something changed that may let an exception in or wake the core */
     bool sysreset_req;          /* AIRCR.SYSRESETREQ written: call bus->sysreset at the boundary */

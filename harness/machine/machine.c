@@ -170,6 +170,7 @@ bool mach_bus_write(Machine *m, uint32_t addr, unsigned size, uint32_t val)
         uint8_t *p = m->sram + (addr - MACH_SRAM_BASE);
         for (unsigned i = 0; i < size; i++)
             p[i] = (uint8_t)(val >> (8 * i));
+        mach_mark_dirty(m, addr - MACH_SRAM_BASE, size);
         return true;
     }
     return bus_write(m, addr, size, val);
@@ -200,8 +201,41 @@ bool mach_mem_write(Machine *m, uint32_t addr, const void *buf, size_t len)
     mach_touch(m);
     if (!block_in(addr, len, MACH_SRAM_BASE, m->board->sram_size))
         return false;   /* flash is read-only, MMIO is not memory */
+    if (len == 0)
+        return true;
     memcpy(m->sram + (addr - MACH_SRAM_BASE), buf, len);
+    mach_mark_dirty(m, addr - MACH_SRAM_BASE, len);
     return true;
+}
+
+/* ------------------------------------------------------ dirty-page log */
+
+void mach_mark_dirty(Machine *m, uint32_t off, size_t len)
+{
+    size_t first = off >> MACH_PAGE_BITS, last = (off + len - 1) >> MACH_PAGE_BITS;
+    memset(m->dirty + first, 1, last - first + 1);
+}
+
+static void mark_all_dirty(Machine *m) { memset(m->dirty, 1, m->n_pages); }
+
+size_t mach_n_pages(const Machine *m) { return m->n_pages; }
+uint64_t mach_dirty_pages_total(const Machine *m) { return m->dirty_total; }
+
+size_t mach_dirty_sync(Machine *m, uint8_t *bitmap, size_t n)
+{
+    size_t count = 0;
+    if (n)
+        memset(bitmap, 0, n);
+    for (size_t p = 0; p < m->n_pages; p++) {
+        if (!m->dirty[p])
+            continue;
+        m->dirty[p] = 0;
+        count++;
+        if (p / 8 < n)
+            bitmap[p / 8] |= (uint8_t)(1u << (p % 8));
+    }
+    m->dirty_total += count;
+    return count;
 }
 
 bool mach_map(Machine *m, uint32_t base, uint32_t size, const DevMmioOps *ops, void *s)
@@ -323,6 +357,7 @@ static void reset_core_and_devices(Machine *m)
 void mach_reset(Machine *m)
 {
     memset(m->sram, 0, m->board->sram_size);
+    mark_all_dirty(m);
     disarm_all_timers(&m->ms.clock);
     vclock_set_cycles(&m->ms.clock, 0);
     reset_core_and_devices(m);
@@ -535,7 +570,9 @@ Machine *mach_new(const Board *board, VmsMsg *why)
     vclock_init(&m->ms.clock);
     m->flash = malloc(board->flash_size ? board->flash_size : 1);
     m->sram = calloc(1, board->sram_size ? board->sram_size : 1);
-    if (!m->flash || !m->sram) {
+    m->n_pages = ((size_t)board->sram_size + MACH_PAGE_SIZE - 1) >> MACH_PAGE_BITS;
+    m->dirty = calloc(m->n_pages ? m->n_pages : 1, 1);
+    if (!m->flash || !m->sram || !m->dirty) {
         vms_fail(why, "out of memory for %u + %u bytes of memory", board->flash_size,
                  board->sram_size);
         mach_free(m);
@@ -549,6 +586,7 @@ Machine *mach_new(const Board *board, VmsMsg *why)
         .sram = m->sram,
         .sram_base = MACH_SRAM_BASE,
         .sram_size = board->sram_size,
+        .sram_dirty = m->dirty,
         .read = bus_read,
         .write = bus_write,
         .sysreset = sysreset,
@@ -586,6 +624,7 @@ void mach_free(Machine *m)
     vms_out_free(&m->scratch);
     free(m->flash);
     free(m->sram);
+    free(m->dirty);
     free(m);
 }
 
@@ -688,8 +727,10 @@ bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
         /* Sections a stream leaves out keep their reset state, so checks
          * that span sections run again once everything is in. */
         VmsMsg why = { "" };
-        if (cpu_loaded_state_ok(m->cpu, &why))
+        if (cpu_loaded_state_ok(m->cpu, &why)) {
+            mark_all_dirty(m);  /* SRAM was replaced wholesale (the dirty log) */
             return true;
+        }
         vms_error_clear(err);
         err->cls = VMS_ERR_VALIDATE;
         err->offset = len;

@@ -172,6 +172,30 @@ void mach_set_event_sink(Machine *m, MachEventSink *sink, void *opaque);
 /* Console output (semihosting and, for convenience, nothing else) also goes here. */
 void mach_set_console(Machine *m, FILE *f);
 
+/*
+ * Dirty-page log. SRAM is divided into MACH_PAGE_SIZE pages (1 KiB, QEMU
+ * 7.2's target page size for an M-profile Arm; see CPU_PAGE_BITS), and the
+ * machine keeps one dirty flag per page. Every change to SRAM marks its
+ * page, through one path per kind of writer: CPU stores (the core sets the
+ * flag itself, unconditionally), mach_bus_write (host code), mach_mem_write
+ * (devices, through dev_mem_write: a device has no other way to write guest
+ * memory). Wholesale changes mark every page: a power-on reset (SRAM
+ * zeroed) and every successful mach_load (whatever carried SRAM). A system reset keeps SRAM and
+ * marks nothing. The log is always on; it is host state, never migrated.
+ */
+#define MACH_PAGE_BITS CPU_PAGE_BITS
+#define MACH_PAGE_SIZE (1u << MACH_PAGE_BITS)
+/* Pages of SRAM (the last one may be partial). */
+size_t mach_n_pages(const Machine *m);
+/* Copy and clear: bit p of bitmap[p / 8] (least significant bit first) is
+ * set when page p was written since the previous sync, or cleared when it
+ * was not; n is the bitmap's size in bytes, and pages beyond n * 8 are
+ * counted and cleared but not reported (bitmap may be NULL with n = 0 to
+ * just clear). Returns the number of dirty pages. */
+size_t mach_dirty_sync(Machine *m, uint8_t *bitmap, size_t n);
+/* The sum of every mach_dirty_sync's count since mach_new. */
+uint64_t mach_dirty_pages_total(const Machine *m);
+
 /* A digest of all guest state (sections' bytes): for determinism tests. */
 uint64_t mach_digest(Machine *m);
 

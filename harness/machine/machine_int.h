@@ -45,6 +45,12 @@ struct Machine {
     MachMmio *mmio;             /* sorted by base, non-overlapping */
     size_t n_mmio, cap_mmio;
 
+    /* The dirty log (machine.h): one byte per page, shared with the core,
+     * which sets bytes on its stores; mach_dirty_sync clears them. */
+    uint8_t *dirty;
+    size_t n_pages;
+    uint64_t dirty_total;
+
     VmsRegistry reg;
     MachShadow *shadows;
     size_t n_shadows, cap_shadows;
@@ -81,6 +87,8 @@ static inline Machine *mach_touch(Machine *m)
     m->at_power_on = false;
     return m;
 }
+/* Mark the pages of SRAM bytes [off, off + len) dirty (len > 0). */
+void mach_mark_dirty(Machine *m, uint32_t off, size_t len);
 bool mach_map(Machine *m, uint32_t base, uint32_t size, const DevMmioOps *ops, void *s);
 
 /* elf.c: validate a whole ELF32 ARM image, then copy its loadable bytes into

@@ -642,6 +642,91 @@ static void machine_system_reset_keeps_sram(void **state)
     mach_free(m);
 }
 
+/* ------------------------------------------------------ dirty-page log */
+
+/* The pages a sync reported, as a string of page numbers. */
+static size_t dirty_pages(Machine *m, char *out, size_t n)
+{
+    uint8_t bm[64] = { 0 };
+    assert_true(mach_n_pages(m) <= 8 * sizeof bm);
+    size_t count = mach_dirty_sync(m, bm, sizeof bm), listed = 0, used = 0;
+    out[0] = 0;
+    for (size_t p = 0; p < mach_n_pages(m); p++)
+        if (bm[p / 8] >> (p % 8) & 1) {
+            used += (size_t)snprintf(out + used, n - used, "%s%zu", listed ? " " : "", p);
+            listed++;
+        }
+    assert_int_equal(listed, count);    /* the count is the bitmap's */
+    return count;
+}
+
+/* Every writer of SRAM marks exactly the pages it wrote; wholesale changes
+ * (power-on reset, a load) mark every page; syncing clears. */
+static void machine_dirty_log(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, "hello");
+    char list[512];
+    assert_int_equal(mach_n_pages(m), 0x10000 / MACH_PAGE_SIZE);
+    assert_int_equal(MACH_PAGE_SIZE, 1024);
+    assert_int_equal(dirty_pages(m, list, sizeof list), mach_n_pages(m));  /* reset zeroed SRAM */
+    assert_int_equal(dirty_pages(m, list, sizeof list), 0);
+    /* Host bus writes: one byte, and a word at the end of a page. */
+    assert_true(mach_bus_write(m, MACH_SRAM_BASE + 5 * 1024 + 3, 1, 0xaa));
+    assert_true(mach_bus_write(m, MACH_SRAM_BASE + 8 * 1024 - 4, 4, 1));
+    assert_false(mach_bus_write(m, MACH_FLASH_BASE + 0x2000, 4, 1));   /* refused: marks nothing */
+    assert_int_equal(dirty_pages(m, list, sizeof list), 2);
+    assert_string_equal(list, "5 7");
+    /* A device's block write across a page boundary marks both pages. */
+    const uint8_t in[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    Device *d = mach_device(m, 0);
+    assert_true(dev_mem_write(d, MACH_SRAM_BASE + 3 * 1024 - 4, in, sizeof in));
+    assert_true(dev_mem_write(d, MACH_SRAM_BASE + 63 * 1024 + 1016, in, sizeof in));  /* the last bytes */
+    assert_false(dev_mem_write(d, MACH_SRAM_BASE + 0x10000 - 4, in, sizeof in));        /* refused */
+    assert_int_equal(dirty_pages(m, list, sizeof list), 3);
+    assert_string_equal(list, "2 3 63");
+    /* CPU stores: every page whose bytes changed while the guest ran is
+     * marked (a store of an equal value marks too, so more may be). */
+    uint8_t before[0x10000], after[0x10000];
+    const MachShadow *sram = NULL;
+    for (size_t i = 0; i < mach_n_shadows(m); i++)
+        if (!strcmp(mach_shadow(m, i)->name, "sram"))
+            sram = mach_shadow(m, i);
+    assert_non_null(sram);
+    assert_int_equal(sram->size, sizeof before);
+    memcpy(before, sram->state, sizeof before);
+    run_to_exit(m);
+    memcpy(after, sram->state, sizeof after);
+    uint8_t bm[8];
+    size_t n = mach_dirty_sync(m, bm, sizeof bm), changed = 0;
+    for (size_t p = 0; p < 64; p++)
+        if (memcmp(before + p * 1024, after + p * 1024, 1024)) {
+            changed++;
+            if (!(bm[p / 8] >> (p % 8) & 1))
+                fail_msg("page %zu changed while the guest ran but is not marked", p);
+        }
+    assert_true(changed > 0);           /* the program did write SRAM (its stack, .data) */
+    assert_true(n >= changed);
+    assert_true(n < 64);                /* and the log is not "everything" */
+    /* A load replaces SRAM wholesale: every page. */
+    VmsOut s;
+    save(m, &s, false);
+    assert_int_equal(dirty_pages(m, list, sizeof list), 0);     /* saving writes nothing */
+    VmsError err;
+    assert_true(mach_load(m, s.buf, s.len, &err));
+    assert_int_equal(dirty_pages(m, list, sizeof list), 64);
+    /* The running total counts every sync. */
+    assert_int_equal(mach_dirty_pages_total(m), 64 + 2 + 3 + n + 64);
+    /* A small bitmap gets what fits; the rest is still counted and cleared. */
+    assert_true(mach_bus_write(m, MACH_SRAM_BASE + 40 * 1024, 4, 1));
+    assert_true(mach_bus_write(m, MACH_SRAM_BASE + 1 * 1024, 4, 1));
+    uint8_t one = 0;
+    assert_int_equal(mach_dirty_sync(m, &one, 1), 2);
+    assert_int_equal(one, 0x02);
+    assert_int_equal(mach_dirty_sync(m, NULL, 0), 0);
+    vms_out_free(&s);
+    mach_free(m);
+}
+
 static void machine_section_order(void **state)
 {
     Machine *m = boot(BOARD_DEFAULT, NULL);
@@ -690,6 +775,7 @@ int main(void)
         cmocka_unit_test(machine_dev_mem),
         cmocka_unit_test(machine_system_reset_keeps_sram),
         cmocka_unit_test(machine_section_order),
+        cmocka_unit_test(machine_dirty_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
