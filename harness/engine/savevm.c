@@ -204,41 +204,37 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
     return true;
 }
 
-bool vms_save(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
+static bool save_config(VmsRegistry *r, VmsOut *out, VmsMap *map, json_t *jconf, VmsError *err)
 {
-    VmsError scratch;
-    if (!err)
-        err = &scratch;
-    vms_error_clear(err);
-    VmsMap *map = opts ? opts->map : NULL;
-    json_t *root = (opts && opts->no_vmdesc) ? NULL : json_object();
-    json_t *jconf = NULL, *jdevs = NULL;
-    if (root) {
-        jconf = json_object();
-        json_object_set_new(root, "configuration", jconf);
-        json_object_set_new(root, "page_size", json_integer(r->page_size));
-        jdevs = json_array();
-        json_object_set_new(root, "devices", jdevs);
-    }
-
-    bool ok = vms_out_be32(out, VMS_FILE_MAGIC) && vms_out_be32(out, VMS_FILE_VERSION) &&
-              vms_out_u8(out, VMS_SEC_CONFIGURATION);
-    if (!ok) {
-        stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
-        goto done;
-    }
     ConfigState cs;
     memset(&cs, 0, sizeof(cs));
     cs.len = (uint32_t)strlen(r->machine_type);
     memcpy(cs.name, r->machine_type, cs.len);
     VmsCtx cc = { .err = err, .section = "configuration", .instance = 0, .map = map,
                   .vmdesc = jconf };
-    ok = vms_save_state(&cc, out, &config_desc, &cs);
+    return vms_save_state(&cc, out, &config_desc, &cs);
+}
 
+static bool save_header(VmsRegistry *r, VmsOut *out, VmsMap *map, json_t *jconf, VmsError *err)
+{
+    if (!(vms_out_be32(out, VMS_FILE_MAGIC) && vms_out_be32(out, VMS_FILE_VERSION) &&
+          vms_out_u8(out, VMS_SEC_CONFIGURATION)))
+        return stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
+    return save_config(r, out, map, jconf, err);
+}
+
+/* The sections, EOF and (with root) the trailer. */
+static bool save_sections(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, json_t *root,
+                          VmsError *err)
+{
+    VmsMap *map = opts ? opts->map : NULL;
+    const char *omit = opts ? opts->omit : NULL;
+    json_t *jdevs = root ? json_object_get(root, "devices") : NULL;
+    bool ok = true;
     for (size_t i = 0; ok && i < r->n; i++) {
         const VmsSection *s = &r->sec[i];
         /* As in QEMU, a top-level needed() that says no skips the whole section. */
-        if (s->vmsd->needed && !s->vmsd->needed(s->opaque))
+        if ((s->vmsd->needed && !s->vmsd->needed(s->opaque)) || (omit && !strcmp(omit, s->idstr)))
             continue;
         ok = save_section(r, i, out, map, jdevs, err);
     }
@@ -246,7 +242,61 @@ bool vms_save(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, VmsError *er
         ok = stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
     if (ok && root)
         ok = save_trailer(out, root, err);
-done:
+    return ok;
+}
+
+/* The trailer's skeleton: configuration, page_size, an empty devices list. */
+static json_t *trailer_root(VmsRegistry *r, const VmsSaveOpts *opts)
+{
+    if (opts && opts->no_vmdesc)
+        return NULL;
+    json_t *root = json_object();
+    json_object_set_new(root, "configuration", json_object());
+    json_object_set_new(root, "page_size",
+                        json_integer(opts && opts->page_size ? opts->page_size : r->page_size));
+    json_object_set_new(root, "devices", json_array());
+    return root;
+}
+
+bool vms_save(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
+{
+    VmsError scratch;
+    if (!err)
+        err = &scratch;
+    vms_error_clear(err);
+    json_t *root = trailer_root(r, opts);
+    bool ok = save_header(r, out, opts ? opts->map : NULL,
+                          root ? json_object_get(root, "configuration") : NULL, err) &&
+              save_sections(r, out, opts, root, err);
+    json_decref(root);
+    return ok;
+}
+
+bool vms_save_begin(VmsRegistry *r, VmsOut *out, VmsError *err)
+{
+    VmsError scratch;
+    if (!err)
+        err = &scratch;
+    vms_error_clear(err);
+    return save_header(r, out, NULL, NULL, err);
+}
+
+bool vms_save_end(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
+{
+    VmsError scratch;
+    if (!err)
+        err = &scratch;
+    vms_error_clear(err);
+    json_t *root = trailer_root(r, opts);
+    bool ok = true;
+    if (root) {
+        /* The configuration's description, from a throw-away save of it. */
+        VmsOut tmp;
+        vms_out_init(&tmp, 0);
+        ok = save_config(r, &tmp, NULL, json_object_get(root, "configuration"), err);
+        vms_out_free(&tmp);
+    }
+    ok = ok && save_sections(r, out, opts, root, err);
     json_decref(root);
     return ok;
 }
@@ -258,6 +308,9 @@ typedef struct Loader {
     VmsIn in;
     VmsError *err;
     uint8_t *seen;      /* per registry section: already loaded */
+    enum { RAM_NONE, RAM_STARTED, RAM_ENDED } ram_state;
+    uint32_t ram_sid;   /* the section id the stream gave "ram" */
+    VmsRamLoad ram;
 } Loader;
 
 /* A short read while parsing framing: name the offset of the read that failed. */
@@ -307,6 +360,8 @@ static bool load_config(Loader *L)
     return true;
 }
 
+static bool load_footer(Loader *L, const char *idstr, int64_t inst, uint32_t sid);
+
 static bool load_full_section(Loader *L, size_t tpos)
 {
     VmsIn *in = &L->in;
@@ -340,8 +395,12 @@ static bool load_full_section(Loader *L, size_t tpos)
     VmsCtx c = { .err = L->err, .section = s->idstr, .instance = inst,
                  .observe = L->r->observe, .obs_opaque = L->r->obs_opaque,
                  .observe_event = L->r->observe_event };
-    if (!vms_load_state(&c, in, d, s->opaque, (int)ver))
-        return false;
+    return vms_load_state(&c, in, d, s->opaque, (int)ver) && load_footer(L, idstr, inst, sid);
+}
+
+static bool load_footer(Loader *L, const char *idstr, int64_t inst, uint32_t sid)
+{
+    VmsIn *in = &L->in;
     size_t fpos = in->pos;
     uint8_t t;
     uint32_t fid;
@@ -356,6 +415,44 @@ static bool load_full_section(Loader *L, size_t tpos)
         return stream_fail(L->err, VMS_ERR_FORMAT, idstr, inst, fpos,
                            "footer section id %u does not match %u", fid, sid);
     return true;
+}
+
+/* One chunk of the iterative RAM section (START, PART or END). */
+static bool load_ram_chunk(Loader *L, size_t tpos, uint8_t type)
+{
+    VmsIn *in = &L->in;
+    uint32_t sid, inst, ver;
+    if (type == VMS_SEC_START) {
+        uint8_t idlen;
+        char idstr[256];
+        if (!vms_in_be32(in, &sid) || !vms_in_u8(in, &idlen) || !vms_in_bytes(in, idstr, idlen))
+            return truncated(L, NULL, -1, "a section header");
+        idstr[idlen] = 0;
+        if (!vms_in_be32(in, &inst) || !vms_in_be32(in, &ver))
+            return truncated(L, idstr, -1, "a section header");
+        if (strlen(idstr) != idlen || strcmp(idstr, VMS_RAM_IDSTR) || inst != 0)
+            return stream_fail(L->err, VMS_ERR_UNKNOWN, idstr, inst, tpos,
+                               "unknown iterative section '%s' %u", idstr, inst);
+        if (ver != VMS_RAM_VERSION)
+            return stream_fail(L->err, VMS_ERR_VERSION, idstr, inst, tpos,
+                               "ram section version %u (want %u)", ver, VMS_RAM_VERSION);
+        if (L->ram_state != RAM_NONE)
+            return stream_fail(L->err, VMS_ERR_DUPLICATE, idstr, inst, tpos,
+                               "ram section started twice");
+        L->ram_state = RAM_STARTED;
+        L->ram_sid = sid;
+    } else {
+        if (!vms_in_be32(in, &sid))
+            return truncated(L, VMS_RAM_IDSTR, 0, "a section header");
+        if (L->ram_state != RAM_STARTED || sid != L->ram_sid)
+            return stream_fail(L->err, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, tpos,
+                               "%s chunk of section %u, which no open ram section has",
+                               type == VMS_SEC_END ? "END" : "PART", sid);
+        if (type == VMS_SEC_END)
+            L->ram_state = RAM_ENDED;
+    }
+    return vms_ram_load_chunk(L->r->ram, in, &L->ram, type == VMS_SEC_START, L->err) &&
+           load_footer(L, VMS_RAM_IDSTR, 0, sid);
 }
 
 static bool load_trailer(Loader *L)
@@ -416,10 +513,16 @@ bool vms_load(VmsRegistry *r, const void *buf, size_t len, VmsError *err)
         if (!vms_in_u8(&L.in, &t)) {
             ok = truncated(&L, NULL, -1, "the section list (no EOF marker)");
         } else if (t == VMS_SEC_EOF) {
-            ok = load_trailer(&L);
+            if (L.ram_state == RAM_STARTED)
+                ok = stream_fail(L.err, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, tpos,
+                                 "EOF with the ram section never ended (no END chunk)");
+            else
+                ok = load_trailer(&L);
             break;
         } else if (t == VMS_SEC_FULL) {
             ok = load_full_section(&L, tpos);
+        } else if (r->ram && (t == VMS_SEC_START || t == VMS_SEC_PART || t == VMS_SEC_END)) {
+            ok = load_ram_chunk(&L, tpos, t);
         } else {
             ok = stream_fail(L.err, VMS_ERR_FORMAT, NULL, -1, tpos,
                              "unknown or unsupported section type 0x%02x", t);

@@ -44,6 +44,47 @@ enum {
     VMS_SEC_FOOTER = 0x7e,
 };
 
+/*
+ * QEMU's iterative RAM section ("ram", instance 0, version 4): a START chunk
+ * with the RAM block list, PART chunks of pages sent while the guest still
+ * runs, an END chunk with the last pages; each ends with an EOS record and
+ * the section footer (ram.c has the byte layout). Written by its owner
+ * chunk by chunk (vms_ram_start, vms_ram_pages) between vms_save_begin and
+ * vms_save_end; vms_load reads it into the registry's `ram`, when set. One
+ * RAM block.
+ */
+#define VMS_RAM_IDSTR "ram"
+#define VMS_RAM_VERSION 4
+enum {
+    VMS_RAM_ZERO = 0x02,        /* a page of one fill byte (then that byte) */
+    VMS_RAM_MEM_SIZE = 0x04,    /* the block list (START only) */
+    VMS_RAM_PAGE = 0x08,        /* a whole page follows */
+    VMS_RAM_EOS = 0x10,         /* end of this chunk */
+    VMS_RAM_CONTINUE = 0x20,    /* same block as the record before: no name */
+};
+
+typedef struct VmsRam {
+    char block[64];             /* the RAM block's name */
+    uint8_t *mem;
+    uint64_t size;              /* a multiple of page_size */
+    uint32_t page_size;         /* a power of two */
+    uint32_t section_id;        /* the id our streams give the section */
+} VmsRam;
+
+bool vms_ram_start(const VmsRam *ram, VmsOut *out);
+/* A PART chunk (END when end is set) with the pages whose bit is set in
+ * bitmap (bit p of bitmap[p / 8]); all-zero pages go as ZERO records. */
+bool vms_ram_pages(const VmsRam *ram, VmsOut *out, const uint8_t *bitmap, bool end);
+/* The bytes page p takes in a chunk (record header and data). */
+size_t vms_ram_page_cost(const VmsRam *ram, uint64_t page);
+/* Load state across chunks, and one chunk's records up to its EOS (the
+ * caller reads headers and footers). False with e filled. */
+typedef struct VmsRamLoad {
+    bool sized;                 /* the block list was read */
+    bool have_block;            /* a record named the block (CONTINUE is legal) */
+} VmsRamLoad;
+bool vms_ram_load_chunk(VmsRam *ram, VmsIn *in, VmsRamLoad *st, bool start, VmsError *e);
+
 typedef struct VmsSection {
     char idstr[80];
     uint32_t instance_id;
@@ -72,6 +113,9 @@ typedef struct VmsRegistry {
      * the stream for tools and carries no state, and parsing a hostile one
      * costs memory out of all proportion to its size. */
     bool check_vmdesc;
+    /* RAM that a stream may carry in an iterative "ram" section; NULL:
+     * such a section is refused as unknown. */
+    VmsRam *ram;
 } VmsRegistry;
 
 /* The largest vmdescription trailer a load accepts, parsed or not. Our own
@@ -89,9 +133,16 @@ VmsSection *vms_registry_find(VmsRegistry *r, const char *idstr, uint32_t instan
 typedef struct VmsSaveOpts {
     bool no_vmdesc;     /* omit the JSON trailer (faster; the loop's hot path) */
     VmsMap *map;        /* optional: record every leaf's stream span */
+    const char *omit;   /* optional: a section not written (its state travels otherwise) */
+    uint32_t page_size; /* the trailer's page_size; 0: the registry's */
 } VmsSaveOpts;
 
 bool vms_save(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, VmsError *err);
+/* vms_save in two halves, for streams with iterative sections between
+ * them: the header and configuration; then every (non-omitted) section,
+ * EOF and the trailer. */
+bool vms_save_begin(VmsRegistry *r, VmsOut *out, VmsError *err);
+bool vms_save_end(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, VmsError *err);
 bool vms_load(VmsRegistry *r, const void *buf, size_t len, VmsError *err);
 
 /* QEMU -dump-vmstate shape: {"vmschkmachine": {"Name": machine}, "<type>": {...}, ...}.

@@ -739,6 +739,113 @@ static const char qemu_clock_desc[] =
     " \"Fields\": [{\"field\": \"multiplier\", \"version_id\": 0, \"field_exists\": false, \"size\": 4},"
     " {\"field\": \"divider\", \"version_id\": 0, \"field_exists\": false, \"size\": 4}]}]}";
 
+/* ------------------------------------------------------------ the ram section */
+
+#define RAM_PS 1024u
+#define RAM_PAGES 4u
+
+/* A live stream of the tiny machine with RAM: START, a PART with every
+ * page, page 2 changed, an END with page 2, then the devices. */
+static void live_stream(VmsRegistry *r, VmsRam *ram, VmsOut *out, bool vmdesc)
+{
+    VmsError e;
+    uint8_t all = 0x0f, two = 0x04;
+    vms_out_init(out, 0);
+    assert_true(vms_save_begin(r, out, &e));
+    assert_true(vms_ram_start(ram, out));
+    assert_true(vms_ram_pages(ram, out, &all, false));
+    ram->mem[2 * RAM_PS + 5] = 0x55;
+    assert_true(vms_ram_pages(ram, out, &two, true));
+    VmsSaveOpts o = { .no_vmdesc = !vmdesc, .page_size = RAM_PS };
+    assert_true(vms_save_end(r, out, &o, &e));
+}
+
+/* The load fails with class cls at offset off, its message containing msg. */
+static void expect_ram_error(VmsRegistry *r, const uint8_t *b, size_t n, VmsErrClass cls, size_t off,
+                             const char *msg)
+{
+    VmsError e;
+    assert_false(vms_load(r, b, n, &e));
+    if (e.cls != cls || e.offset != off || !strstr(e.msg, msg)) {
+        char line[512];
+        vms_error_format(&e, line, sizeof(line));
+        fail_msg("want %s at %zu with '%s', got: %s", vms_error_class_name(cls), off, msg, line);
+    }
+}
+
+static void test_ram_section(void **state)
+{
+    One a = { .v = 0x1234 }, b = { 0 };
+    uint8_t mem_a[RAM_PAGES * RAM_PS], mem_b[RAM_PAGES * RAM_PS];
+    for (size_t i = 0; i < sizeof mem_a; i++)
+        mem_a[i] = i < RAM_PS ? (uint8_t)(i * 7) : 0;     /* page 0 data, the rest zero */
+    memset(mem_b, 0xee, sizeof mem_b);
+    VmsRam ra = { .block = "ram0", .mem = mem_a, .size = sizeof mem_a, .page_size = RAM_PS, .section_id = 9 };
+    VmsRam rb = ra;
+    rb.mem = mem_b;
+    VmsRegistry r, q;
+    tiny_init(&r, &a, "vm-1");
+    tiny_init(&q, &b, "vm-1");
+    q.ram = &rb;
+    VmsOut out;
+    live_stream(&r, &ra, &out, false);
+    /* Zero pages take 9 bytes, data pages 8 + 1024; the first record of a
+     * chunk names the block. */
+    assert_int_equal(vms_ram_page_cost(&ra, 0), 8 + RAM_PS);
+    assert_int_equal(vms_ram_page_cost(&ra, 1), 9);
+    VmsError e;
+    assert_true(vms_load(&q, out.buf, out.len, &e));
+    assert_memory_equal(mem_a, mem_b, sizeof mem_a);
+    assert_int_equal(b.v, 0x1234);
+    /* Without a ram in the registry the section is refused. */
+    q.ram = NULL;
+    expect_ram_error(&q, out.buf, out.len, VMS_ERR_FORMAT, 17, "unsupported section type 0x01");
+    q.ram = &rb;
+    /* Every truncation fails cleanly. */
+    for (size_t n = 0; n < out.len; n++)
+        assert_false(vms_load(&q, out.buf, n, &e));
+    /* A block this machine does not have; a different size. */
+    VmsRam other = ra;
+    snprintf(other.block, sizeof other.block, "ram1");
+    VmsOut o2;
+    live_stream(&r, &other, &o2, false);
+    expect_ram_error(&q, o2.buf, o2.len, VMS_ERR_UNKNOWN, 42, "unknown RAM block 'ram1'");
+    vms_out_free(&o2);
+    other = ra;
+    other.size = 2 * RAM_PS;
+    vms_out_init(&o2, 0);
+    assert_true(vms_save_begin(&r, &o2, &e) && vms_ram_start(&other, &o2));
+    assert_false(vms_load(&q, o2.buf, o2.len, &e));
+    assert_int_equal(e.cls, VMS_ERR_RANGE);
+    vms_out_free(&o2);
+    /* EOF before END: the stream up to the END chunk, then EOF. */
+    vms_out_init(&o2, 0);
+    uint8_t all = 0x0f;
+    assert_true(vms_save_begin(&r, &o2, &e) && vms_ram_start(&ra, &o2) &&
+                vms_ram_pages(&ra, &o2, &all, false) && vms_out_u8(&o2, VMS_SEC_EOF));
+    expect_ram_error(&q, o2.buf, o2.len, VMS_ERR_FORMAT, o2.len - 1, "never ended");
+    vms_out_free(&o2);
+    /* An unknown flag (XBZRLE, 0x40) in a page record. */
+    size_t rec = 0;
+    for (size_t i = 8; i + 8 <= out.len && !rec; i++)      /* the first page record: offset 0 | PAGE */
+        if (!memcmp(out.buf + i, "\0\0\0\0\0\0\0\x08\x04ram0", 13))
+            rec = i;
+    assert_true(rec > 0);
+    out.buf[rec + 7] = 0x48;
+    expect_ram_error(&q, out.buf, out.len, VMS_ERR_FORMAT, rec, "flags 0x40 not supported");
+    out.buf[rec + 7] = 0x08;
+    /* The wrong section version. */
+    size_t ver = 0;
+    for (size_t i = 8; i + 3 <= out.len && !ver; i++)
+        if (!memcmp(out.buf + i, "\x03ram", 4))
+            ver = i + 4 + 4;
+    out.buf[ver + 3] = 3;
+    expect_ram_error(&q, out.buf, out.len, VMS_ERR_VERSION, ver - 4 - 4 - 5, "ram section version 3");
+    vms_out_free(&out);
+    vms_registry_free(&r);
+    vms_registry_free(&q);
+}
+
 static void test_dump_shape(void **state)
 {
     VmsDumpEntry ents[] = { { .type_name = "tdev-device", .vmsd = &tdev_desc },
@@ -825,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_load_end_event),
         cmocka_unit_test(test_trailer_json),
         cmocka_unit_test(test_dump_shape),
+        cmocka_unit_test(test_ram_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
