@@ -73,7 +73,7 @@ bool dev_mem_read(Device *dev, uint32_t addr, void *buf, size_t len)
 
 bool dev_mem_write(Device *dev, uint32_t addr, const void *buf, size_t len)
 {
-    return mach_mem_write(dev->m, addr, buf, len);
+    return mach_mem_write(dev->m, dev->index, addr, buf, len);
 }
 
 bool dev_bus_read(Device *dev, uint32_t addr, unsigned size, uint32_t *val)

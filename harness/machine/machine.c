@@ -196,15 +196,18 @@ bool mach_mem_read(Machine *m, uint32_t addr, void *buf, size_t len)
     return false;
 }
 
-bool mach_mem_write(Machine *m, uint32_t addr, const void *buf, size_t len)
+bool mach_mem_write(Machine *m, unsigned writer, uint32_t addr, const void *buf, size_t len)
 {
     mach_touch(m);
     if (!block_in(addr, len, MACH_SRAM_BASE, m->board->sram_size))
         return false;   /* flash is read-only, MMIO is not memory */
     if (len == 0)
         return true;
-    memcpy(m->sram + (addr - MACH_SRAM_BASE), buf, len);
-    mach_mark_dirty(m, addr - MACH_SRAM_BASE, len);
+    uint32_t off = addr - MACH_SRAM_BASE;
+    memcpy(m->sram + off, buf, len);
+    mach_mark_dirty(m, off, len);
+    for (size_t p = off >> MACH_PAGE_BITS; p <= (off + len - 1) >> MACH_PAGE_BITS; p++)
+        m->page_writer[p] = (uint16_t)writer;
     return true;
 }
 
@@ -219,6 +222,13 @@ void mach_mark_dirty(Machine *m, uint32_t off, size_t len)
 static void mark_all_dirty(Machine *m) { memset(m->dirty, 1, m->n_pages); }
 
 size_t mach_n_pages(const Machine *m) { return m->n_pages; }
+
+int mach_page_writer(const Machine *m, size_t page)
+{
+    return page < m->n_pages && m->page_writer[page] != MACH_SRC_CORE ? m->page_writer[page] : -1;
+}
+
+VmsRam *mach_ram(Machine *m) { return mach_touch(m)->reg.ram; }
 uint64_t mach_dirty_pages_total(const Machine *m) { return m->dirty_total; }
 
 size_t mach_dirty_sync(Machine *m, uint8_t *bitmap, size_t n)
@@ -358,6 +368,7 @@ void mach_reset(Machine *m)
 {
     memset(m->sram, 0, m->board->sram_size);
     mark_all_dirty(m);
+    memset(m->page_writer, 0xff, m->n_pages * sizeof(*m->page_writer));
     disarm_all_timers(&m->ms.clock);
     vclock_set_cycles(&m->ms.clock, 0);
     reset_core_and_devices(m);
@@ -572,7 +583,8 @@ Machine *mach_new(const Board *board, VmsMsg *why)
     m->sram = calloc(1, board->sram_size ? board->sram_size : 1);
     m->n_pages = ((size_t)board->sram_size + MACH_PAGE_SIZE - 1) >> MACH_PAGE_BITS;
     m->dirty = calloc(m->n_pages ? m->n_pages : 1, 1);
-    if (!m->flash || !m->sram || !m->dirty) {
+    m->page_writer = calloc(m->n_pages ? m->n_pages : 1, sizeof(*m->page_writer));
+    if (!m->flash || !m->sram || !m->dirty || !m->page_writer) {
         vms_fail(why, "out of memory for %u + %u bytes of memory", board->flash_size,
                  board->sram_size);
         mach_free(m);
@@ -605,6 +617,13 @@ Machine *mach_new(const Board *board, VmsMsg *why)
         mach_free(m);
         return NULL;
     }
+    /* SRAM may also travel as QEMU's iterative RAM section (live migration),
+     * in whole pages, under an id no device section has. */
+    if (board->sram_size && board->sram_size % MACH_PAGE_SIZE == 0) {
+        m->ram = (VmsRam){ .block = "sram", .mem = m->sram, .size = board->sram_size,
+                           .page_size = MACH_PAGE_SIZE, .section_id = (uint32_t)m->reg.n };
+        m->reg.ram = &m->ram;
+    }
     mach_reset(m);
     return m;
 }
@@ -625,6 +644,7 @@ void mach_free(Machine *m)
     free(m->flash);
     free(m->sram);
     free(m->dirty);
+    free(m->page_writer);
     free(m);
 }
 

@@ -195,6 +195,13 @@ size_t mach_n_pages(const Machine *m);
 size_t mach_dirty_sync(Machine *m, uint8_t *bitmap, size_t n);
 /* The sum of every mach_dirty_sync's count since mach_new. */
 uint64_t mach_dirty_pages_total(const Machine *m);
+/* The device (board index) that last wrote page p through dev_mem_write
+ * since power-on, or -1 when none did (CPU stores are not recorded). */
+int mach_page_writer(const Machine *m, size_t page);
+/* SRAM as QEMU's iterative "ram" section (block "sram"), which mach_load
+ * also accepts in place of the "sram" section; NULL when SRAM is not a
+ * whole number of pages. */
+VmsRam *mach_ram(Machine *m);
 
 /* A digest of all guest state (sections' bytes): for determinism tests. */
 uint64_t mach_digest(Machine *m);

@@ -50,6 +50,8 @@ struct Machine {
     uint8_t *dirty;
     size_t n_pages;
     uint64_t dirty_total;
+    uint16_t *page_writer;      /* per page: last device writer (board index), or MACH_SRC_CORE */
+    VmsRam ram;                 /* SRAM as the iterative "ram" section */
 
     VmsRegistry reg;
     MachShadow *shadows;
@@ -79,9 +81,10 @@ bool mach_add_section(Machine *m, const VmsDesc *vmsd, void *opaque, const DevMe
 void mach_request_reset(Machine *m);
 /* Block access to guest memory for bus masters other than the CPU (see
  * dev_mem_read/dev_mem_write). mach_mem_write is the single path by which
- * anything but a CPU store changes SRAM. */
+ * anything but a CPU store changes SRAM; `writer` (the device's board index)
+ * is recorded as the last device writer of each page it writes. */
 bool mach_mem_read(Machine *m, uint32_t addr, void *buf, size_t len);
-bool mach_mem_write(Machine *m, uint32_t addr, const void *buf, size_t len);
+bool mach_mem_write(Machine *m, unsigned writer, uint32_t addr, const void *buf, size_t len);
 static inline Machine *mach_touch(Machine *m)
 {
     m->at_power_on = false;
