@@ -55,6 +55,7 @@ int cmd_save(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_dump_vmstate(int argc, char **argv);
 int cmd_selfcheck(int argc, char **argv);
+int cmd_dirty(int argc, char **argv);
 
 /* cmd_lint.c: descriptions against member tables, declared ranges. */
 int cmd_lint(int argc, char **argv);

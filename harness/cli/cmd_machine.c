@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "loop.h"
 #include "machine.h"
 
 #define DEFAULT_BOARD "vmstress-m0"
@@ -36,10 +37,14 @@ typedef struct Opts {
     size_t n_plants;
     Board planted;              /* the board with plants applied */
     DevConfig *planted_devs;
+    bool precopy;
+    double bandwidth;           /* bytes/s */
+    double downtime;            /* seconds */
 } Opts;
 
 enum { O_BOARD = 'b', O_CYCLES = 'c', O_FIRMWARE = 'f', O_HELP = 'h', O_LAST = 'l',
-       O_OUT = 'o', O_INTERVAL = 'i', O_VMDESC = 'j', O_PLANT = 'p' };
+       O_OUT = 'o', O_INTERVAL = 'i', O_VMDESC = 'j', O_PLANT = 'p', O_PRECOPY = 'P',
+       O_BANDWIDTH = 'w', O_DOWNTIME = 'd' };
 
 static const struct option all_opts[] = {
     { "board", required_argument, NULL, O_BOARD },
@@ -51,6 +56,9 @@ static const struct option all_opts[] = {
     { "interval", required_argument, NULL, O_INTERVAL },
     { "check-vmdesc", no_argument, NULL, O_VMDESC },
     { "plant", required_argument, NULL, O_PLANT },
+    { "precopy", no_argument, NULL, O_PRECOPY },
+    { "bandwidth", required_argument, NULL, O_BANDWIDTH },
+    { "max-downtime", required_argument, NULL, O_DOWNTIME },
     { NULL, 0, NULL, 0 },
 };
 
@@ -67,6 +75,44 @@ static bool parse_u64(const char *cmd, const char *opt, const char *s, uint64_t 
     return true;
 }
 
+/* A positive number with an optional suffix from units ("k" 1024, ...):
+ * false with a one-line message naming the option. */
+typedef struct Unit {
+    const char *suffix;
+    double scale;
+} Unit;
+
+static bool parse_scaled(const char *cmd, const char *opt, const char *s, const Unit *units,
+                         double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    const Unit *u = units;
+    while (u->suffix && strcmp(u->suffix, end))
+        u++;
+    if (errno || end == s || !u->suffix || !(v > 0) || v > 1e15) {
+        fprintf(stderr, "vmstress %s: --%s wants a positive number", cmd, opt);
+        for (u = units; u->suffix; u++)
+            fprintf(stderr, "%s%s", u == units ? " with an optional unit (" : u[1].suffix ? ", " : " or ",
+                    u->suffix[0] ? u->suffix : "none");
+        fprintf(stderr, "), got '%s'\n", s);
+        return false;
+    }
+    *out = v * u->scale;
+    return true;
+}
+
+/* QEMU 7.2's migration defaults (migration.c): max-bandwidth MAX_THROTTLE,
+ * 128 MiB/s; downtime-limit DEFAULT_MIGRATE_SET_DOWNTIME, 300 ms. */
+#define QEMU_MAX_BANDWIDTH (128.0 * 1024 * 1024)
+#define QEMU_DOWNTIME_LIMIT 0.3
+
+static const Unit bandwidth_units[] = {
+    { "", 1 }, { "k", 1024.0 }, { "M", 1024.0 * 1024 }, { "G", 1024.0 * 1024 * 1024 }, { NULL, 0 },
+};
+static const Unit downtime_units[] = { { "", 1e-3 }, { "ms", 1e-3 }, { "s", 1 }, { NULL, 0 } };
+
 /* Parse argv for a subcommand accepting the option letters in `accepted`.
  * Returns -1 to go on, or the exit status (0 after --help, 2 on bad use). */
 static int parse(int argc, char **argv, const char *usage, const char *accepted, bool want_pos,
@@ -78,6 +124,8 @@ static int parse(int argc, char **argv, const char *usage, const char *accepted,
     o->cycles = DEFAULT_CYCLES;
     o->last = 32;
     o->interval = 1000;
+    o->bandwidth = QEMU_MAX_BANDWIDTH;
+    o->downtime = QEMU_DOWNTIME_LIMIT;
     optind = 1;
     opterr = 0;
     int c;
@@ -104,6 +152,15 @@ static int parse(int argc, char **argv, const char *usage, const char *accepted,
         case O_PLANT:
             if (!cli_add_plant(o->cmd, o->plants, sizeof(o->plants) / sizeof(o->plants[0]),
                                &o->n_plants, optarg))
+                return 2;
+            break;
+        case O_PRECOPY: o->precopy = true; break;
+        case O_BANDWIDTH:
+            if (!parse_scaled(o->cmd, name, optarg, bandwidth_units, &o->bandwidth))
+                return 2;
+            break;
+        case O_DOWNTIME:
+            if (!parse_scaled(o->cmd, name, optarg, downtime_units, &o->downtime))
                 return 2;
             break;
         case O_CYCLES:
@@ -307,7 +364,7 @@ int cmd_trace(int argc, char **argv)
 /* --------------------------------------------------------------- save */
 
 static const char save_usage[] =
-    "usage: vmstress save FIRMWARE.elf --cycles N -o OUT [--board NAME]\n"
+    "usage: vmstress save FIRMWARE.elf --cycles N -o OUT [--board NAME] [--precopy]\n"
     "\n"
     "Run guest firmware for N cycles (or until it stops), then write the whole\n"
     "machine as a migration stream in QEMU's format, with the JSON vmdescription\n"
@@ -316,6 +373,10 @@ static const char save_usage[] =
     "  --cycles N        cycles to run before saving (required)\n"
     "  -o, --output OUT  stream file to write (required)\n"
     "  --board NAME      machine layout (default " DEFAULT_BOARD ")\n"
+    "  --precopy         a live migration's stream instead: SRAM in QEMU's\n"
+    "                    iterative \"ram\" section, 3 passes with the guest\n"
+    "                    running 10000 cycles after each, then the last dirty\n"
+    "                    pages and the devices (`vmstress decode` reads it)\n"
     "  --help            this text\n"
     "\n"
     "Exit status: 0 written; 1 the save failed; 2 usage, firmware or I/O error.\n";
@@ -331,10 +392,29 @@ static bool write_file(const char *cmd, const char *path, const void *buf, size_
     return ok;
 }
 
+static bool run_guest(void *opaque, uint64_t cycles)
+{
+    mach_run(opaque, cycles);
+    return true;
+}
+
+/* save --precopy: a fixed plan, so the same firmware gives the same bytes. */
+static bool precopy_save(Machine *m, VmsOut *out, VmsError *err)
+{
+    LoopPrecopyPlan plan = { .passes = 3, .slice = { 10000, 10000, 10000 } };
+    LoopPrecopyResult res;
+    vms_error_clear(err);
+    if (!loop_precopy_save(m, out, &plan, run_guest, m, true, &res, err))
+        return false;
+    printf("pre-copy: %u passes, %" PRIu64 " pages sent, %" PRIu64 " in the last chunk\n", res.passes,
+           res.pages_sent, res.pages_final);
+    return true;
+}
+
 int cmd_save(int argc, char **argv)
 {
     Opts o;
-    int st = parse(argc, argv, save_usage, "bco", true, &o);
+    int st = parse(argc, argv, save_usage, "bcop", true, &o);
     if (st >= 0)
         return st;
     if (!o.cycles_set || !o.out) {
@@ -352,7 +432,7 @@ int cmd_save(int argc, char **argv)
     VmsError err;
     VmsSaveOpts so = { .no_vmdesc = false };
     st = 0;
-    if (!mach_save(m, &out, &so, &err)) {
+    if (!(o.precopy ? precopy_save(m, &out, &err) : mach_save(m, &out, &so, &err))) {
         char line[VMS_ERROR_LINE_MAX];
         vms_error_format(&err, line, sizeof(line));
         fprintf(stderr, "vmstress save: %s\n", line);
@@ -365,6 +445,83 @@ int cmd_save(int argc, char **argv)
     vms_out_free(&out);
     mach_free(m);
     return st;
+}
+
+/* -------------------------------------------------------------- dirty */
+
+static const char dirty_usage[] =
+    "usage: vmstress dirty FIRMWARE.elf [--board NAME] [--cycles N]\n"
+    "                      [--bandwidth B] [--max-downtime D]\n"
+    "\n"
+    "How hard a workload is to migrate live. Runs the firmware for N cycles,\n"
+    "counting the 1 KiB pages it dirties per millisecond of guest time (100000\n"
+    "cycles), and prints the dirty rate. Then, from there, it plays a QEMU 7.2\n"
+    "pre-copy migration on the running guest: pass 1 sends every page, each pass\n"
+    "takes its bytes over the bandwidth while the guest runs on, and the pages\n"
+    "dirtied meanwhile are the next pass; the guest stops once the dirty bytes\n"
+    "left would go within the max downtime at that bandwidth (QEMU's rule). It\n"
+    "prints the passes, the bytes, the total time and the downtime, or that the\n"
+    "migration would never converge (not within 30 passes).\n"
+    "\n"
+    "  --board NAME        machine layout (default " DEFAULT_BOARD ")\n"
+    "  --cycles N          cycles to measure the dirty rate over (default\n"
+    "                      10000000 = 0.1 s of guest time)\n"
+    "  --bandwidth B       bytes/s, with k, M or G (x1024 each); default 128M,\n"
+    "                      QEMU 7.2's max-bandwidth\n"
+    "  --max-downtime D    milliseconds, or with ms or s; default 300 ms, QEMU\n"
+    "                      7.2's downtime-limit\n"
+    "  --help              this text\n"
+    "\n"
+    "Exit status: 0 it converges, 1 it never converges, 2 usage or firmware error.\n";
+
+#define DIRTY_WINDOW 100000u    /* cycles: 1 ms of guest time */
+#define DIRTY_MAX_PASSES 30u
+
+int cmd_dirty(int argc, char **argv)
+{
+    Opts o;
+    int st = parse(argc, argv, dirty_usage, "bcwd", true, &o);
+    if (st >= 0)
+        return st;
+    if (!o.cycles_set)
+        o.cycles = 100 * (uint64_t)DIRTY_WINDOW;
+    const Board *b = find_board(o.cmd, o.board);
+    Machine *m = b ? setup(o.cmd, b, o.pos) : NULL;
+    if (!m)
+        return 2;
+    if (!mach_ram(m)) {
+        fprintf(stderr, "vmstress dirty: board '%s' has no whole pages of SRAM to migrate\n", b->name);
+        mach_free(m);
+        return 2;
+    }
+    LoopDirty d;
+    memset(&d, 0, sizeof(d));
+    mach_dirty_sync(m, NULL, 0);
+    for (uint64_t done = 0; done < o.cycles;) {
+        uint64_t n = o.cycles - done < DIRTY_WINDOW ? o.cycles - done : DIRTY_WINDOW;
+        uint64_t ran = mach_run(m, n);
+        loop_dirty_account(&d, m, ran);
+        done += ran;
+        if (ran < n)
+            break;      /* the guest stopped */
+    }
+    printf("dirty: %s on %s, %" PRIu64 " cycles\n", o.pos, b->name, d.cycles);
+    loop_dirty_print(stdout, &d);
+    LoopPrediction p;
+    loop_predict_precopy(m, o.bandwidth, o.downtime, DIRTY_MAX_PASSES, &p);
+    printf("pre-copy at %.0f bytes/s, max downtime %.1f ms (QEMU 7.2's rule: stop once the dirty bytes "
+           "left fit in it):\n", o.bandwidth, o.downtime * 1e3);
+    if (p.converged)
+        printf("  converges after %u pass%s; downtime %.3f ms (%" PRIu64 " dirty pages and %" PRIu64
+               " bytes of device state); %" PRIu64 " bytes in %.3f ms in all\n", p.passes,
+               p.passes == 1 ? "" : "es", p.downtime_s * 1e3, p.final_pages, p.device_bytes, p.bytes_sent,
+               p.total_s * 1e3);
+    else
+        printf("  never converges: after %u passes %" PRIu64 " bytes are still dirty, more than the %.0f "
+               "the downtime allows; stopping then would take %.3f ms\n", p.passes, p.last_pending,
+               o.bandwidth * o.downtime, p.downtime_s * 1e3);
+    mach_free(m);
+    return p.converged ? 0 : 1;
 }
 
 /* --------------------------------------------------------------- load */

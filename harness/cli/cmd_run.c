@@ -60,6 +60,15 @@ static const char run_usage[] =
     "                        writes and host inputs steered toward field bits\n"
     "                        not yet seen, and is checkpointed too; the main\n"
     "                        twins and the guest never see it)\n"
+    "  --dirty-log           count A's dirty 1 KiB pages per checkpoint interval;\n"
+    "                        the summary (and --json's \"dirty_log\") gives pages\n"
+    "                        per interval and the dirty rate in pages/s and\n"
+    "                        bytes/s of guest time\n"
+    "  --precopy             migrate B live at each checkpoint: its RAM in QEMU's\n"
+    "                        iterative \"ram\" section, pass after pass while both\n"
+    "                        twins run on for seeded slices, then the last dirty\n"
+    "                        pages and the devices; a page changed but never\n"
+    "                        marked dirty is named (oracle precopy)\n"
     "  --json                print the result as one JSON object (with --jobs:\n"
     "                        totals at the top level, one object per seed\n"
     "                        under \"runs\")\n"
@@ -182,6 +191,9 @@ static json_t *results_json(const LoopConfig *cfg, const JobResult *r, size_t n,
             wall = r[k].st.seconds;
         for (int p = 0; p < 4; p++)
             tot.phase_us[p] += r[k].st.phase_us[p] * (double)r[k].st.checkpoints;
+        loop_dirty_merge(&tot.dirty, &r[k].st.dirty);
+        tot.precopy_passes += r[k].st.precopy_passes;
+        tot.precopy_pages += r[k].st.precopy_pages;
         if (r[k].status && (!first_bad || r[k].status > first_bad->status))
             first_bad = &r[k];
     }
@@ -415,7 +427,7 @@ int cmd_run(int argc, char **argv)
 {
     enum { O_BOARD = 256, O_WORKLOAD, O_FIRMWARE, O_SEED, O_CKPT, O_CYCLES, O_DURATION,
            O_INTERVAL, O_IMIN, O_IMAX, O_INPUTS, O_RESULTS, O_JOBS, O_PLANT, O_JSON, O_QUIET, O_HELP, O_FCOV,
-           O_SHARD, O_NO_EXPLORE };
+           O_SHARD, O_NO_EXPLORE, O_DIRTY, O_PRECOPY };
     static const struct option opts[] = {
         { "board", required_argument, 0, O_BOARD },       { "workload", required_argument, 0, O_WORKLOAD },
         { "firmware", required_argument, 0, O_FIRMWARE }, { "seed", required_argument, 0, O_SEED },
@@ -428,6 +440,7 @@ int cmd_run(int argc, char **argv)
         { "help", no_argument, 0, O_HELP },               { "field-coverage", required_argument, 0, O_FCOV },
         { "shard", required_argument, 0, O_SHARD },
         { "no-explore", no_argument, 0, O_NO_EXPLORE },
+        { "dirty-log", no_argument, 0, O_DIRTY },         { "precopy", no_argument, 0, O_PRECOPY },
         { 0, 0, 0, 0 },
     };
     RunFcov rf = { NULL, NULL };
@@ -495,6 +508,8 @@ int cmd_run(int argc, char **argv)
                 return 2;
             break;
         case O_NO_EXPLORE: cfg.explore_every = 0; break;
+        case O_DIRTY: cfg.dirty_log = true; break;
+        case O_PRECOPY: cfg.precopy = true; break;
         case O_HELP: fputs(run_usage, stdout); return 0;
         default: return cli_bad_option("run", argv);
         }

@@ -29,6 +29,7 @@ static const Subcommand subcommands[] = {
     { "lint", cmd_lint, "check descriptions against the structs they describe" },
     { "qemu", cmd_qemu, "twins on a real QEMU board (qemu run)" },
     { "list", cmd_list, "boards, machine types, workloads and devices of this build" },
+    { "dirty", cmd_dirty, "dirty-page rate of firmware and a pre-copy migration's prediction" },
 };
 
 static void usage(FILE *f)

@@ -32,6 +32,7 @@ const char *loop_oracle_name(LoopOracle o)
         [LOOP_FIXPOINT] = "fixpoint", [LOOP_SHADOW] = "shadow-diff",
         [LOOP_BEHAVIOUR] = "guest-behaviour", [LOOP_LOAD] = "load",
         [LOOP_SETUP] = "setup",          [LOOP_RANGE] = "range",
+        [LOOP_PRECOPY] = "precopy",
     };
     return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "?";
 }
@@ -358,6 +359,12 @@ struct LoopTwin {
     size_t n_ops, cap_ops;
     uint64_t checkpoints;
     double phase[4];
+    /* --precopy: B's live stream (loaded instead of sb), the plan's
+     * generator, the finding a slice fills, and totals. */
+    VmsOut live;
+    uint64_t rng_live;
+    LoopFinding *live_f;
+    uint64_t live_passes, live_pages;
 };
 
 static bool build_board(LoopTwin *t, LoopFinding *f)
@@ -416,6 +423,7 @@ void loop_twin_free(LoopTwin *t)
     vms_out_free(&t->sa);
     vms_out_free(&t->sb);
     vms_out_free(&t->sb2);
+    vms_out_free(&t->live);
     free(t->snap.buf);
     free(t->ops);
     free(t);
@@ -434,6 +442,8 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
     vms_out_init(&t->sa, 0);
     vms_out_init(&t->sb, 0);
     vms_out_init(&t->sb2, 0);
+    vms_out_init(&t->live, 0);
+    t->rng_live = cfg->seed ^ 0x6c697665ull;
     if (!image && !cfg->firmware) {
         finding_set(f, LOOP_SETUP, "no firmware given");
         loop_twin_free(t);
@@ -667,9 +677,59 @@ static void name_irq_driver(Machine *m, LoopFinding *f)
     f->instance = -1;
 }
 
+static bool live_slice(void *opaque, uint64_t cycles)
+{
+    LoopTwin *t = opaque;
+    return loop_twin_run(t, cycles, t->live_f);
+}
+
+/* --precopy: B migrates live while both twins run the same slices (so they
+ * are still compared at one cycle); the pages its stream carries must be
+ * B's SRAM once stopped, and the oracles then load that stream into B. */
+static bool precopy_phase(LoopTwin *t, LoopFinding *f)
+{
+    LoopPrecopyPlan plan = { .passes = (unsigned)rng_range(&t->rng_live, 1, 4) };
+    for (unsigned k = 0; k < plan.passes; k++)
+        plan.slice[k] = rng_range(&t->rng_live, 100, 20000);
+    LoopPrecopyResult res;
+    VmsError err;
+    vms_error_clear(&err);
+    t->live_f = f;
+    f->checkpoint = t->checkpoints + 1;
+    if (!loop_precopy_save(t->b, &t->live, &plan, live_slice, t, false, &res, &err)) {
+        if (err.cls == VMS_ERR_NONE)
+            return false;       /* a slice diverged: f says how */
+        char line[VMS_ERROR_LINE_MAX];
+        vms_error_format(&err, line, sizeof(line));
+        finding_set(f, LOOP_PRECOPY, "B's pre-copy save failed: %s", line);
+        return false;
+    }
+    t->live_passes += res.passes;
+    t->live_pages += res.pages_sent;
+    if (res.stale_page < 0)
+        return true;
+    uint32_t lo = MACH_SRAM_BASE + (uint32_t)res.stale_page * MACH_PAGE_SIZE;
+    int w = mach_page_writer(t->b, (size_t)res.stale_page);
+    f->cycle = mach_cycles(t->b);
+    f->instance = -1;
+    snprintf(f->where, sizeof(f->where), "%s", w >= 0 ? dev_name(mach_device(t->b, (size_t)w)) : "sram");
+    snprintf(f->what, sizeof(f->what), "page %ld (0x%08" PRIx32 "-0x%08" PRIx32 ") byte +0x%zx",
+             res.stale_page, lo, lo + MACH_PAGE_SIZE - 1, res.stale_offset);
+    snprintf(f->a, sizeof(f->a), "0x%02x (in B's memory)", res.stale_now);
+    snprintf(f->b, sizeof(f->b), "0x%02x (as sent)", res.stale_sent);
+    finding_set(f, LOOP_PRECOPY, "pre-copy: page %ld changed after its last pass but the dirty log never "
+                "marked it, so a live migration resumes with the stale page; %s%s", res.stale_page,
+                w >= 0 ? "the last device to write it is " : "no device wrote it through dev_mem_write",
+                w >= 0 ? dev_name(mach_device(t->b, (size_t)w)) : "");
+    return false;
+}
+
 bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
 {
     f->n_causes = 0;
+    vms_out_reset(&t->live);
+    if (t->cfg->precopy && !precopy_phase(t, f))
+        return false;
     if (checkpoint_oracles(t, f))
         return true;
     /* B's load went wrong: rank what differs, cause before symptom (the
@@ -733,10 +793,12 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f)
         return false;
     }
 
-    /* B: load its own stream; the load must accept it and be a fixpoint. */
+    /* B: load its own stream (live, with --precopy); the load must accept
+     * it and be a fixpoint. */
     t0 = phase_start();
     VmsError err;
-    bool loaded = mach_load(t->b, t->sb.buf, t->sb.len, &err);
+    const VmsOut *in = t->live.len ? &t->live : &t->sb;
+    bool loaded = mach_load(t->b, in->buf, in->len, &err);
     phase_end(t, 2, t0);
     mach_set_event_sink(t->b, event_sink, &t->eb);
     if (!loaded) {
@@ -979,7 +1041,7 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
     }
     LoopTwin *found_in = t;     /* the twin whose machines show the finding */
     double t_start = host_seconds(), t_progress = t_start;
-    uint64_t next_ckpt = next_checkpoint(&d, 0);
+    uint64_t next_ckpt = next_checkpoint(&d, 0), dirty_from = 0;
     uint64_t next_input = cfg->input_every ? rng_range(&d.rng_input, 1, 2ull * cfg->input_every) : UINT64_MAX;
     int status = 0;
     for (;;) {
@@ -1016,6 +1078,10 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
         }
         if (now >= next_ckpt) {
             sched_push(&d, now);
+            if (cfg->dirty_log) {
+                loop_dirty_account(&st->dirty, t->a, now - dirty_from);
+                dirty_from = now;
+            }
             if (!loop_twin_checkpoint(t, f)) {
                 status = 1;
                 break;
@@ -1049,6 +1115,8 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
     loop_explore_finish(x, st);
     st->seconds = host_seconds() - t_start;
     st->bytes_saved = t->sb.len;
+    st->precopy_passes = t->live_passes;
+    st->precopy_pages = t->live_pages;
     for (int k = 0; k < 4; k++)
         st->phase_us[k] = st->checkpoints ? t->phase[k] * 1e6 / (double)st->checkpoints : 0;
     if (status == 0 && st->checkpoints == 0 && !cfg->schedule) {
@@ -1119,6 +1187,10 @@ void loop_print_summary(FILE *out, const LoopConfig *cfg, const LoopStats *st, i
                 st->explored, st->bits_both, st->bits, st->bits ? 100.0 * (double)st->bits_both / (double)st->bits : 0.0);
     if (st->guest_exited)
         fprintf(out, "  guest exited with code %d\n", st->exit_code);
+    loop_dirty_print(out, &st->dirty);
+    if (cfg->precopy && st->checkpoints)
+        fprintf(out, "  pre-copy: %" PRIu64 " live passes, %.1f pages sent per checkpoint\n",
+                st->precopy_passes, (double)st->precopy_pages / (double)st->checkpoints);
 }
 
 void *loop_result_json(const LoopConfig *cfg, const LoopFinding *fi, const LoopStats *st, int status)
@@ -1142,6 +1214,14 @@ void *loop_result_json(const LoopConfig *cfg, const LoopFinding *fi, const LoopS
     json_object_set_new(j, "explored", json_integer((json_int_t)st->explored));
     json_object_set_new(j, "bits", json_pack("{sIsIsf}", "total", (json_int_t)st->bits, "both", (json_int_t)st->bits_both,
                                              "percent", st->bits ? 100.0 * (double)st->bits_both / (double)st->bits : 0.0));
+    if (cfg->dirty_log)
+        json_object_set_new(j, "dirty_log", loop_dirty_json(&st->dirty));
+    if (cfg->precopy) {
+        json_t *pc = json_object();
+        json_object_set_new(pc, "passes", json_integer((json_int_t)st->precopy_passes));
+        json_object_set_new(pc, "pages_sent", json_integer((json_int_t)st->precopy_pages));
+        json_object_set_new(j, "precopy", pc);
+    }
     if (status != 0) {
         json_t *d = json_object();
         json_object_set_new(d, "oracle", json_string(loop_oracle_name(fi->oracle)));
@@ -1187,6 +1267,8 @@ bool loop_repro_write(const char *path, const LoopConfig *cfg, const uint64_t *s
     json_object_set_new(j, "seed", json_integer((json_int_t)cfg->seed));
     json_object_set_new(j, "input_every", json_integer(cfg->input_every));
     json_object_set_new(j, "explore_every", json_integer(cfg->explore_every));
+    if (cfg->precopy)
+        json_object_set_new(j, "precopy", json_true());    /* B migrated live */
     json_t *ov = json_array();
     for (size_t i = 0; i < cfg->n_overrides; i++)
         json_array_append_new(ov, json_string(cfg->overrides[i]));
@@ -1339,6 +1421,7 @@ bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, cha
     json_t *ee = json_object_get(j, "explore_every");
     cfg->explore_every = json_is_integer(ee) && json_integer_value(ee) >= 0 && json_integer_value(ee) <= UINT32_MAX
                              ? (uint32_t)json_integer_value(ee) : 0;
+    cfg->precopy = json_is_true(json_object_get(j, "precopy"));
     cfg->schedule = s;
     cfg->schedule_len = n;
     /* Never past the cycle the finding needed: the replay is bounded. */
@@ -1349,7 +1432,7 @@ bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, cha
     cfg->overrides = o;
     cfg->n_overrides = json_array_size(ov);
     const char *eo = json_string_value(json_object_get(j, "expect_oracle"));
-    for (int k = LOOP_OK; eo && k <= LOOP_RANGE; k++)
+    for (int k = LOOP_OK; eo && k <= LOOP_PRECOPY; k++)
         if (!strcmp(eo, loop_oracle_name((LoopOracle)k)))
             expect->oracle = (LoopOracle)k;
     snprintf(expect->where, sizeof(expect->where), "%s", str_or_empty(j, "expect_where"));

@@ -49,6 +49,7 @@ typedef enum LoopOracle {
     LOOP_LOAD,          /* B's own stream failed to load */
     LOOP_SETUP,         /* the run could not start (bad firmware, board) */
     LOOP_RANGE,         /* a load accepted a value outside a declared range */
+    LOOP_PRECOPY,       /* live migration: a page changed after it was sent, unmarked */
 } LoopOracle;
 
 const char *loop_oracle_name(LoopOracle o);
@@ -98,6 +99,11 @@ typedef struct LoopConfig {
     /* Device type overrides for planted-bug variants: "base=variant" pairs. */
     const char *const *overrides;
     size_t n_overrides;
+    /* Count A's dirty pages per checkpoint interval (LoopStats.dirty). */
+    bool dirty_log;
+    /* Migrate B live at every checkpoint (loop_precopy_save): its RAM in
+     * iterations while both twins run on, then the rest and the devices. */
+    bool precopy;
 } LoopConfig;
 
 /* Default cadence of register exploration: one explored state per this
@@ -124,6 +130,17 @@ typedef struct LoopFinding {
     size_t n_causes;
 } LoopFinding;
 
+/* --dirty-log: A's dirty pages per checkpoint interval. */
+#define LOOP_DIRTY_HIST 65      /* histogram buckets: 0..63 pages, then 64 or more */
+typedef struct LoopDirty {
+    uint64_t intervals;
+    uint64_t pages;             /* sum over intervals */
+    uint64_t cycles;            /* guest cycles the intervals cover */
+    uint64_t min, max;          /* pages in one interval */
+    uint32_t page_size;
+    uint64_t hist[LOOP_DIRTY_HIST];
+} LoopDirty;
+
 struct LoopStats {
     uint64_t checkpoints;
     uint64_t cycles;            /* guest cycles run by A */
@@ -137,6 +154,9 @@ struct LoopStats {
     /* Register exploration: states explored, and bits of the fields saved
      * in them (elements times width) and of those seen both as 0 and as 1. */
     uint64_t explored, bits, bits_both;
+    LoopDirty dirty;            /* cfg->dirty_log */
+    uint64_t precopy_passes;    /* cfg->precopy: live passes, all checkpoints */
+    uint64_t precopy_pages;     /* pages sent, all passes and final chunks */
 };
 
 /*
@@ -168,6 +188,71 @@ bool loop_twin_stopped(LoopTwin *t);                    /* halted or locked up *
  * log.txt) is written to cfg->results_dir, created with its parents,
  * before loop_run returns. */
 int loop_run(const LoopConfig *cfg, LoopFinding *finding, LoopStats *stats);
+
+/*
+ * Live (pre-copy) migration of machine m into out, in QEMU's stream layout:
+ * header and configuration; the iterative "ram" section's START chunk; one
+ * PART chunk per pass, the first with every page, each later one with the
+ * pages the dirty log marked since the pass before, each followed by
+ * run(opaque, slice[k]) (the guest keeps running while its RAM is sent);
+ * then, the guest stopped, the END chunk with the pages dirtied since, and
+ * every other section but "sram" (RAM went in "ram"), EOF and, with
+ * vmdesc, the trailer (page_size = the machine's page). Afterwards every
+ * page the stream carries is compared with m's SRAM: a page that changed
+ * after it was last sent, unmarked by the log, is res->stale_page.
+ * False when run() returned false (f filled by the caller's run) or the
+ * save failed (err).
+ */
+#define LOOP_PRECOPY_MAX_PASSES 8
+typedef struct LoopPrecopyPlan {
+    unsigned passes;            /* live passes, 1..LOOP_PRECOPY_MAX_PASSES */
+    uint64_t slice[LOOP_PRECOPY_MAX_PASSES];   /* guest cycles run after each */
+} LoopPrecopyPlan;
+typedef struct LoopPrecopyResult {
+    unsigned passes;            /* passes made (fewer if the guest stopped) */
+    uint64_t pages_sent;        /* pages in PART and END chunks */
+    uint64_t pages_final;       /* pages in the END chunk */
+    long stale_page;            /* first page the stream carries stale, or -1 */
+    size_t stale_offset;        /* its first differing byte */
+    uint8_t stale_sent, stale_now;
+} LoopPrecopyResult;
+typedef bool LoopRunFn(void *opaque, uint64_t cycles);
+bool loop_precopy_save(Machine *m, VmsOut *out, const LoopPrecopyPlan *plan, LoopRunFn *run,
+                       void *opaque, bool vmdesc, LoopPrecopyResult *res, VmsError *err);
+
+/*
+ * `vmstress dirty`: QEMU's pre-copy convergence rule applied to machine m
+ * as it runs. Pass 1 sends every page; each pass takes its bytes over
+ * `bandwidth` (bytes/s) of guest time (10 ns per cycle), while the guest
+ * runs and dirties pages; the pages dirty after a pass are the next pass.
+ * As in QEMU 7.2 (migration_iteration_run), the guest is stopped once the
+ * remaining dirty bytes (pages x page size) are below bandwidth x
+ * max_downtime; the downtime is then those pages plus the device state
+ * over the bandwidth. No convergence within max_passes: converged false.
+ */
+typedef struct LoopPrediction {
+    bool converged;
+    unsigned passes;            /* live passes before the stop */
+    uint64_t bytes_sent;        /* live passes and the stop */
+    uint64_t final_pages;       /* dirty pages sent while stopped */
+    uint64_t device_bytes;      /* everything but RAM, sent while stopped */
+    double total_s;             /* migration time, guest seconds */
+    double downtime_s;
+    uint64_t last_pending;      /* dirty bytes after the last pass */
+} LoopPrediction;
+void loop_predict_precopy(Machine *m, double bandwidth, double max_downtime, unsigned max_passes,
+                          LoopPrediction *p);
+/* Guest cycles per second of guest time (the clock's 10 ns cycle). */
+#define LOOP_GUEST_HZ 100000000.0
+
+/* One interval of the dirty log of m into d (--dirty-log, `vmstress dirty`). */
+void loop_dirty_account(LoopDirty *d, Machine *m, uint64_t cycles);
+/* Dirty pages per second of guest time (0 when no time passed). */
+double loop_dirty_rate(const LoopDirty *d);
+/* Add src's intervals to d (--jobs totals). */
+void loop_dirty_merge(LoopDirty *d, const LoopDirty *src);
+void loop_dirty_print(FILE *f, const LoopDirty *d);
+void *loop_dirty_json(const LoopDirty *d);
 
 /* Human and JSON renderings of a result. */
 void loop_print_finding(FILE *f, const LoopFinding *fi);
