@@ -33,6 +33,10 @@
  *                   array is described with room for one element more
  *                   (QEMU's VMSTATE_VARRAY has no capacity of its own; the
  *                   device's validator is the only bound, and it is gone)
+ *   dma-unlogged    the device also acts as a DMA engine that writes guest
+ *                   memory every few thousand cycles through a TEST-ONLY
+ *                   back door that skips the dirty log (target: the SRAM
+ *                   offset it writes); only `run --precopy` can see it
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,11 +44,13 @@
 
 #include "cpu.h"
 #include "device.h"
+#include "machine_int.h"   /* the dma-unlogged back door only */
 #include "vclock.h"
 
 typedef enum PlantKind {
     MISSING_FIELD, STALE_DERIVED, PRESAVE_EFFECT, NEEDED_WRONG, RESET_FORGETS, TIMER_UNARMED,
     FIELD_EDIT, RANGE_DROPPED, LAX_VALIDATOR, IRQ_DROPPED, FIELD_APPENDED, UNCHECKED_COUNT,
+    DMA_UNLOGGED,
 } PlantKind;
 
 typedef struct Plant {
@@ -345,6 +351,79 @@ static void unchecked_count(Variant *v)
 }
 
 /* A plant on a core section: only description edits apply there. */
+/* dma-unlogged. TEST-ONLY BACK DOOR: devices write guest memory through
+ * dev_mem_write, which marks the dirty log; this writes SRAM directly, as a
+ * DMA engine holding a host pointer to guest RAM would, recording itself as
+ * the page's last writer (as mach_mem_write does) but leaving the page
+ * clean. It exists only in vmstress-planted, to prove `run --precopy`
+ * catches and names such a device. */
+static void unlogged_write(Device *dev, uint32_t off, uint32_t value)
+{
+    Machine *m = dev_machine(dev);
+    memcpy(m->sram + off, &value, sizeof(value));
+    m->page_writer[off >> MACH_PAGE_BITS] = (uint16_t)dev->index;
+}
+
+#define DMA_PERIOD_CYCLES 3000u
+#define DMA_MAX 64              /* machines a process builds (A, B, reference, re-runs) */
+
+/* The DMA engine's own state, beside the device's (never migrated: after
+ * a load it simply starts again). */
+typedef struct Dma {
+    void *s;                    /* the device state it belongs to */
+    Device *dev;
+    VTimer timer;
+    uint32_t count;
+} Dma;
+static Dma dmas[DMA_MAX];
+
+static Dma *dma_of(void *s)
+{
+    for (size_t i = 0; i < DMA_MAX; i++)
+        if (dmas[i].s == s)
+            return &dmas[i];
+    return NULL;
+}
+
+static void dma_arm(Dma *d)
+{
+    VClock *c = dev_clock(d->dev);
+    vtimer_mod(&d->timer, (int64_t)((c->cycles + DMA_PERIOD_CYCLES) * VCLOCK_NS_PER_CYCLE));
+}
+
+static void dma_fire(void *opaque)
+{
+    Dma *d = opaque;
+    Variant *v = by_kind(DMA_UNLOGGED);
+    uint32_t base = (uint32_t)strtoul(v->plant->target, NULL, 0);
+    d->count++;
+    unlogged_write(d->dev, base + (d->count * 4) % MACH_PAGE_SIZE, d->count);
+    dma_arm(d);
+}
+
+static bool dma_realize(Device *dev, void *s, VmsMsg *why)
+{
+    Variant *v = by_kind(DMA_UNLOGGED);
+    Dma *d = dma_of(s);
+    if (!d)
+        d = dma_of(NULL);
+    if (!d) {
+        fprintf(stderr, "planted variant %s: more than %d machines\n", v->plant->name, DMA_MAX);
+        exit(2);
+    }
+    *d = (Dma){ .s = s, .dev = dev };
+    vtimer_init(&d->timer, dev_clock(dev), dma_fire, d);
+    return v->base->realize(dev, s, why);
+}
+
+static void dma_reset(void *s)
+{
+    by_kind(DMA_UNLOGGED)->base->reset(s);
+    Dma *d = dma_of(s);
+    d->count = 0;
+    dma_arm(d);
+}
+
 static void init_core_variant(Variant *v, size_t *n_descs)
 {
     if (v->plant->kind != NEEDED_WRONG && v->plant->kind != MISSING_FIELD)
@@ -404,6 +483,7 @@ __attribute__((constructor)) static void planted_init(void)
             break;
         case RANGE_DROPPED: find_member(v); drop_range(v); break;
         case UNCHECKED_COUNT: v->member = find_member(v); unchecked_count(v); break;
+        case DMA_UNLOGGED: v->type.realize = dma_realize; v->type.reset = dma_reset; break;
         case LAX_VALIDATOR:
             v->member = find_member(v);
             if (!v->member->ranged || !v->base_vmsd->post_load)
