@@ -7,6 +7,10 @@
  * this program (it never sleeps); Unicorn runs the same instruction stream,
  * so the same count is used for its MIPS.
  *
+ * Beside it, the same machine with the dirty log compiled out of the core
+ * (bench_cpu_nolog, its own process: the core is the same source built
+ * with CPU_NO_DIRTY_LOG), so the log's cost is a same-run ratio.
+ *
  * Two modes, both printed: "continuous" (one run call for the whole
  * program) and "burst" (BENCH_SLICE-instruction slices with a stop between
  * them, which is how the stress loop drives the machine: it runs a slice,
@@ -193,8 +197,9 @@ static bool reap_until(pid_t pid, double deadline, int *status)
 /* Runs the Unicorn runner (its own process: libunicorn exports QEMU's
  * internal names such as cpu_reset, which would clash with the core's) and
  * reads its one line. Started, watched and ended by PID; every wait is
- * bounded by one deadline. */
-static bool run_runner(char *const argv[], char *line, size_t n)
+ * bounded by one deadline. Also the dirty-log-free core's runner; unused
+ * in the runners themselves. */
+__attribute__((unused)) static bool run_runner(char *const argv[], char *line, size_t n)
 {
     int fd[2];
     if (pipe(fd) != 0)
@@ -254,6 +259,29 @@ static void print_unicorn(const char *mode, const char *path, uint32_t sum, cons
     }
 }
 
+/* The core without the dirty log's store, continuous, from its own process. */
+static void print_nolog(const Reps *reps, const char *dir, uint64_t insns, double mips)
+{
+#ifdef VMSTRESS_NOLOG_RUNNER
+    char a_runs[16], line[512] = "";
+    snprintf(a_runs, sizeof(a_runs), "%u", reps->fixed);
+    char *argv[] = { VMSTRESS_NOLOG_RUNNER, "--runs", a_runs, (char *)dir, NULL };
+    double best = 0;
+    unsigned runs = 0;
+    if (!reps->fixed)
+        argv[1] = (char *)dir, argv[2] = NULL;
+    if (run_runner(argv, line, sizeof(line)) && sscanf(line, "nolog %lf %u", &best, &runs) == 2 && best > 0) {
+        double nmips = (double)insns / best / 1e6;
+        printf("guest without the dirty log: %.4f s (best of %u): %.1f MIPS; with it %.3f of that speed\n",
+               best, runs, nmips, mips / nmips);
+    } else {
+        printf("guest without the dirty log: %s\n", line[0] ? line : "runner failed without output");
+    }
+#else
+    (void)reps, (void)dir, (void)insns, (void)mips;
+#endif
+}
+
 static int usage(const char *msg)
 {
     fprintf(stderr, "bench_cpu: %s (usage: bench_cpu [--runs N] [GUEST_DIR])\n", msg);
@@ -310,8 +338,14 @@ int main(int argc, char **argv)
         return 1;
     }
     double mips = (double)insns / t.best / 1e6;
+#ifdef BENCH_NOLOG_RUNNER
+    printf("nolog %.9f %u\n", t.best, t.runs);
+    mach_free(m);
+    return 0;
+#endif
     printf("guest (vmstress core): %" PRIu64 " instructions in %.4f s (best of %u): %.1f MIPS\n", insns,
            t.best, t.runs, mips);
+    print_nolog(&reps, dir, insns, mips);
 
     /* 2. Native: the same kernel on the host, repeated until measurable. */
     Reps nreps = { reps.fixed, 5, MIN_SECONDS / 4 };

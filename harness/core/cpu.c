@@ -76,8 +76,11 @@ static inline bool mem_write(Cpu *cpu, uint32_t a, unsigned size, uint32_t v)
     if (o < b->sram_size) {
         st(b->sram + o, size, v);
         /* The dirty log: one unconditional byte store, no branch on whether
-         * anyone is logging (an aligned store never crosses a page). */
+         * anyone is logging (an aligned store never crosses a page). Only
+         * bench_cpu_nolog builds the core without it, to measure its cost. */
+#ifndef CPU_NO_DIRTY_LOG
         b->sram_dirty[o >> CPU_PAGE_BITS] = 1;
+#endif
         return true;
     }
     if (a < b->flash_size)
