@@ -1042,6 +1042,8 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
     LoopTwin *found_in = t;     /* the twin whose machines show the finding */
     double t_start = host_seconds(), t_progress = t_start;
     uint64_t next_ckpt = next_checkpoint(&d, 0), dirty_from = 0;
+    if (cfg->dirty_log)
+        mach_dirty_sync(t->a, NULL, 0);     /* power-on zeroed SRAM: not the guest's writes */
     uint64_t next_input = cfg->input_every ? rng_range(&d.rng_input, 1, 2ull * cfg->input_every) : UINT64_MAX;
     int status = 0;
     for (;;) {
