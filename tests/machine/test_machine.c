@@ -727,6 +727,33 @@ static void machine_dirty_log(void **state)
     mach_free(m);
 }
 
+/* Each page remembers the last device that wrote it through dev_mem_write;
+ * CPU and host stores do not change that, a power-on reset forgets it. */
+static void machine_page_writer(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, "hello");
+    const uint8_t in[4] = { 1, 2, 3, 4 };
+    assert_int_equal(mach_page_writer(m, 7), -1);
+    assert_true(dev_mem_write(mach_device(m, 2), MACH_SRAM_BASE + 7 * 1024 + 1022, in, sizeof in));
+    assert_int_equal(mach_page_writer(m, 7), 2);
+    assert_int_equal(mach_page_writer(m, 8), 2);        /* the write crossed into page 8 */
+    assert_int_equal(mach_page_writer(m, 6), -1);
+    assert_true(dev_mem_write(mach_device(m, 1), MACH_SRAM_BASE + 8 * 1024, in, sizeof in));
+    assert_int_equal(mach_page_writer(m, 8), 1);        /* the last writer */
+    assert_true(mach_bus_write(m, MACH_SRAM_BASE + 7 * 1024, 4, 9));
+    assert_int_equal(mach_page_writer(m, 7), 2);
+    assert_int_equal(mach_page_writer(m, mach_n_pages(m)), -1);   /* out of range */
+    /* SRAM as the iterative ram section: the whole of it, in 1 KiB pages. */
+    VmsRam *ram = mach_ram(m);
+    assert_non_null(ram);
+    assert_string_equal(ram->block, "sram");
+    assert_int_equal(ram->size, 0x10000);
+    assert_int_equal(ram->page_size, MACH_PAGE_SIZE);
+    mach_reset(m);
+    assert_int_equal(mach_page_writer(m, 7), -1);
+    mach_free(m);
+}
+
 static void machine_section_order(void **state)
 {
     Machine *m = boot(BOARD_DEFAULT, NULL);
@@ -776,6 +803,7 @@ int main(void)
         cmocka_unit_test(machine_system_reset_keeps_sram),
         cmocka_unit_test(machine_section_order),
         cmocka_unit_test(machine_dirty_log),
+        cmocka_unit_test(machine_page_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
