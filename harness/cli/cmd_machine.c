@@ -414,7 +414,7 @@ static bool precopy_save(Machine *m, VmsOut *out, VmsError *err)
 int cmd_save(int argc, char **argv)
 {
     Opts o;
-    int st = parse(argc, argv, save_usage, "bcop", true, &o);
+    int st = parse(argc, argv, save_usage, "bcoP", true, &o);
     if (st >= 0)
         return st;
     if (!o.cycles_set || !o.out) {
@@ -486,7 +486,7 @@ int cmd_dirty(int argc, char **argv)
     if (!o.cycles_set)
         o.cycles = 100 * (uint64_t)DIRTY_WINDOW;
     const Board *b = find_board(o.cmd, o.board);
-    Machine *m = b ? setup(o.cmd, b, o.pos) : NULL;
+    Machine *m = b ? setup(&o, b, o.pos) : NULL;
     if (!m)
         return 2;
     if (!mach_ram(m)) {

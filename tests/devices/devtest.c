@@ -36,7 +36,7 @@ DevTest *devtest_new_with_slave(const char *type, const DevProp *props, const ch
     snprintf(t->type, sizeof(t->type), "%s", type);
     if (slave) {
         snprintf(t->slave, sizeof(t->slave), "%s", slave);
-        t->cfg[1] = (DevConfig){ t->slave, 0, { -1, -1, -1, -1 }, { { "ssi-bus", DEVTEST_BASE } } };
+        t->cfg[1] = (DevConfig){ t->slave, 0, { -1, -1, -1, -1 }, { { "ssi-bus", DEVTEST_BASE } }, 0 };
     }
     DevConfig *c = &t->cfg[0];
     c->type = t->type;

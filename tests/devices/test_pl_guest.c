@@ -166,7 +166,11 @@ static void test_guest_all_without_dma_ssp(void **state)
     assert_non_null(strstr(con.text, "all: 4096 "));
     assert_null(strstr(con.text, "rt: unexpected exception"));
     mach_free(m);
+}
+
 static void test_guest_virtblk(void **state)
+{
+    Console con;
     run_guest("test_virtblk.elf", NULL, NULL, &con);
     assert_non_null(strstr(con.text, "virtblk: write, read back and zero sector checked\n"));
     assert_non_null(strstr(con.text, "virtblk: two requests in flight checked\n"));
