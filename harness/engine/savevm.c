@@ -231,13 +231,20 @@ static bool save_sections(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, 
     const char *omit = opts ? opts->omit : NULL;
     json_t *jdevs = root ? json_object_get(root, "devices") : NULL;
     bool ok = true;
+    size_t *at = opts ? opts->sec_start : NULL;
     for (size_t i = 0; ok && i < r->n; i++) {
         const VmsSection *s = &r->sec[i];
+        if (at)
+            at[i] = SIZE_MAX;
         /* As in QEMU, a top-level needed() that says no skips the whole section. */
         if ((s->vmsd->needed && !s->vmsd->needed(s->opaque)) || (omit && !strcmp(omit, s->idstr)))
             continue;
+        if (at)
+            at[i] = out->len;
         ok = save_section(r, i, out, map, jdevs, err);
     }
+    if (at)
+        at[r->n] = out->len;
     if (ok && !vms_out_u8(out, VMS_SEC_EOF))
         ok = stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
     if (ok && root)

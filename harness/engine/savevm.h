@@ -135,6 +135,12 @@ typedef struct VmsSaveOpts {
     VmsMap *map;        /* optional: record every leaf's stream span */
     const char *omit;   /* optional: a section not written (its state travels otherwise) */
     uint32_t page_size; /* the trailer's page_size; 0: the registry's */
+    /* Optional, r->n + 1 entries: where section i's record starts in out
+     * (SIZE_MAX when needed() left it out), and at [r->n] the EOF marker.
+     * A section's record ends where the next one sent (or EOF) starts; a
+     * destination dispatches each record by idstr and instance, so records
+     * may be re-sent in another order (the loop's load-order oracle). */
+    size_t *sec_start;
 } VmsSaveOpts;
 
 bool vms_save(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, VmsError *err);

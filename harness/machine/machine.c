@@ -9,7 +9,11 @@
  *   4. devices in board order, each device's extra sections (registered by
  *      its realize) before its own.
  * The clock comes first so that timers loaded later are armed against the
- * loaded time.
+ * loaded time. Sections 1-3 must precede any device's in a stream
+ * (mach_n_fixed_sections): devices' post_load arm timers against the loaded
+ * clock and drive their lines into the loaded NVIC, and RAM precedes device
+ * state in QEMU's streams too. Device sections may come in any order; the
+ * loop's load-order oracle permutes them.
  *
  * Time: the clock counts cycles; the core adds them while executing and
  * sleeping; mach_run fires due timers between cpu_exec slices (the core
@@ -349,6 +353,18 @@ static void disarm_all_timers(VClock *c)
         vtimer_del(c->armed);
 }
 
+void mach_set_reset_observer(Machine *m, MachResetObserver *fn, void *opaque)
+{
+    m->reset_obs = fn;
+    m->reset_obs_opaque = opaque;
+}
+
+static void observe_reset(Machine *m, const char *part, bool after)
+{
+    if (m->reset_obs)
+        m->reset_obs(m->reset_obs_opaque, part, after);
+}
+
 /* Core and devices to their reset state; memory and time are left alone. */
 static void reset_core_and_devices(Machine *m)
 {
@@ -356,10 +372,16 @@ static void reset_core_and_devices(Machine *m)
     disarm_all_timers(&m->ms.clock);
     /* The core first: its reset clears the NVIC, line levels included, so
      * devices that raise their lines while resetting land in a fresh one. */
+    observe_reset(m, "cpu", false);
     cpu_reset(m->cpu);
-    for (size_t i = 0; i < m->n_devs; i++)
-        if (m->devs[i].type->reset)
-            m->devs[i].type->reset(m->devs[i].state);
+    observe_reset(m, "cpu", true);
+    for (size_t i = 0; i < m->n_devs; i++) {
+        if (!m->devs[i].type->reset)
+            continue;
+        observe_reset(m, m->devs[i].name, false);
+        m->devs[i].type->reset(m->devs[i].state);
+        observe_reset(m, m->devs[i].name, true);
+    }
     m->ms.reset_pending = false;
     m->quiet = false;
 }
@@ -514,6 +536,7 @@ static bool add_devices(Machine *m, VmsMsg *why)
 {
     const DevConfig *cfg = m->board->devices;
     size_t n_cfg = 0;
+    m->n_fixed = m->reg.n;      /* everything registered so far precedes devices */
     while (cfg && cfg[n_cfg].type)
         n_cfg++;
     m->devs = calloc(n_cfg ? n_cfg : 1, sizeof(*m->devs));
@@ -656,6 +679,7 @@ const DevType *mach_device_type(const Machine *m, size_t i) { return i < m->n_de
 void *mach_device_state(Machine *m, size_t i) { return i < mach_touch(m)->n_devs ? m->devs[i].state : NULL; }
 VmsRegistry *mach_registry(Machine *m) { return &mach_touch(m)->reg; }
 size_t mach_n_shadows(const Machine *m) { return m->n_shadows; }
+size_t mach_n_fixed_sections(const Machine *m) { return m->n_fixed; }
 /* A shadow's state pointer is writable: it counts as touching. */
 const MachShadow *mach_shadow(Machine *m, size_t i) { return i < mach_touch(m)->n_shadows ? &m->shadows[i] : NULL; }
 

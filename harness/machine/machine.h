@@ -151,6 +151,12 @@ int mach_irq_driver(const Machine *m, unsigned irq, unsigned *line);
 VmsRegistry *mach_registry(Machine *m);
 size_t mach_n_shadows(const Machine *m);
 const MachShadow *mach_shadow(Machine *m, size_t i);     /* counts as touching the state */
+/* How many sections, from the first, must load before any device section:
+ * the clock (timers arm against the loaded time), the core (devices'
+ * post_load drive their lines into the loaded NVIC) and SRAM (memory comes
+ * before device state). Device sections follow, in any order a stream
+ * chooses. Sections and shadows share indices. */
+size_t mach_n_fixed_sections(const Machine *m);
 
 /* Use `d` instead of the description registered for every section named
  * `idstr` (test-only variants of core components). Returns how many were
@@ -169,6 +175,11 @@ bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err);
 
 /* Guest-visible behaviour goes to the sink as it happens (NULL to stop). */
 void mach_set_event_sink(Machine *m, MachEventSink *sink, void *opaque);
+/* Called before (after = false) and after each reset hook a reset runs:
+ * the core's (part "cpu") and each device's (its name, "pl061.0"), so what
+ * a reset hook changed, or left as it was, can be named. NULL to stop. */
+typedef void MachResetObserver(void *opaque, const char *part, bool after);
+void mach_set_reset_observer(Machine *m, MachResetObserver *fn, void *opaque);
 /* Console output (semihosting and, for convenience, nothing else) also goes here. */
 void mach_set_console(Machine *m, FILE *f);
 

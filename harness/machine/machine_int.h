@@ -56,6 +56,7 @@ struct Machine {
     VmsRegistry reg;
     MachShadow *shadows;
     size_t n_shadows, cap_shadows;
+    size_t n_fixed;             /* sections before the first device's (mach_n_fixed_sections) */
 
     /* The SRAM section: one buffer field covering all of SRAM. */
     VmsField sram_fields[2];
@@ -64,6 +65,8 @@ struct Machine {
 
     MachEventSink *sink;
     void *sink_opaque;
+    MachResetObserver *reset_obs;   /* mach_set_reset_observer */
+    void *reset_obs_opaque;
     FILE *console;
     bool quiet;                 /* resetting: no events */
     /* Nothing has been able to touch the state since mach_reset, so
