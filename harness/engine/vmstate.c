@@ -727,11 +727,24 @@ static bool save_subsections(Walk *w, const VmsDesc *d, void *opaque, json_t *jd
     return true;
 }
 
+/* A save hook between its two observer events; false if it refused (its
+ * reason in w->why). */
+static bool run_save_hook(Walk *w, const VmsDesc *d, bool (*hook)(void *, VmsMsg *), VmsObsEvent begin,
+                          void *opaque, int version)
+{
+    w->why.text[0] = 0;
+    if (!hook)
+        return true;
+    walk_event(w, begin, d, version);
+    bool ok = hook(opaque, &w->why);
+    walk_event(w, (VmsObsEvent)(begin + 1), d, version);
+    return ok;
+}
+
 static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd, int version)
 {
     walk_event(w, VMS_OBS_SAVE_DESC, d, version);
-    w->why.text[0] = 0;
-    if (d->pre_save && !d->pre_save(opaque, &w->why))
+    if (!run_save_hook(w, d, d->pre_save, VMS_OBS_PRE_SAVE_BEGIN, opaque, version))
         return walk_fail(w, VMS_ERR_HOOK, w->out->len, "pre_save of '%s' failed: %s", d->name,
                          w->why.text);
     json_t *jfields = NULL;
@@ -756,8 +769,7 @@ static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd, int v
     if (ok)
         ok = save_subsections(w, d, opaque, jd);
     /* As in QEMU, post_save runs after a failure too (it undoes pre_save). */
-    w->why.text[0] = 0;
-    if (d->post_save && !d->post_save(opaque, &w->why) && ok)
+    if (!run_save_hook(w, d, d->post_save, VMS_OBS_POST_SAVE_BEGIN, opaque, version) && ok)
         ok = walk_fail(w, VMS_ERR_HOOK, w->out->len, "post_save of '%s' failed: %s", d->name,
                        w->why.text);
     return ok;

@@ -201,6 +201,12 @@ typedef enum VmsObsEvent {
     VMS_OBS_PRE_LOAD_END,
     VMS_OBS_POST_LOAD_BEGIN,
     VMS_OBS_POST_LOAD_END,
+    /* The same around each pre_save and post_save (a save must change
+     * nothing; these name the hook that did). */
+    VMS_OBS_PRE_SAVE_BEGIN,
+    VMS_OBS_PRE_SAVE_END,
+    VMS_OBS_POST_SAVE_BEGIN,
+    VMS_OBS_POST_SAVE_END,
 } VmsObsEvent;
 typedef void VmsObserveEvent(void *obs_opaque, VmsObsEvent ev, const VmsDesc *d, int version,
                              const VmsError *err);
