@@ -73,6 +73,14 @@ static const char run_usage[] =
     "                        totals at the top level, one object per seed\n"
     "                        under \"runs\")\n"
     "  --quiet               no progress line, no summary (exit status only)\n"
+    "  --no-permute          B loads its stream in saved order (by default the\n"
+    "                        device sections come in a seeded permutation, new\n"
+    "                        at every checkpoint: the load-order oracle)\n"
+    "  --no-fast-forward     never idle the twins (by default, now and then after\n"
+    "                        a checkpoint, both idle with the core held for up\n"
+    "                        to 2 guest seconds while timers fire, so far\n"
+    "                        deadlines and the watchdog's second timeout come\n"
+    "                        early)\n"
     "  --help                this text\n"
     "\n"
     "Bounds are positive: 0 is a usage error. Ctrl-C ends the run after the\n"
@@ -428,6 +436,7 @@ int cmd_run(int argc, char **argv)
     enum { O_BOARD = 256, O_WORKLOAD, O_FIRMWARE, O_SEED, O_CKPT, O_CYCLES, O_DURATION,
            O_INTERVAL, O_IMIN, O_IMAX, O_INPUTS, O_RESULTS, O_JOBS, O_PLANT, O_JSON, O_QUIET, O_HELP, O_FCOV,
            O_SHARD, O_NO_EXPLORE, O_DIRTY, O_PRECOPY };
+    enum { O_NO_PERMUTE = 512, O_NO_FFWD };
     static const struct option opts[] = {
         { "board", required_argument, 0, O_BOARD },       { "workload", required_argument, 0, O_WORKLOAD },
         { "firmware", required_argument, 0, O_FIRMWARE }, { "seed", required_argument, 0, O_SEED },
@@ -441,6 +450,8 @@ int cmd_run(int argc, char **argv)
         { "shard", required_argument, 0, O_SHARD },
         { "no-explore", no_argument, 0, O_NO_EXPLORE },
         { "dirty-log", no_argument, 0, O_DIRTY },         { "precopy", no_argument, 0, O_PRECOPY },
+        { "no-permute", no_argument, 0, O_NO_PERMUTE },
+        { "no-fast-forward", no_argument, 0, O_NO_FFWD },
         { 0, 0, 0, 0 },
     };
     RunFcov rf = { NULL, NULL };
@@ -498,6 +509,8 @@ int cmd_run(int argc, char **argv)
             break;
         case O_JSON: json = true; break;
         case O_QUIET: quiet = true; break;
+        case O_NO_PERMUTE: cfg.permute = false; break;
+        case O_NO_FFWD: cfg.fast_forward = false; break;
         case O_FCOV:
             rf.path = optarg;
             cfg.on_machine = fcov_on_machine;

@@ -15,6 +15,10 @@
  *   2 hook     a hook changed it away from the saved value (named)
  *   3 derived  not carried by any field: derived by a hook (with its
  *              declared sources) or forgotten by the description
+ *
+ * The same watch names the hook behind a save that changed a member (each
+ * pre_save and post_save) and behind a reset that left a member away from
+ * power-on (each part's reset hook, through the machine's reset observer).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +34,7 @@ enum { RANK_FIELD = 1, RANK_HOOK, RANK_DERIVED };
 typedef struct HookRec {
     size_t part;
     const DevMember *mb;
-    char hook[72];              /* "post_load of 'pl031'" */
+    char hook[72];              /* "post_load of 'pl031'", "reset of 'pl061.0'" */
     bool loaded_wrong;          /* before the hook it already differed from the saved value */
 } HookRec;
 
@@ -41,6 +45,8 @@ typedef struct Causes {
     size_t n_parts;
     HookRec recs[MAX_RECS];
     size_t n_recs;
+    VmsObserveEvent *keep_ev;   /* the registry's observer while watching */
+    void *keep_opaque;
 } Causes;
 
 /* The compared bytes of a member: a timer's deadline only. */
@@ -77,7 +83,7 @@ static HookRec *find_rec(Causes *c, size_t part, const DevMember *mb)
 }
 
 /* After a hook: every member it changed is attributed to it (the first hook wins). */
-static void attribute(Causes *c, const VmsDesc *d, const char *hook)
+static void attribute(Causes *c, const char *hook)
 {
     for (size_t i = 0; i < c->n_parts; i++) {
         if (c->at[i] == SIZE_MAX)
@@ -93,7 +99,7 @@ static void attribute(Causes *c, const VmsDesc *d, const char *hook)
             HookRec *r = &c->recs[c->n_recs++];
             r->part = i;
             r->mb = mb;
-            snprintf(r->hook, sizeof(r->hook), "%s of '%s'", hook, d->name);
+            snprintf(r->hook, sizeof(r->hook), "%s", hook);
             r->loaded_wrong = memcmp(before + off, (const uint8_t *)sa->state + off, size) != 0;
         }
     }
@@ -102,13 +108,142 @@ static void attribute(Causes *c, const VmsDesc *d, const char *hook)
 static void on_event(void *opaque, VmsObsEvent ev, const VmsDesc *d, int version, const VmsError *err)
 {
     Causes *c = opaque;
+    const char *kind = NULL;
     switch (ev) {
     case VMS_OBS_PRE_LOAD_BEGIN:
-    case VMS_OBS_POST_LOAD_BEGIN: snapshot(c); break;
-    case VMS_OBS_PRE_LOAD_END: attribute(c, d, "pre_load"); break;
-    case VMS_OBS_POST_LOAD_END: attribute(c, d, "post_load"); break;
-    default: break;
+    case VMS_OBS_POST_LOAD_BEGIN:
+    case VMS_OBS_PRE_SAVE_BEGIN:
+    case VMS_OBS_POST_SAVE_BEGIN: snapshot(c); return;
+    case VMS_OBS_PRE_LOAD_END: kind = "pre_load"; break;
+    case VMS_OBS_POST_LOAD_END: kind = "post_load"; break;
+    case VMS_OBS_PRE_SAVE_END: kind = "pre_save"; break;
+    case VMS_OBS_POST_SAVE_END: kind = "post_save"; break;
+    default: return;
     }
+    char hook[72];
+    snprintf(hook, sizeof(hook), "%s of '%.50s'", kind, d->name);
+    attribute(c, hook);
+}
+
+static void on_reset(void *opaque, const char *part, bool after)
+{
+    Causes *c = opaque;
+    if (!after) {
+        snapshot(c);
+        return;
+    }
+    char hook[72];
+    snprintf(hook, sizeof(hook), "reset of '%.50s'", part);
+    attribute(c, hook);
+}
+
+/* Watch the hooks of machine s (its reset hooks too if `resets`); "loaded
+ * wrong" is judged against a. */
+static void watch_begin(Causes *c, Machine *a, Machine *s, bool resets)
+{
+    memset(c, 0, sizeof(*c));
+    c->a = a;
+    c->s = s;
+    c->n_parts = mach_n_shadows(s);
+    c->at = calloc(c->n_parts, sizeof(size_t));
+    size_t total = 0;
+    for (size_t i = 0; c->at && i < c->n_parts; i++) {
+        size_t sz = mach_shadow(s, i)->size;
+        c->at[i] = sz <= SNAP_MAX_PART ? total : SIZE_MAX;
+        total += sz <= SNAP_MAX_PART ? sz : 0;
+    }
+    c->snap = malloc(total ? total : 1);
+    if (!c->at || !c->snap)
+        abort();
+    VmsRegistry *reg = mach_registry(s);
+    c->keep_ev = reg->observe_event;
+    c->keep_opaque = reg->obs_opaque;
+    reg->observe_event = on_event;
+    reg->obs_opaque = c;
+    if (resets)
+        mach_set_reset_observer(s, on_reset, c);
+}
+
+static void watch_end(Causes *c)
+{
+    VmsRegistry *reg = mach_registry(c->s);
+    reg->observe_event = c->keep_ev;
+    reg->obs_opaque = c->keep_opaque;
+    mach_set_reset_observer(c->s, NULL, NULL);
+    free(c->snap);
+    free(c->at);
+}
+
+/* The hook record of the member a finding names (part where, member what). */
+static const HookRec *named_rec(Causes *c, const LoopFinding *f)
+{
+    for (size_t i = 0; i < c->n_parts; i++) {
+        const MachShadow *sh = mach_shadow(c->s, i);
+        const DevMember *mb = strcmp(sh->name, f->where) ? NULL : dev_member_find(sh->members, f->what);
+        if (mb)
+            return find_rec(c, i, mb);
+    }
+    return NULL;
+}
+
+/* Name the hook in the finding: its why, and its only cause. */
+static void name_hook(LoopFinding *f, const char *context, const char *text)
+{
+    f->n_causes = 1;
+    snprintf(f->causes[0], sizeof(f->causes[0]), "hook: %.40s member %.40s: %.140s", f->where, f->what, text);
+    snprintf(f->detail, sizeof(f->detail), "%s member '%.40s' of %.40s: %.200s", context, f->what, f->where, text);
+}
+
+bool loop_blame_save(Machine *scratch, const void *stream, size_t len, const uint8_t *before, LoopFinding *f)
+{
+    VmsError err;
+    if (!mach_load(scratch, stream, len, &err))
+        return false;
+    /* Back to the state before the save: every compared plain member as it
+     * was (the stream holds what the hooks made of it). */
+    for (size_t i = 0; i < mach_n_shadows(scratch); i++) {
+        const MachShadow *sh = mach_shadow(scratch, i);
+        for (const DevMember *mb = sh->members; mb && mb->name; mb++)
+            if (mb->kind == DEV_M_STATE)
+                memcpy((uint8_t *)sh->state + mb->offset, before + mb->offset, mb->size);
+        before += sh->size;
+    }
+    Causes c;
+    watch_begin(&c, scratch, scratch, false);
+    VmsOut out;
+    vms_out_init(&out, 0);
+    VmsSaveOpts opts = { .no_vmdesc = true };
+    mach_save(scratch, &out, &opts, &err);
+    vms_out_free(&out);
+    const HookRec *r = named_rec(&c, f);
+    char text[160];
+    if (r)
+        snprintf(text, sizeof(text), "%s changed it (a save must change nothing)", r->hook);
+    watch_end(&c);
+    mach_reset(scratch);
+    if (r)
+        name_hook(f, "saving changed", text);
+    return r != NULL;
+}
+
+bool loop_blame_reset(Machine *b, const void *stream, size_t len, LoopFinding *f)
+{
+    VmsError err;
+    if (!mach_load(b, stream, len, &err))
+        return false;
+    Causes c;
+    watch_begin(&c, b, b, true);
+    mach_reset(b);
+    const HookRec *r = named_rec(&c, f);
+    char text[160];
+    if (r)
+        snprintf(text, sizeof(text), "%s set it to B's value, not the power-on one", r->hook);
+    else
+        snprintf(text, sizeof(text), "reset of '%.50s' left it as it was before the reset (no reset hook "
+                 "changed it)", f->where);
+    watch_end(&c);
+    name_hook(f, "after reset, B differs from power-on:", text);
+    return true;
 }
 
 typedef struct Ranked {
@@ -192,32 +327,15 @@ static void report(Causes *c, const Ranked *r, size_t n, LoopFinding *f)
 
 size_t loop_rank_causes(Machine *a, Machine *scratch, const void *stream, size_t len, LoopFinding *f)
 {
-    Causes c = { .a = a, .s = scratch, .n_parts = mach_n_shadows(scratch) };
-    c.at = calloc(c.n_parts, sizeof(size_t));
-    size_t total = 0;
-    for (size_t i = 0; i < c.n_parts; i++) {
-        size_t sz = mach_shadow(scratch, i)->size;
-        c.at[i] = sz <= SNAP_MAX_PART ? total : SIZE_MAX;
-        total += sz <= SNAP_MAX_PART ? sz : 0;
-    }
-    c.snap = malloc(total ? total : 1);
-    if (!c.at || !c.snap)
-        abort();
-    VmsRegistry *reg = mach_registry(scratch);
-    VmsObserveEvent *keep_ev = reg->observe_event;
-    void *keep_opaque = reg->obs_opaque;
-    reg->observe_event = on_event;
-    reg->obs_opaque = &c;
+    Causes c;
+    watch_begin(&c, a, scratch, false);
     VmsError err;
     bool loaded = mach_load(scratch, stream, len, &err);
-    reg->observe_event = keep_ev;
-    reg->obs_opaque = keep_opaque;
     size_t n = 0;
     Ranked r[LOOP_MAX_CAUSES * 4];
     if (loaded && mach_n_shadows(a) == c.n_parts && (n = rank_all(&c, r, sizeof(r) / sizeof(r[0]))))
         report(&c, r, n, f);
+    watch_end(&c);
     mach_reset(scratch);
-    free(c.snap);
-    free(c.at);
     return n;
 }

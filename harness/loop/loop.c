@@ -33,6 +33,7 @@ const char *loop_oracle_name(LoopOracle o)
         [LOOP_BEHAVIOUR] = "guest-behaviour", [LOOP_LOAD] = "load",
         [LOOP_SETUP] = "setup",          [LOOP_RANGE] = "range",
         [LOOP_PRECOPY] = "precopy",
+        [LOOP_ORDER] = "load-order",
     };
     return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "?";
 }
@@ -47,10 +48,12 @@ void loop_config_defaults(LoopConfig *c)
     c->interval_max = 200000;
     c->input_every = 50000;
     c->explore_every = LOOP_EXPLORE_EVERY;
+    c->permute = true;
+    c->fast_forward = true;
 }
 
 /* splitmix64: small, seedable, and the same on every host. */
-static uint64_t rng_next(uint64_t *s)
+uint64_t loop_rng_next(uint64_t *s)
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -62,7 +65,7 @@ uint64_t loop_rng(uint64_t *s) { return rng_next(s); }
 
 static uint64_t rng_range(uint64_t *s, uint64_t lo, uint64_t hi)
 {
-    return hi <= lo ? lo : lo + rng_next(s) % (hi - lo + 1);
+    return hi <= lo ? lo : lo + loop_rng_next(s) % (hi - lo + 1);
 }
 
 static double host_seconds(void)
@@ -221,7 +224,7 @@ static bool members_equal(const MachShadow *sh, const uint8_t *a, const uint8_t 
     return true;
 }
 
-static bool shadows_equal(Machine *a, Machine *b, LoopFinding *f)
+bool loop_shadows_equal(Machine *a, Machine *b, LoopFinding *f)
 {
     size_t n = mach_n_shadows(a);
     for (size_t i = 0; i < n; i++) {
@@ -355,6 +358,8 @@ struct LoopTwin {
     EventLog ea, eb;
     VmsOut sa, sb, sb2;
     Snapshot snap;
+    LoopOrder order;            /* B's load order (cfg->permute) */
+    bool loading;               /* the checkpoint in progress got to B's load */
     OpRec *ops;
     size_t n_ops, cap_ops;
     uint64_t checkpoints;
@@ -425,6 +430,8 @@ void loop_twin_free(LoopTwin *t)
     vms_out_free(&t->sb2);
     vms_out_free(&t->live);
     free(t->snap.buf);
+    if (t->order.at)
+        loop_order_free(&t->order);
     free(t->ops);
     free(t);
 }
@@ -456,6 +463,7 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
     }
     mach_set_event_sink(t->a, event_sink, &t->ea);
     mach_set_event_sink(t->b, event_sink, &t->eb);
+    loop_order_init(&t->order, t->b, cfg->seed);
     if (cfg->on_machine) {
         cfg->on_machine(t->a, 0, cfg->on_machine_opaque);
         cfg->on_machine(t->b, 1, cfg->on_machine_opaque);
@@ -583,10 +591,10 @@ bool loop_twin_read(LoopTwin *t, uint32_t addr, unsigned size, LoopFinding *f)
     return compare_after(t, f);
 }
 
-static bool save_or_fail(Machine *m, VmsOut *out, const char *who, LoopFinding *f)
+static bool save_or_fail(Machine *m, VmsOut *out, const char *who, size_t *sec_start, LoopFinding *f)
 {
     VmsError err;
-    VmsSaveOpts opts = { .no_vmdesc = true, .map = NULL };
+    VmsSaveOpts opts = { .no_vmdesc = true, .map = NULL, .sec_start = sec_start };
     vms_out_reset(out);
     if (mach_save(m, out, &opts, &err))
         return true;
@@ -724,19 +732,36 @@ static bool precopy_phase(LoopTwin *t, LoopFinding *f)
     return false;
 }
 
+/* The stream B loads: its own, with the device sections re-sent in a new
+ * seeded order when the load-order oracle is on. */
+static const VmsOut *loaded_stream(LoopTwin *t)
+{
+    if (!t->cfg->permute)
+        return &t->sb;
+    loop_order_shuffle(&t->order);
+    loop_order_apply(&t->order, t->sb.buf, t->sb.len);
+    return &t->order.out;
+}
+
 bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
 {
     f->n_causes = 0;
     vms_out_reset(&t->live);
     if (t->cfg->precopy && !precopy_phase(t, f))
         return false;
+    t->loading = false;
     if (checkpoint_oracles(t, f))
         return true;
     /* B's load went wrong: rank what differs, cause before symptom (the
      * power-on reference machine loads B's stream, then is reset). */
+    const VmsOut *in = t->cfg->permute ? &t->order.out : &t->sb;
+    bool load_wrong = t->loading && (f->oracle == LOOP_SHADOW || f->oracle == LOOP_FIXPOINT ||
+                                     f->oracle == LOOP_LOAD);
     if (f->oracle == LOOP_SHADOW || f->oracle == LOOP_FIXPOINT)
-        loop_rank_causes(t->a, t->p, t->sb.buf, t->sb.len, f);
+        loop_rank_causes(t->a, t->p, in->buf, in->len, f);
     name_irq_driver(t->b, f);
+    if (load_wrong && t->cfg->permute)
+        loop_order_blame(&t->order, t->a, t->p, t->sb.buf, t->sb.len, f);
     return false;
 }
 
@@ -747,21 +772,23 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f)
     double t0 = phase_start();
     /* A: its save must change nothing (then saving A is harmless). */
     snapshot_take(&t->snap, t->a);
-    if (!save_or_fail(t->a, &t->sa, "A", f))
+    if (!save_or_fail(t->a, &t->sa, "A", NULL, f))
         return false;
     if (!snapshot_equal(&t->snap, t->a, f)) {
         finding_wrap(f, LOOP_PURITY, "saving changed ");
+        loop_blame_save(t->p, t->sa.buf, t->sa.len, t->snap.buf, f);
         return false;
     }
     /* B: the same, and a second save gives the same bytes. */
     snapshot_take(&t->snap, t->b);
-    if (!save_or_fail(t->b, &t->sb, "B", f))
+    if (!save_or_fail(t->b, &t->sb, "B", t->order.at, f))
         return false;
     if (!snapshot_equal(&t->snap, t->b, f)) {
         finding_wrap(f, LOOP_PURITY, "saving changed ");
+        loop_blame_save(t->p, t->sb.buf, t->sb.len, t->snap.buf, f);
         return false;
     }
-    if (!save_or_fail(t->b, &t->sb2, "B again", f))
+    if (!save_or_fail(t->b, &t->sb2, "B again", NULL, f))
         return false;
     phase_end(t, 0, t0);
 
@@ -776,7 +803,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f)
         name_stream_diff(t->a, t->b, &t->sa, &t->sb, f);
         return false;
     }
-    if (!shadows_equal(t->a, t->b, f)) {
+    if (!loop_shadows_equal(t->a, t->b, f)) {
         finding_wrap(f, LOOP_SHADOW, "before the round trip, ");
         return false;
     }
@@ -787,17 +814,20 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f)
     mach_set_event_sink(t->b, NULL, NULL);
     mach_reset(t->b);
     phase_end(t, 1, t0);
-    if (!shadows_equal(t->p, t->b, f)) {
+    if (!loop_shadows_equal(t->p, t->b, f)) {
         mach_set_event_sink(t->b, event_sink, &t->eb);
         finding_wrap(f, LOOP_RESET, "after reset, B differs from power-on: ");
+        loop_blame_reset(t->b, t->sb.buf, t->sb.len, f);
         return false;
     }
 
-    /* B: load its own stream (live, with --precopy); the load must accept
-     * it and be a fixpoint. */
+    /* B: load its own stream (the live one with --precopy; otherwise with
+     * device sections in a new seeded order); the load must accept it and
+     * be a fixpoint. */
     t0 = phase_start();
+    const VmsOut *in = t->live.len ? &t->live : loaded_stream(t);
+    t->loading = true;
     VmsError err;
-    const VmsOut *in = t->live.len ? &t->live : &t->sb;
     bool loaded = mach_load(t->b, in->buf, in->len, &err);
     phase_end(t, 2, t0);
     mach_set_event_sink(t->b, event_sink, &t->eb);
@@ -811,14 +841,14 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f)
         return false;
     }
     t0 = phase_start();
-    if (!save_or_fail(t->b, &t->sb2, "B after load", f))
+    if (!save_or_fail(t->b, &t->sb2, "B after load", NULL, f))
         return false;
     if (!streams_equal(&t->sb, &t->sb2)) {
         finding_set(f, LOOP_FIXPOINT, "save, reset, load, save changed the stream");
         name_stream_diff(t->b, t->b, &t->sb, &t->sb2, f);
         return false;
     }
-    if (!shadows_equal(t->a, t->b, f)) {
+    if (!loop_shadows_equal(t->a, t->b, f)) {
         finding_wrap(f, LOOP_SHADOW, "after the round trip, ");
         return false;
     }
@@ -957,7 +987,7 @@ static bool write_results(LoopTwin *t, LoopTwin *shown, const uint64_t *sched, s
 
 typedef struct Driver {
     const LoopConfig *cfg;
-    uint64_t rng_ckpt, rng_input;
+    uint64_t rng_ckpt, rng_input, rng_idle;
     uint64_t *sched;            /* checkpoint cycles so far (for the reproducer) */
     size_t n_sched, cap_sched;
 } Driver;
@@ -995,7 +1025,7 @@ static bool pick_input(Driver *d, Machine *m, unsigned *dev, unsigned *ch, uint3
             with++;
     if (!with)
         return false;
-    size_t k = rng_next(&d->rng_input) % with;
+    size_t k = loop_rng_next(&d->rng_input) % with;
     for (size_t i = 0; i < n; i++) {
         const DevType *ty = mach_device_type(m, i);
         if (!ty->input || k--)
@@ -1004,11 +1034,35 @@ static bool pick_input(Driver *d, Machine *m, unsigned *dev, unsigned *ch, uint3
         while (ty->inputs && ty->inputs[channels])
             channels++;
         *dev = (unsigned)i;
-        *ch = channels ? (unsigned)(rng_next(&d->rng_input) % channels) : 0;
-        *val = (uint32_t)rng_next(&d->rng_input);
+        *ch = channels ? (unsigned)(loop_rng_next(&d->rng_input) % channels) : 0;
+        *val = (uint32_t)loop_rng_next(&d->rng_input);
         return true;
     }
     return false;
+}
+
+/*
+ * Fast-forward: after one checkpoint in FFWD_ONE_IN (seeded), both twins
+ * idle with the core held (as a descheduled vCPU) for 2^k cycles, k uniform
+ * in [FFWD_MIN_LOG2, FFWD_MAX_LOG2]: mostly short, now and then beyond the
+ * watchdog's two timeouts (a system reset) or past an RTC alarm a second
+ * away. Timers fire as they fall due, identically in both. The next
+ * checkpoint, already due, lands right after the jump. The decisions come
+ * from the seed alone, so a replay makes the same ones.
+ */
+#define FFWD_ONE_IN 32
+#define FFWD_MIN_LOG2 10
+#define FFWD_MAX_LOG2 28        /* 2.7 guest seconds at 100 MHz */
+
+static bool fast_forward(LoopTwin *t, Driver *d, LoopFinding *f)
+{
+    if (loop_rng_next(&d->rng_idle) % FFWD_ONE_IN)
+        return true;
+    uint64_t cycles = 1ull << rng_range(&d->rng_idle, FFWD_MIN_LOG2, FFWD_MAX_LOG2);
+    uint64_t now = mach_cycles(t->a), end = d->cfg->max_cycles;
+    if (end && now + cycles > end)
+        cycles = end > now ? end - now : 0;
+    return loop_twin_idle(t, cycles, f);
 }
 
 static void progress(const LoopConfig *cfg, LoopStats *st, double t_start, bool final)
@@ -1033,7 +1087,8 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
     if (!t)
         return 2;
     Driver d = { .cfg = cfg, .rng_ckpt = cfg->seed ^ 0x636b7074ull, /* independent streams for */
-                 .rng_input = cfg->seed ^ 0x696e7075ull };          /* schedule and inputs */
+                 .rng_input = cfg->seed ^ 0x696e7075ull,            /* schedule, inputs */
+                 .rng_idle = cfg->seed ^ 0x69646c65ull };           /* and fast-forwards */
     LoopExplore *x = NULL;
     if (cfg->explore_every && !(x = loop_explore_new(cfg, f))) {
         loop_twin_free(t);
@@ -1098,6 +1153,10 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
             next_ckpt = next_checkpoint(&d, now);
             if (cfg->max_checkpoints && st->checkpoints >= cfg->max_checkpoints)
                 break;
+            if (cfg->fast_forward && !fast_forward(t, &d, f)) {
+                status = 1;
+                break;
+            }
         }
         if ((cfg->max_cycles && now >= cfg->max_cycles) || (cfg->schedule && next_ckpt == UINT64_MAX && !cfg->max_cycles))
             break;
@@ -1166,7 +1225,8 @@ void loop_print_finding(FILE *out, const LoopFinding *fi)
     if (fi->what[0])
         fprintf(out, "  field: %s\n  A:     %s\n  B:     %s\n", fi->what, fi->a, fi->b);
     fprintf(out, "  why:   %s\n", fi->detail);
-    if (fi->n_causes > 1 || (fi->n_causes == 1 && fi->oracle == LOOP_FIXPOINT))
+    /* A lone cause of a shadow diff is its why already. */
+    if (fi->n_causes > 1 || (fi->n_causes == 1 && fi->oracle != LOOP_SHADOW))
         for (size_t k = 0; k < fi->n_causes; k++)
             fprintf(out, "  cause %zu: %s\n", k + 1, fi->causes[k]);
 }
@@ -1275,6 +1335,8 @@ bool loop_repro_write(const char *path, const LoopConfig *cfg, const uint64_t *s
     for (size_t i = 0; i < cfg->n_overrides; i++)
         json_array_append_new(ov, json_string(cfg->overrides[i]));
     json_object_set_new(j, "overrides", ov);       /* the plant list (vmstress-planted) */
+    json_object_set_new(j, "permute", json_boolean(cfg->permute));
+    json_object_set_new(j, "fast_forward", json_boolean(cfg->fast_forward));
     json_t *s = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(s, json_integer((json_int_t)sched[i]));
@@ -1424,6 +1486,9 @@ bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, cha
     cfg->explore_every = json_is_integer(ee) && json_integer_value(ee) >= 0 && json_integer_value(ee) <= UINT32_MAX
                              ? (uint32_t)json_integer_value(ee) : 0;
     cfg->precopy = json_is_true(json_object_get(j, "precopy"));
+    /* Reproducers from before these options ran without them. */
+    cfg->permute = json_is_true(json_object_get(j, "permute"));
+    cfg->fast_forward = json_is_true(json_object_get(j, "fast_forward"));
     cfg->schedule = s;
     cfg->schedule_len = n;
     /* Never past the cycle the finding needed: the replay is bounded. */
@@ -1434,7 +1499,7 @@ bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, cha
     cfg->overrides = o;
     cfg->n_overrides = json_array_size(ov);
     const char *eo = json_string_value(json_object_get(j, "expect_oracle"));
-    for (int k = LOOP_OK; eo && k <= LOOP_PRECOPY; k++)
+    for (int k = LOOP_OK; eo && k <= LOOP_ORDER; k++)
         if (!strcmp(eo, loop_oracle_name((LoopOracle)k)))
             expect->oracle = (LoopOracle)k;
     snprintf(expect->where, sizeof(expect->where), "%s", str_or_empty(j, "expect_where"));

@@ -20,7 +20,10 @@
  *   range          every member with a declared range (an index, a count)
  *                  is inside it after each load, and at the first checkpoint
  *                  B's stream with each such member set just outside its
- *                  range is refused (lint.h's probe).
+ *                  range is refused (lint.h's probe);
+ *   load order     B loads its stream with the device sections in a seeded
+ *                  permutation (new at each checkpoint): a hook that reads
+ *                  another section's state is named with that section.
  *
  * Saving A is safe only because the purity oracle proves each save changed
  * nothing; a pre_save with a side effect is reported as such.
@@ -50,6 +53,7 @@ typedef enum LoopOracle {
     LOOP_SETUP,         /* the run could not start (bad firmware, board) */
     LOOP_RANGE,         /* a load accepted a value outside a declared range */
     LOOP_PRECOPY,       /* live migration: a page changed after it was sent, unmarked */
+    LOOP_ORDER,         /* B's load is right only with another section loaded first */
 } LoopOracle;
 
 const char *loop_oracle_name(LoopOracle o);
@@ -104,6 +108,14 @@ typedef struct LoopConfig {
     /* Migrate B live at every checkpoint (loop_precopy_save): its RAM in
      * iterations while both twins run on, then the rest and the devices. */
     bool precopy;
+    /* B loads the device sections of its stream in a seeded permutation
+     * (the load-order oracle; default on). */
+    bool permute;
+    /* Now and then (seeded), after a checkpoint, both twins idle with the
+     * core held for up to two guest seconds while their timers fire, so a
+     * short run reaches far deadlines, counter reloads and the watchdog's
+     * second timeout (default on). */
+    bool fast_forward;
 } LoopConfig;
 
 /* Default cadence of register exploration: one explored state per this

@@ -50,5 +50,54 @@ bool loop_explore_step(LoopExplore *x, const VmsOut *a_stream, LoopFinding *f);
 LoopTwin *loop_explore_twin(LoopExplore *x);
 /* At the end of a run: bit figures into st, coverage into cfg->explore_coverage. */
 void loop_explore_finish(LoopExplore *x, LoopStats *st);
+/*
+ * A save changed the member f names (where: part, what: member). Load
+ * `stream` (what was saved) into scratch, put every compared plain member
+ * back as it was before the save (`before`: each part's bytes, in shadow
+ * order), save again watching each pre_save and post_save, and name the
+ * hook that changed the member in f (why and its one cause). scratch is
+ * left at power-on. False (f as it was) if no hook is seen changing it.
+ */
+bool loop_blame_save(Machine *scratch, const void *stream, size_t len, const uint8_t *before, LoopFinding *f);
+/*
+ * B after its reset differs from power-on in the member f names. Load
+ * `stream` (B before the reset) into b and reset it again, watching each
+ * reset hook: name the hook that set the member, or the part's reset that
+ * left it as it was.
+ */
+bool loop_blame_reset(Machine *b, const void *stream, size_t len, LoopFinding *f);
+
+/* splitmix64: the loop's seeded streams (small, the same on every host). */
+uint64_t loop_rng_next(uint64_t *s);
+
+/* Every compared member of every part of a and b equal; f names the first
+ * difference otherwise. */
+bool loop_shadows_equal(Machine *a, Machine *b, LoopFinding *f);
+
+/*
+ * The load-order oracle (order.c): B loads its stream with the device
+ * sections' records in a seeded permutation; the sections before
+ * mach_n_fixed_sections keep their place.
+ */
+typedef struct LoopOrder {
+    uint64_t rng;
+    size_t n_sec, n_fixed;
+    size_t *at;                 /* n_sec + 1 record starts of the last save (VmsSaveOpts.sec_start) */
+    size_t *order;              /* registry indices, in the order B loads them */
+    VmsOut out;                 /* the stream re-sent in that order */
+} LoopOrder;
+
+void loop_order_init(LoopOrder *o, Machine *m, uint64_t seed);
+void loop_order_free(LoopOrder *o);
+/* A new permutation of the device sections (the next one of the seed's). */
+void loop_order_shuffle(LoopOrder *o);
+/* o->out = buf (saved with sec_start = o->at) with its records in o->order. */
+void loop_order_apply(LoopOrder *o, const uint8_t *buf, size_t len);
+/* After B's load of o->out went wrong (f filled): if buf loads right in
+ * registration order into p (power-on, reset after each try), and moving
+ * one device section to the front makes the permuted load right, name both
+ * sections: f becomes a load-order finding, with an "order:" first cause.
+ * o->order and o->out are left as they were. */
+bool loop_order_blame(LoopOrder *o, Machine *a, Machine *p, const uint8_t *buf, size_t len, LoopFinding *f);
 
 #endif
