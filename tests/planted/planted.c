@@ -37,6 +37,13 @@
  *                   memory every few thousand cycles through a TEST-ONLY
  *                   back door that skips the dirty log (target: the SRAM
  *                   offset it writes); only `run --precopy` can see it
+ *   order-dependent post_load reads another device's member through the
+ *                   machine and, while that reads 0 (not loaded yet),
+ *                   disarms a timer (target "TIMER|TYPE.MEMBER"; the
+ *                   device's Device pointer is its member "dev")
+ *   deadline-relative post_load re-arms a running ptimer at now + its period
+ *                   (next_event - last_event) instead of the saved absolute
+ *                   deadline (target: the PTimer member)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,12 +52,14 @@
 #include "cpu.h"
 #include "device.h"
 #include "machine_int.h"   /* the dma-unlogged back door only */
+#include "machine.h"
+#include "ptimer.h"
 #include "vclock.h"
 
 typedef enum PlantKind {
     MISSING_FIELD, STALE_DERIVED, PRESAVE_EFFECT, NEEDED_WRONG, RESET_FORGETS, TIMER_UNARMED,
     FIELD_EDIT, RANGE_DROPPED, LAX_VALIDATOR, IRQ_DROPPED, FIELD_APPENDED, UNCHECKED_COUNT,
-    DMA_UNLOGGED,
+    DMA_UNLOGGED, ORDER_DEPENDENT, DEADLINE_RELATIVE,
 } PlantKind;
 
 typedef struct Plant {
@@ -85,6 +94,9 @@ typedef struct Variant {
     VmsField child_fields[MAX_FIELDS];
     DevMember members[MAX_MEMBERS]; /* RANGE_DROPPED: the edited member table */
     const DevMember *member;        /* target member, when the bug is about one */
+    const DevMember *dev_member;    /* ORDER_DEPENDENT: the Device pointer */
+    char other_type[32];            /* ORDER_DEPENDENT: the device read, and its member */
+    const char *other_member;
     uint8_t saved[256];             /* its bytes, kept across a reset or a load */
 } Variant;
 
@@ -114,16 +126,22 @@ static void die(const Plant *p, const char *what)
     exit(2);
 }
 
-static const DevMember *find_member(const Variant *v)
+static const DevMember *find_named(const Variant *v, const char *name, size_t len)
 {
     for (const DevMember *m = v->base->members; m && m->name; m++)
-        if (!strcmp(m->name, v->plant->target)) {
+        if (strlen(m->name) == len && !strncmp(m->name, name, len)) {
             if (m->size > sizeof(v->saved))
                 die(v->plant, "member too large");
             return m;
         }
     die(v->plant, "member");
     return NULL;
+}
+
+/* The target member: the target up to a '|' (what follows is another part). */
+static const DevMember *find_member(const Variant *v)
+{
+    return find_named(v, v->plant->target, strcspn(v->plant->target, "|"));
 }
 
 /* One hook wrapper per kind: each kind is planted once, so the wrapper finds
@@ -217,6 +235,42 @@ static bool irq_dropped_post_load(void *s, int version, VmsMsg *why)
     Device *dev;
     memcpy(&dev, (uint8_t *)s + v->member->offset, sizeof(dev));
     dev_set_irq(dev, 0, false);
+    return ok;
+}
+
+/* order-dependent: the other device's member, read through the machine. */
+static int64_t other_member(Variant *v, void *s)
+{
+    Device *dev;
+    memcpy(&dev, (uint8_t *)s + v->dev_member->offset, sizeof(dev));
+    Machine *m = dev_machine(dev);
+    for (size_t i = 0; i < mach_n_devices(m); i++) {
+        const DevType *t = mach_device_type(m, i);
+        const DevMember *mb = strcmp(t->name, v->other_type) ? NULL : dev_member_find(t->members, v->other_member);
+        if (mb)
+            return dev_member_get(mb, mach_device_state(m, i), 0);
+    }
+    die(v->plant, "device of the other type");
+    return 0;
+}
+
+static bool order_post_load(void *s, int version, VmsMsg *why)
+{
+    Variant *v = by_kind(ORDER_DEPENDENT);
+    bool ok = v->base_vmsd->post_load ? v->base_vmsd->post_load(s, version, why) : true;
+    if (other_member(v, s) == 0)
+        vtimer_del((VTimer *)((uint8_t *)s + v->member->offset));
+    return ok;
+}
+
+/* deadline-relative: a running ptimer is re-armed one period from now. */
+static bool relative_post_load(void *s, int version, VmsMsg *why)
+{
+    Variant *v = by_kind(DEADLINE_RELATIVE);
+    bool ok = v->base_vmsd->post_load ? v->base_vmsd->post_load(s, version, why) : true;
+    PTimer *p = (PTimer *)((uint8_t *)s + v->member->offset - offsetof(PTimer, enabled));
+    if (ok && ptimer_running(p))
+        vtimer_mod(&p->vt, vclock_ns(p->vt.clock) + (p->next_event - p->last_event));
     return ok;
 }
 
@@ -484,6 +538,25 @@ __attribute__((constructor)) static void planted_init(void)
         case RANGE_DROPPED: find_member(v); drop_range(v); break;
         case UNCHECKED_COUNT: v->member = find_member(v); unchecked_count(v); break;
         case DMA_UNLOGGED: v->type.realize = dma_realize; v->type.reset = dma_reset; break;
+        case ORDER_DEPENDENT: {
+            v->member = find_member(v);
+            v->dev_member = find_named(v, "dev", 3);
+            const char *other = strchr(plants[i].target, '|');
+            const char *dot = other ? strchr(other, '.') : NULL;
+            if (v->member->kind != DEV_M_TIMER || !dot || (size_t)(dot - other) > sizeof(v->other_type))
+                die(v->plant, "TIMER|TYPE.MEMBER in");
+            snprintf(v->other_type, sizeof(v->other_type), "%.*s", (int)(dot - other - 1), other + 1);
+            v->other_member = dot + 1;
+            v->vmsd.post_load = order_post_load;
+            break;
+        }
+        case DEADLINE_RELATIVE: {
+            char name[64];
+            snprintf(name, sizeof(name), "%s.enabled", plants[i].target);
+            v->member = find_named(v, name, strlen(name));
+            v->vmsd.post_load = relative_post_load;
+            break;
+        }
         case LAX_VALIDATOR:
             v->member = find_member(v);
             if (!v->member->ranged || !v->base_vmsd->post_load)
