@@ -401,7 +401,7 @@ static bool load_full_section(Loader *L, size_t tpos)
                            d->version_id);
     VmsCtx c = { .err = L->err, .section = s->idstr, .instance = inst,
                  .observe = L->r->observe, .obs_opaque = L->r->obs_opaque,
-                 .observe_event = L->r->observe_event };
+                 .observe_event = L->r->observe_event, .members = s->members };
     return vms_load_state(&c, in, d, s->opaque, (int)ver) && load_footer(L, idstr, inst, sid);
 }
 

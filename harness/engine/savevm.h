@@ -94,6 +94,7 @@ typedef struct VmsSection {
     /* Saved at this version of vmsd (0: vmsd->version_id). An older machine
      * type keeps the stream format of its release this way (VmsCtx.version). */
     int version_id;
+    const struct DevMember *members;    /* optional: for load errors (VmsCtx.members) */
 } VmsSection;
 
 typedef struct VmsRegistry {

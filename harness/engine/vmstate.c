@@ -13,7 +13,9 @@
  * allocates nothing and formats nothing.
  */
 #include "vmstate.h"
+#include "members.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,8 +181,8 @@ INFO(vms_info_bool, "bool", put_bool, get_bool, VMS_ERR_FORMAT);
             return false;                                                                \
         memcpy(&cur, pv, sizeof(cur));                                                   \
         if (v != cur)                                                                    \
-            return vms_fail(why, "loaded %lld (0x%llx) != expected %lld (0x%llx)",       \
-                            (long long)(ST)v, (unsigned long long)v,                     \
+            return vms_fail(why, "EQUAL: stream has %lld (0x%llx) != this build's %lld " \
+                            "(0x%llx)", (long long)(ST)v, (unsigned long long)v,         \
                             (long long)(ST)cur, (unsigned long long)cur);                \
         return true;                                                                     \
     }
@@ -263,6 +265,7 @@ typedef struct Walk {
     PathEnt path[PATH_MAX_DEPTH];
     int depth;
     VmsMsg why;         /* filled by codecs and hooks on failure */
+    const void *object; /* the top-level object (c->members describes it) */
 } Walk;
 
 static void path_push(Walk *w, const char *name)
@@ -360,18 +363,53 @@ static int blamed_field(const VmsDesc *d, const size_t *fpos, size_t n, const ch
     return -1;
 }
 
-/* A failed check points at the member its message blames (that field's
- * offset in the stream, recorded as the fields were loaded: fpos[k], or
- * SIZE_MAX if not loaded) or, blaming none, at the current position. */
+/* The field of d named `name`, among the first n loaded, or -1. */
+static int loaded_field(const VmsDesc *d, const size_t *fpos, size_t n, const char *name)
+{
+    for (size_t k = 0; k < n && k < FPOS_MAX; k++)
+        if (d->fields[k].name && fpos[k] != SIZE_MAX && !strcmp(d->fields[k].name, name))
+            return (int)k;
+    return -1;
+}
+
+/*
+ * A refused load (validator or hook) names one member in the error's field
+ * slot, the one way for every section: a member with a declared range
+ * that holds a value outside it (from the member table, with the value
+ * and the range), else the member the message blames (its name first, or
+ * "field 'name'"), else none. The error points at that field's offset in
+ * the stream (fpos[k], recorded as the fields were loaded) or, naming none
+ * loaded here, at the current position.
+ */
 static bool fail_at_member(Walk *w, const VmsDesc *d, const size_t *fpos, size_t nfpos,
                            VmsErrClass cls, const char *what)
 {
+    const char *why = w->why.text[0] ? w->why.text : "(no reason given)";
+    const DevMember *bad;
+    size_t i;
+    if (w->c->members && !dev_members_in_range(w->c->members, w->object, &bad, &i)) {
+        int k = loaded_field(d, fpos, nfpos, bad->name);
+        char name[80];
+        if (dev_member_count(bad) > 1)
+            snprintf(name, sizeof(name), "%s[%zu]", bad->name, i);
+        else
+            snprintf(name, sizeof(name), "%s", bad->name);
+        /* The member belongs to the section's object: its path starts there. */
+        int depth = w->depth;
+        w->depth = 0;
+        path_push(w, name);
+        walk_fail(w, cls, k >= 0 ? fpos[k] : w->in->pos, "%s: %s; field '%s' of '%s': value %" PRId64
+                  " outside %" PRId64 "..%" PRId64, what, why, name, w->c->section ? w->c->section : d->name,
+                  dev_member_get(bad, w->object, i), bad->lo, bad->hi);
+        w->depth = depth;
+        return false;
+    }
     int k = blamed_field(d, fpos, nfpos, w->why.text);
     size_t pos = k >= 0 ? fpos[k] : w->in->pos;
     const char *member = k >= 0 ? d->fields[k].name : NULL;
     if (member)
         path_push(w, member);
-    walk_fail(w, cls, pos, "%s: %s", what, w->why.text[0] ? w->why.text : "(no reason given)");
+    walk_fail(w, cls, pos, "%s: %s", what, why);
     if (member)
         path_pop(w);
     return false;
@@ -1022,6 +1060,7 @@ bool vms_load_state(VmsCtx *c, VmsIn *in, const VmsDesc *d, void *opaque, int ve
     w.out = NULL;
     w.in = in;
     w.depth = 0;
+    w.object = opaque;
     if (c->err)
         vms_error_clear(c->err);
     if (in->failed)

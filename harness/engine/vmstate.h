@@ -231,6 +231,11 @@ typedef struct VmsCtx {
      * as the release that had this version would not send them. Nested
      * structs and subsections keep their own versions. */
     int version;
+    /* Optional: the member table of the object loaded (members.h). When a
+     * validator or post_load refuses the load and a member with a declared
+     * range is outside it, the error names that member in its field slot,
+     * with the value and the range. */
+    const struct DevMember *members;
 } VmsCtx;
 
 /* Save `opaque` through `d` at c->version, or d->version_id (fields, then subsections). */

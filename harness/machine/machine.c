@@ -19,7 +19,6 @@
  * sleeping; mach_run fires due timers between cpu_exec slices (the core
  * returns at every timer deadline, so a timer fires at exactly its cycle).
  */
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -479,8 +478,11 @@ bool mach_add_section(Machine *m, const VmsDesc *vmsd, void *opaque, const DevMe
 {
     if (members && !dev_members_check(members, size, why))
         return false;
-    if (!vms_register(&m->reg, vmsd->name, -1, vmsd, opaque))
+    VmsSection *sec = vms_register(&m->reg, vmsd->name, -1, vmsd, opaque);
+    if (!sec)
         return vms_fail(why, "cannot register section '%s'", vmsd->name);
+    /* A refused load names a member outside its declared range (VmsCtx.members). */
+    sec->members = members;
     if (m->n_shadows == m->cap_shadows) {
         size_t cap = m->cap_shadows ? 2 * m->cap_shadows : 16;
         MachShadow *p = realloc(m->shadows, cap * sizeof(*p));
@@ -735,32 +737,6 @@ bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
     return vms_save(&mach_touch(m)->reg, out, opts, err);
 }
 
-/* A validator or post_load refused the stream: when a member of the
- * failing section is outside its declared range, the error names it in
- * the field slot, with its value and the range (before the reset that
- * follows wipes the value). */
-static void name_out_of_range(Machine *m, VmsError *err)
-{
-    if (err->cls != VMS_ERR_HOOK && err->cls != VMS_ERR_VALIDATE)
-        return;
-    for (size_t i = 0; i < m->n_shadows; i++) {
-        const MachShadow *sh = &m->shadows[i];
-        const DevMember *bad;
-        size_t k;
-        if (!sh->vmsd || strcmp(sh->vmsd->name, err->section) != 0 ||
-            dev_members_in_range(sh->members, sh->state, &bad, &k))
-            continue;
-        if (dev_member_count(bad) > 1)
-            snprintf(err->field, sizeof(err->field), "%s[%zu]", bad->name, k);
-        else
-            snprintf(err->field, sizeof(err->field), "%s", bad->name);
-        size_t used = strlen(err->msg);
-        snprintf(err->msg + used, sizeof(err->msg) - used, " (%s = %" PRId64 ", declared range [%" PRId64
-                 ", %" PRId64 "])", err->field, dev_member_get(bad, sh->state, k), bad->lo, bad->hi);
-        return;
-    }
-}
-
 /* All or nothing: the load starts from power-on and returns there on failure,
  * so no caller ever sees a machine with some sections loaded and others not. */
 bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
@@ -783,7 +759,6 @@ bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
         snprintf(err->field, sizeof(err->field), "active");
         snprintf(err->msg, sizeof(err->msg), "after the whole stream: %s", why.text);
     }
-    name_out_of_range(m, err);
     mach_reset(m);
     return false;
 }

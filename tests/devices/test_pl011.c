@@ -266,7 +266,7 @@ static void test_hostile_indices(void **state)
     VmsError err;
     devtest_hostile_error(t, "read_pos", 16, &err);
     assert_string_equal(err.field, "read_pos");
-    assert_non_null(strstr(err.msg, "read_pos = 16, declared range [0, 15]"));
+    assert_non_null(strstr(err.msg, "field 'read_pos' of 'pl011': value 16 outside 0..15"));
     devtest_hostile(t, "read_pos", 0xffffffffu);        /* -1 */
     devtest_hostile(t, "read_pos", 0x80000000u);
     devtest_hostile(t, "read_count", 17);
