@@ -46,6 +46,26 @@ static void test_clean_and_deterministic(void **state)
     assert_true(s1.cycles != s2.cycles);   /* the seed does steer the schedule */
 }
 
+/* Fast-forward: a short run reaches guest time a run without it needs many
+ * times longer for (RTC alarms a second away, the watchdog's second
+ * timeout), and stays clean and deterministic. */
+static void test_fast_forward_reaches_far_time(void **state)
+{
+    (void)state;
+    LoopConfig c;
+    LoopFinding f;
+    LoopStats with, again, without;
+    config(&c, 11);
+    assert_int_equal(loop_run(&c, &f, &with), 0);
+    assert_int_equal(loop_run(&c, &f, &again), 0);
+    assert_int_equal(with.cycles, again.cycles);
+    c.fast_forward = false;
+    assert_int_equal(loop_run(&c, &f, &without), 0);
+    assert_int_equal(without.checkpoints, with.checkpoints);
+    assert_true(with.cycles > 100000000u);       /* over a guest second (100 MHz) */
+    assert_true(without.cycles < 100000000u);
+}
+
 /* Checkpoints every 1..64 cycles land inside handlers and mid-FIFO. */
 static void test_dense_checkpoints(void **state)
 {
@@ -233,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_no_checkpoint_is_error),
         cmocka_unit_test(test_mkdirs),
         cmocka_unit_test(test_dense_checkpoints),
+        cmocka_unit_test(test_fast_forward_reaches_far_time),
         cmocka_unit_test(test_twin_ops),
         cmocka_unit_test(test_divergence_is_named),
         cmocka_unit_test(test_repro_round_trip),
