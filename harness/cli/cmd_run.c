@@ -78,7 +78,7 @@ static const char run_usage[] =
     "                        at every checkpoint: the load-order oracle)\n"
     "  --no-fast-forward     never idle the twins (by default, now and then after\n"
     "                        a checkpoint, both idle with the core held for up\n"
-    "                        to 2 guest seconds while timers fire, so far\n"
+    "                        to 2.7 guest seconds while timers fire, so far\n"
     "                        deadlines and the watchdog's second timeout come\n"
     "                        early)\n"
     "  --help                this text\n"

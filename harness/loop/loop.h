@@ -112,7 +112,7 @@ typedef struct LoopConfig {
      * (the load-order oracle; default on). */
     bool permute;
     /* Now and then (seeded), after a checkpoint, both twins idle with the
-     * core held for up to two guest seconds while their timers fire, so a
+     * core held for up to 2.7 guest seconds while their timers fire, so a
      * short run reaches far deadlines, counter reloads and the watchdog's
      * second timeout (default on). */
     bool fast_forward;
