@@ -754,7 +754,7 @@ bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
         return true;
     /* B's load went wrong: rank what differs, cause before symptom (the
      * power-on reference machine loads B's stream, then is reset). */
-    const VmsOut *in = t->cfg->permute ? &t->order.out : &t->sb;
+    const VmsOut *in = t->cfg->permute && t->loading ? &t->order.out : &t->sb;
     bool load_wrong = t->loading && (f->oracle == LOOP_SHADOW || f->oracle == LOOP_FIXPOINT ||
                                      f->oracle == LOOP_LOAD);
     if (f->oracle == LOOP_SHADOW || f->oracle == LOOP_FIXPOINT)
