@@ -10,6 +10,9 @@ extern uint32_t __bss_start[], __bss_end[];
 
 void qrt_reset(void);
 volatile uint32_t qrt_ticks[QRT_TICKS];
+/* Bytes received from the host and their FNV-1a, printed with the ticks:
+ * the receive path reaches the UART logs the twins are compared on. */
+static uint32_t qrt_rx_count, qrt_rx_hash = 2166136261u;
 
 /* Faults spin where a debugger (and vmstress's report, which names the
  * guest PC) can see them, instead of running on. */
@@ -63,7 +66,7 @@ static void qrt_puthex(uint32_t v)
         board_putc("0123456789abcdef"[(v >> s) & 15]);
 }
 
-/* Work, the board's device writes, a UART line every 16 iterations (the
+/* Work, the board's device writes, a byte received (if any), a UART line every 16 iterations (the
  * guest-visible output the twins' logs are compared on), the stop point. */
 static void qrt_main(void)
 {
@@ -72,11 +75,18 @@ static void qrt_main(void)
         for (int i = 0; i < 200; i++)
             x = x * 1103515245u + 12345u;
         board_step(n, x);
+        int c = board_getc();
+        if (c >= 0) {
+            qrt_rx_count++;
+            qrt_rx_hash = (qrt_rx_hash ^ (uint32_t)c) * 16777619u;
+        }
         if ((n & 15) == 0) {
+            const uint32_t word[QRT_TICKS + 2] = { qrt_ticks[0], qrt_ticks[1], qrt_ticks[2], qrt_ticks[3],
+                                                   qrt_rx_count, qrt_rx_hash };
             qrt_puthex(n);
-            for (unsigned t = 0; t < QRT_TICKS; t++) {
+            for (unsigned t = 0; t < QRT_TICKS + 2; t++) {
                 board_putc(' ');
-                qrt_puthex(qrt_ticks[t]);
+                qrt_puthex(word[t]);
             }
             board_putc('\n');
         }
@@ -110,4 +120,9 @@ void qrt_systick_start(uint32_t reload)
     REG32(SYST_RVR) = reload;
     REG32(SYST_CVR) = 0;
     REG32(SYST_CSR) = 7;    /* enable, interrupt, processor clock */
+}
+
+bool qrt_rx_ready(void)
+{
+    return (REG32(board_rx.status) & board_rx.mask) == board_rx.ready;
 }

@@ -12,6 +12,7 @@
 #ifndef QRT_H
 #define QRT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
@@ -38,6 +39,19 @@ extern const unsigned board_nirqs;
 void board_init(void);
 void board_step(uint32_t n, uint32_t x);   /* iteration n, x: the work's result */
 void board_putc(char c);
+/* One byte from the UART, or -1 when none has arrived. */
+int board_getc(void);
+
+/* Where `vmstress qemu` sees that a byte it fed from the host has reached
+ * the UART: (REG32(status) & mask) == ready. The driver reads this struct
+ * from guest memory through the gdb stub (symbol board_rx), feeds one byte
+ * while the twins stand on checkpoint(), and waits until the register says
+ * it arrived before the guest runs on (docs/qemu.md, "UART input"). */
+typedef struct QrtRx {
+    uint32_t status, mask, ready;
+} QrtRx;
+extern const QrtRx board_rx;
+bool qrt_rx_ready(void);   /* board_rx says a byte is waiting */
 /* Optional (weak): anything an interrupt needs beyond its table rows. */
 void board_irq_extra(unsigned irq);
 

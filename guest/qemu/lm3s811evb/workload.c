@@ -1,6 +1,6 @@
 /*
  * lm3s811evb workload (also run on lm3s6965evb, whose devices at these
- * addresses are the same): UART0 transmit (PL011, Luminary variant),
+ * addresses are the same): UART0 transmit and receive (PL011, Luminary variant),
  * general-purpose timers 0 and 1 periodic with interrupts, GPIO ports A and
  * B (PL061, Luminary variant) as outputs, the watchdog with its interrupt
  * (reset disabled, fed by the acknowledgement), and SysTick.
@@ -25,6 +25,13 @@ const QrtIrq board_irqs[] = {
     { 18, WDT + 0x0C, 1, 3 },     /* watchdog: WDTICR clears and reloads */
 };
 const unsigned board_nirqs = sizeof(board_irqs) / sizeof(board_irqs[0]);
+
+const QrtRx board_rx = { UART0 + 0x18, 1u << 4, 0 };   /* FR.RXFE clear */
+
+int board_getc(void)
+{
+    return qrt_rx_ready() ? (int)(REG32(UART0) & 0xff) : -1;
+}
 
 void board_putc(char c)
 {

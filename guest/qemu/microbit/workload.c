@@ -1,5 +1,5 @@
 /*
- * microbit workload (nRF51822, Cortex-M0): the UART (transmit), TIMER0..2
+ * microbit workload (nRF51822, Cortex-M0): the UART (transmit and receive), TIMER0..2
  * with compare interrupts (the extra handler moves CC[0] one period on),
  * the RNG with its VALRDY interrupt (QEMU draws from the -seed'ed guest
  * random source, so twins agree), and GPIO outputs. No SysTick: QEMU's
@@ -36,6 +36,16 @@ void board_irq_extra(unsigned irq)
         qrt_ticks[3] += REG32(RNG + 0x508) << 8;            /* VALUE: the bytes reach the UART */
 }
 
+const QrtRx board_rx = { UART + 0x108, 1, 1 };   /* EVENTS_RXDRDY */
+
+int board_getc(void)
+{
+    if (!qrt_rx_ready())
+        return -1;
+    REG32(UART + 0x108) = 0;                /* the event first, then RXD */
+    return (int)(REG32(UART + 0x518) & 0xff);
+}
+
 void board_putc(char c)
 {
     REG32(UART + 0x51C) = (uint8_t)c;       /* TXD */
@@ -48,6 +58,7 @@ void board_init(void)
 {
     REG32(UART + 0x500) = 4;                /* ENABLE */
     REG32(UART + 0x008) = 1;                /* TASKS_STARTTX */
+    REG32(UART + 0x000) = 1;                /* TASKS_STARTRX */
     REG32(GPIO + 0x518) = 0xffff;           /* DIRSET: pins 0-15 outputs */
     static const uint32_t prescaler[3] = { 4, 4, 9 };
     for (unsigned i = 0; i < 3; i++) {

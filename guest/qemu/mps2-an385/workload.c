@@ -1,5 +1,5 @@
 /*
- * mps2-an385 workload: CMSDK APB UART0 transmit, CMSDK timers 0 and 1 with
+ * mps2-an385 workload: CMSDK APB UART0 transmit and receive, CMSDK timers 0 and 1 with
  * interrupts, the dual timer (both halves, periodic, with interrupts), the
  * watchdog (counting, fed every iteration; its interrupt would be the NMI),
  * the FPGA I/O LEDs, and SysTick.
@@ -26,6 +26,13 @@ const QrtIrq board_irqs[] = {
 };
 const unsigned board_nirqs = sizeof(board_irqs) / sizeof(board_irqs[0]);
 
+const QrtRx board_rx = { UART0 + 0x04, 1u << 1, 1u << 1 };   /* STATE.RXFULL */
+
+int board_getc(void)
+{
+    return qrt_rx_ready() ? (int)(REG32(UART0) & 0xff) : -1;
+}
+
 void board_putc(char c)
 {
     while (REG32(UART0 + 0x04) & 1)   /* STATE.TXFULL */
@@ -50,7 +57,7 @@ static void dualtimer_start(uint32_t half, uint32_t load)
 void board_init(void)
 {
     REG32(UART0 + 0x10) = 16;         /* BAUDDIV */
-    REG32(UART0 + 0x08) = 1;          /* CTRL: TX enable */
+    REG32(UART0 + 0x08) = 3;          /* CTRL: TX and RX enable */
     timer_start(TIMER0, 4000);
     timer_start(TIMER1, 11111);
     dualtimer_start(DUALT, 7000);

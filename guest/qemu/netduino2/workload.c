@@ -1,5 +1,5 @@
 /*
- * netduino2 workload (STM32F205, Cortex-M3): USART1 transmit (the first serial port), the
+ * netduino2 workload (STM32F205, Cortex-M3): USART1 transmit and receive (the first serial port), the
  * general-purpose timers TIM2..TIM5 with update interrupts, and SysTick.
  * QEMU 7.2 models no GPIO or watchdog on this SoC.
  *
@@ -20,6 +20,13 @@ const QrtIrq board_irqs[] = {
 };
 const unsigned board_nirqs = sizeof(board_irqs) / sizeof(board_irqs[0]);
 
+const QrtRx board_rx = { USART1 + 0x00, 1u << 5, 1u << 5 };   /* SR.RXNE */
+
+int board_getc(void)
+{
+    return qrt_rx_ready() ? (int)(REG32(USART1 + 0x04) & 0xff) : -1;
+}
+
 void board_putc(char c)
 {
     while (!(REG32(USART1 + 0x00) & (1u << 7)))   /* SR.TXE */
@@ -29,7 +36,7 @@ void board_putc(char c)
 
 void board_init(void)
 {
-    REG32(USART1 + 0x0C) = (1u << 13) | (1u << 3);  /* CR1: UE, TE */
+    REG32(USART1 + 0x0C) = (1u << 13) | (1u << 3) | (1u << 2);  /* CR1: UE, TE, RE */
     static const uint32_t reload[4] = { 3000, 7777, 12000, 40000 };
     for (unsigned i = 0; i < 4; i++) {
         REG32(TIM(i) + 0x28) = 1;           /* PSC: divide by 2 */
