@@ -2,6 +2,7 @@
  * gdb.c - the subset of the GDB remote serial protocol the loop needs:
  * no-ack mode, Z0/z0, c, s, ? and stop replies. Packets are $data#cs.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -123,6 +124,32 @@ bool qdrv_gdb_step(QdrvGdb *g, QdrvErr *e)
 {
     char r[256];
     return qdrv_gdb_cmd(g, "s", r, sizeof(r), e) && want_stop("s", r, e);
+}
+
+bool qdrv_gdb_read(QdrvGdb *g, uint32_t addr, uint8_t *out, size_t n, QdrvErr *e)
+{
+    char cmd[40], r[160];
+    if (n > 64) {
+        snprintf(e->text, sizeof(e->text), "gdb: read of %zu bytes too long", n);
+        return false;
+    }
+    snprintf(cmd, sizeof(cmd), "m%x,%zx", (unsigned)addr, n);
+    if (!qdrv_gdb_cmd(g, cmd, r, sizeof(r), e))
+        return false;
+    if (strlen(r) != 2 * n) {   /* an error reply, "Enn" */
+        snprintf(e->text, sizeof(e->text), "gdb %s: unexpected reply '%.40s'", cmd, r);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (!isxdigit((unsigned char)r[2 * i]) || !isxdigit((unsigned char)r[2 * i + 1]) ||
+            sscanf(r + 2 * i, "%2x", &v) != 1) {
+            snprintf(e->text, sizeof(e->text), "gdb %s: unexpected reply '%.40s'", cmd, r);
+            return false;
+        }
+        out[i] = (uint8_t)v;
+    }
+    return true;
 }
 
 void qdrv_gdb_close(QdrvGdb *g)

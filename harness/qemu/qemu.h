@@ -89,6 +89,9 @@ bool qdrv_gdb_cont(QdrvGdb *g, int wait_ms, QdrvErr *e);
 bool qdrv_gdb_wait_stop(QdrvGdb *g, int wait_ms, QdrvErr *e);
 /* Single step (s) and wait for its stop reply. */
 bool qdrv_gdb_step(QdrvGdb *g, QdrvErr *e);
+/* Read n (at most 64) bytes of guest memory at addr (m), as the CPU sees
+ * them; device registers are read through their read handlers. */
+bool qdrv_gdb_read(QdrvGdb *g, uint32_t addr, uint8_t *out, size_t n, QdrvErr *e);
 void qdrv_gdb_close(QdrvGdb *g);
 
 /* ------------------------------------------------------------ one QEMU */
@@ -129,6 +132,27 @@ bool qdrv_twin_resume_onto(QdrvTwin *t, QdrvErr *e);
 /* Run to the next hit of the breakpoint at addr (inserted already), leaving
  * the current one first when the twin stands on it. */
 bool qdrv_twin_next(QdrvTwin *t, uint32_t addr, bool on_bp, int wait_ms, QdrvErr *e);
+
+/* Where a byte fed to the twin's UART shows: (*status & mask) == ready, as
+ * the workload's board_rx says (guest/qemu/common/qrt.h). */
+typedef struct QdrvRx {
+    uint32_t status, mask, ready;
+} QdrvRx;
+/* Read the workload's board_rx at addr in guest memory. */
+bool qdrv_twin_rx_read(QdrvTwin *t, uint32_t addr, QdrvRx *rx, QdrvErr *e);
+/* What became of a byte fed to a twin's UART. */
+typedef enum {
+    QDRV_FEED_BUSY,         /* not fed: the UART still holds an earlier byte */
+    QDRV_FEED_DELIVERED,    /* the UART holds it */
+    QDRV_FEED_LOST,         /* QEMU took it from the socket; the UART never showed it */
+} QdrvFeed;
+/* Feed one byte to a twin stopped on its breakpoint, through its UART's
+ * socket chardev, and return only once the UART holds it (or the wait,
+ * bounded by the gdb timeout, is over) and QEMU has seen the socket close,
+ * so the byte is in the guest's state before it resumes (docs/qemu.md,
+ * "UART input"). A busy UART is not fed: a second byte would wait in the
+ * socket and arrive at a host-timed instant. */
+bool qdrv_twin_feed_uart(QdrvTwin *t, const QdrvRx *rx, uint8_t byte, QdrvFeed *out, QdrvErr *e);
 
 /* ------------------------------------------------------------ streams */
 
@@ -206,6 +230,7 @@ typedef struct QdrvResult {
     QdrvDiff race[QDRV_RACES_KEPT];
     uint64_t race_cp[QDRV_RACES_KEPT];
     double seconds;
+    uint64_t uart_in;       /* bytes fed to A's UART (docs/qemu.md, "UART input") */
     char version[64];       /* QEMU's */
     int source_safe;        /* after a destination death: 1 A equals a never-migrated
                              * twin, 0 it does not, -1 not checked */

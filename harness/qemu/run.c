@@ -29,6 +29,10 @@ typedef struct Run {
     uint32_t cp;
     uint64_t hits;
     QdrvResult *r;
+    /* UART input: where the workload's UART shows a byte (board_rx), if
+     * the workload says. */
+    bool rx_on;
+    QdrvRx rx;
     /* The unconfirmed difference of the previous checkpoint. */
     bool suspect;
     QdrvDiff suspect_diff;
@@ -124,6 +128,28 @@ static bool twin_boot(Run *run, QdrvTwin *t, const char *incoming, QdrvErr *e)
     return qdrv_twin_start(t, &run->s, incoming, e) && qdrv_gdb_break(&t->gdb, run->cp, true, e);
 }
 
+/* The byte fed at checkpoint k: a function of the seed and k only, so
+ * every twin (and a replay) gets the same bytes at the same checkpoints. */
+static uint8_t input_byte(unsigned seed, uint64_t k)
+{
+    uint64_t x = (uint64_t)seed * 0x9E3779B97F4A7C15ull + k;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return (uint8_t)(x ^ (x >> 31));
+}
+
+/* Feed checkpoint k's byte to a twin standing on it (A's are counted). */
+static bool feed(Run *run, QdrvTwin *t, uint64_t k, QdrvFeed *out, QdrvErr *e)
+{
+    *out = QDRV_FEED_BUSY;
+    if (!run->rx_on)
+        return true;
+    if (!qdrv_twin_feed_uart(t, &run->rx, input_byte(run->s.seed, k), out, e))
+        return false;
+    run->r->uart_in += *out == QDRV_FEED_DELIVERED && t == &run->a;
+    return true;
+}
+
 /* Both twins: to the next checkpoint (every-th further hit). */
 static bool advance(Run *run, QdrvTwin *t, uint64_t from_hits, QdrvErr *e)
 {
@@ -214,6 +240,29 @@ static int finding(Run *run, const char *oracle, uint64_t cp, const QdrvDiff *d,
     return 1;
 }
 
+/* Checkpoint k's byte to A and B. Both the same: fine (both lost means
+ * the workload never enabled its receiver: an error). A twin whose UART
+ * took the byte while the other's dropped it is a finding: the UARTs no
+ * longer behave alike, though neither may carry the state in its stream. */
+static int feed_both(Run *run, uint64_t k, QdrvErr *e)
+{
+    static const char *const what[] = { "busy (holding an earlier byte)", "delivered", "dropped (never shown)" };
+    QdrvFeed fa, fb;
+    if (!feed(run, &run->a, k, &fa, e) || !feed(run, &run->b, k, &fb, e))
+        return 2;
+    if (fa == fb && fa == QDRV_FEED_LOST) {
+        snprintf(e->text, sizeof(e->text), "UART input: the byte of checkpoint %llu reached neither twin's UART within "
+                 "%d ms (does the workload enable its receiver?)", (unsigned long long)k, run->s.timeout_ms);
+        return 2;
+    }
+    if (fa == fb)
+        return 0;
+    char detail[320];
+    snprintf(detail, sizeof(detail), "UART input: the byte 0x%02x fed at checkpoint %llu: A's UART %s, B's %s",
+             input_byte(run->s.seed, k), (unsigned long long)k, what[fa], what[fb]);
+    return finding(run, "uart-input", k, NULL, detail, NULL, 0, NULL, 0);
+}
+
 void qdrv_tail_of(const char *path, char *out, size_t n)
 {
     size_t len;
@@ -243,12 +292,13 @@ static int source_safe(Run *run, uint64_t k, QdrvErr *e)
     for (uint64_t j = 1; j <= k + 2; j++) {
         uint8_t *ca = NULL, *cb = NULL;
         size_t calen = 0, cblen = 0;
-        if (!advance(run, &c, (j - 1) * run->cfg->every, e) || !qdrv_twin_save(&c, &run->s, &cb, &cblen, e) ||
-            !qdrv_twin_resume_onto(&c, e))
+        QdrvFeed ignored;
+        if (!advance(run, &c, (j - 1) * run->cfg->every, e) || !feed(run, &c, j, &ignored, e) ||
+            !qdrv_twin_save(&c, &run->s, &cb, &cblen, e) || !qdrv_twin_resume_onto(&c, e))
             goto fail;
         if (j > k) {
             QdrvDiff d;
-            bool ok = advance(run, &run->a, (j - 1) * run->cfg->every, e) &&
+            bool ok = advance(run, &run->a, (j - 1) * run->cfg->every, e) && feed(run, &run->a, j, &ignored, e) &&
                       qdrv_twin_save(&run->a, &run->s, &ca, &calen, e) && qdrv_twin_resume_onto(&run->a, e) &&
                       qdrv_stream_diff(ca, calen, cb, cblen, &d, e);
             free(ca);
@@ -382,6 +432,10 @@ static int checkpoint(Run *run, uint64_t k, QdrvErr *e)
     int rc = 2;
     char detail[320];
     QdrvDiff d;
+    /* The input first, so the UART's receive state is in both streams. */
+    if ((rc = feed_both(run, k, e)))
+        goto out;
+    rc = 2;
     if (!qdrv_twin_save(&run->a, &run->s, &a, &alen, e) || !qdrv_twin_resume_onto(&run->a, e))
         goto out;
     rc = run->cfg->mode == QDRV_MIGRATE ? round_trip_migrate(run, k, &b, &blen, e)
@@ -447,6 +501,12 @@ static int loop(Run *run, QdrvErr *e)
     const QdrvConfig *c = run->cfg;
     if (!twin_init(run, &run->a, "a", e) || !twin_init(run, &run->b, "b", e) || !twin_boot(run, &run->a, NULL, e) ||
         !twin_boot(run, &run->b, NULL, e) || version(run, e))
+        return 2;
+    /* A workload without board_rx gets no input. */
+    uint32_t rx_addr;
+    QdrvErr none;
+    run->rx_on = qdrv_elf_symbol(c->setup.firmware, "board_rx", &rx_addr, &none);
+    if (run->rx_on && !qdrv_twin_rx_read(&run->a, rx_addr, &run->rx, e))
         return 2;
     double t0 = qdrv_now_s();
     for (uint64_t k = 1;; k++) {

@@ -48,20 +48,27 @@ bool qdrv_twin_start(QdrvTwin *t, const QdrvSetup *s, const char *incoming, Qdrv
 {
     if (!executable(s->qemu ? s->qemu : "qemu-system-arm", e))
         return false;
-    char qmp[300], gdb[300], uart[300], errlog[300], inc[300];
-    char qmp_arg[340], gdb_arg[380], uart_arg[380], drive_arg[400], inc_arg[320], seed[24];
+    char qmp[300], gdb[300], uart[300], usock[300], errlog[300], inc[300];
+    char qmp_arg[340], gdb_arg[380], uart_arg[700], drive_arg[400], inc_arg[320], seed[24];
     twin_path(t, "qmp.sock", qmp, sizeof(qmp));
     twin_path(t, "gdb.sock", gdb, sizeof(gdb));
     twin_path(t, "uart.log", uart, sizeof(uart));
     twin_path(t, "stderr.log", errlog, sizeof(errlog));
     twin_path(t, "in.sock", inc, sizeof(inc));
+    twin_path(t, "uart.sock", usock, sizeof(usock));
     unlink(qmp);
     unlink(gdb);
     unlink(inc);
+    unlink(usock);
     snprintf(qmp_arg, sizeof(qmp_arg), "unix:%s,server=on,wait=off", qmp);
     snprintf(gdb_arg, sizeof(gdb_arg), "socket,id=gdb0,path=%s,server=on,wait=off", gdb);
-    /* append=on: a reloaded B continues the log its predecessor wrote. */
-    snprintf(uart_arg, sizeof(uart_arg), "file,id=uart0,path=%s,append=on", uart);
+    /* The UART is a socket only vmstress connects to, and only to feed it
+     * input while the guest is stopped; everything the guest writes goes
+     * to the chardev's log file, also while no one is connected (the
+     * socket then drops it). logappend=on: a reloaded B continues the log
+     * its predecessor wrote. */
+    snprintf(uart_arg, sizeof(uart_arg), "socket,id=uart0,path=%s,server=on,wait=off,logfile=%s,logappend=on", usock,
+             uart);
     snprintf(seed, sizeof(seed), "%u", s->seed);
     /* The same line for every twin; only the paths inside its own folder
      * differ. Nothing host-backed reaches the guest: instruction-counted
@@ -319,4 +326,96 @@ bool qdrv_twin_next(QdrvTwin *t, uint32_t addr, bool on_bp, int wait_ms, QdrvErr
                    qdrv_gdb_break(&t->gdb, addr, true, e)))
         return false;
     return qdrv_gdb_cont(&t->gdb, wait_ms, e);
+}
+
+/* n little-endian guest words at addr. */
+static bool read_words(QdrvTwin *t, uint32_t addr, uint32_t *w, size_t n, QdrvErr *e)
+{
+    uint8_t b[12];
+    if (n > 3 || !qdrv_gdb_read(&t->gdb, addr, b, 4 * n, e))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        w[i] = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 |
+               (uint32_t)b[4 * i + 3] << 24;
+    return true;
+}
+
+bool qdrv_twin_rx_read(QdrvTwin *t, uint32_t addr, QdrvRx *rx, QdrvErr *e)
+{
+    uint32_t w[3];
+    if (!read_words(t, addr, w, 3, e))
+        return false;
+    *rx = (QdrvRx){ w[0], w[1], w[2] };
+    return true;
+}
+
+/* Does the UART hold a byte? Exactly the one status register is read: its
+ * neighbours may be a data register whose read pops the byte. */
+static bool rx_ready(QdrvTwin *t, const QdrvRx *rx, bool *ready, QdrvErr *e)
+{
+    uint32_t v;
+    if (!read_words(t, rx->status, &v, 1, e))
+        return false;
+    *ready = (v & rx->mask) == rx->ready;
+    return true;
+}
+
+/* Has QEMU handled the close of our connection to the UART socket? Its
+ * socket chardev then names itself "disconnected:...". Until then a guest
+ * byte written to the UART could still go to the dead socket instead of
+ * only the log. */
+static bool uart_closed(QdrvTwin *t, bool *closed, QdrvErr *e)
+{
+    json_t *r;
+    if (!qdrv_qmp(&t->qmp, "query-chardev", NULL, &r, e))
+        return false;
+    *closed = false;
+    size_t i;
+    json_t *c;
+    json_array_foreach(r, i, c)
+    {
+        const char *label = json_string_value(json_object_get(c, "label"));
+        const char *name = json_string_value(json_object_get(c, "filename"));
+        if (label && name && !strcmp(label, "uart0"))
+            *closed = !strncmp(name, "disconnected:", 13);
+    }
+    json_decref(r);
+    return true;
+}
+
+bool qdrv_twin_feed_uart(QdrvTwin *t, const QdrvRx *rx, uint8_t byte, QdrvFeed *out, QdrvErr *e)
+{
+    bool ready, closed = false;
+    *out = QDRV_FEED_BUSY;
+    if (!rx_ready(t, rx, &ready, e))
+        return false;
+    if (ready)
+        return true;
+    char path[300];
+    twin_path(t, "uart.sock", path, sizeof(path));
+    int fd = -1;
+    if (!qdrv_connect(path, t->pid, t->gdb.timeout_ms, &fd, e) ||
+        !qdrv_io_write(fd, (const char *)&byte, 1, t->gdb.timeout_ms, "UART input", e)) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    /* A UART whose receiver is off (or whose state a round trip lost)
+     * drops the byte: it is then never shown, and the wait ends. */
+    bool ok = true;
+    for (int waited = 0; ok && !ready && waited < t->gdb.timeout_ms; waited++)
+        if ((ok = rx_ready(t, rx, &ready, e)) && !ready)
+            sleep_ms(1);
+    close(fd);
+    for (int waited = 0; ok && !closed; waited++) {
+        if (waited >= t->gdb.timeout_ms) {
+            snprintf(e->text, sizeof(e->text), "UART input: QEMU did not see the socket close within %d ms",
+                     t->gdb.timeout_ms);
+            ok = false;
+        } else if ((ok = uart_closed(t, &closed, e)) && !closed) {
+            sleep_ms(1);
+        }
+    }
+    *out = ready ? QDRV_FEED_DELIVERED : QDRV_FEED_LOST;
+    return ok;
 }
