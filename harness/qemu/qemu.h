@@ -191,6 +191,16 @@ typedef struct QdrvDiffHooks {
 bool qdrv_stream_diff_with(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, const QdrvDiffHooks *h,
                            QdrvDiff *d, QdrvErr *e);
 
+/* The -icount shift every twin runs with: one instruction is 2^shift ns. */
+#define QDRV_ICOUNT_SHIFT 3
+/* Is the stream's machine mid-event? A QEMU timer whose deadline is not
+ * after the virtual clock (timer.0's qemu_icount_bias + qemu_icount <<
+ * QDRV_ICOUNT_SHIFT) has expired without its callback having run: the
+ * stop came between the clock reaching the deadline and the main loop
+ * running the callback, a host-thread race (docs/qemu.md, "No false
+ * positives"). path (if not NULL) names the first such timer. */
+bool qdrv_stream_unsettled(const uint8_t *buf, size_t len, bool *unsettled, char *path, size_t n, QdrvErr *e);
+
 /* ------------------------------------------------------------ the loop */
 
 typedef enum { QDRV_MIGRATE, QDRV_SNAPSHOT } QdrvMode;
@@ -224,6 +234,7 @@ typedef struct QdrvResult {
     char detail[320];
     uint64_t done;          /* checkpoints completed */
     unsigned races;         /* differences not confirmed at the next checkpoint */
+    unsigned unsettled;     /* checkpoints that differed mid-event (qdrv_stream_unsettled) */
     /* The first QDRV_RACES_KEPT of them, for the report: never dropped
      * silently, only not called findings (docs/qemu.md). */
 #define QDRV_RACES_KEPT 8

@@ -39,7 +39,23 @@ typedef struct Run {
     uint64_t suspect_cp;
     uint8_t *suspect_a, *suspect_b;
     size_t suspect_alen, suspect_blen;
+    unsigned suspect_waits;     /* mid-event checkpoints since (see settled) */
 } Run;
+
+/* How many mid-event checkpoints in a row a pending difference waits for a
+ * settled one before it is kept as unconfirmed. */
+#define SETTLE_WAITS_MAX 8
+
+/* Were both streams saved settled, no timer expired with its callback not
+ * run yet? Only then can a difference confirm a pending one. */
+static bool settled(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, bool *yes, QdrvErr *e)
+{
+    bool ua, ub;
+    if (!qdrv_stream_unsettled(a, alen, &ua, NULL, 0, e) || !qdrv_stream_unsettled(b, blen, &ub, NULL, 0, e))
+        return false;
+    *yes = !ua && !ub;
+    return true;
+}
 
 double qdrv_now_s(void)
 {
@@ -457,9 +473,21 @@ static int checkpoint(Run *run, uint64_t k, QdrvErr *e)
         run->suspect_cp = k;
         run->suspect_a = a, run->suspect_alen = alen;
         run->suspect_b = b, run->suspect_blen = blen;
+        run->suspect_waits = 0;
         return 0;
     }
-    if (d.differs) {
+    bool calm = true;
+    if (d.differs && !settled(a, alen, b, blen, &calm, e)) {
+        rc = 2;
+        goto out;
+    }
+    if (d.differs && !calm) {
+        /* Mid-event: this checkpoint neither confirms nor dismisses. */
+        run->r->unsettled++;
+        if (++run->suspect_waits < SETTLE_WAITS_MAX)
+            goto out;
+    }
+    if (d.differs && calm) {
         /* Confirmed: report the first difference, with its streams. */
         snprintf(detail, sizeof(detail), "confirmed at checkpoint %llu: %.200s differs there", (unsigned long long)k,
                  d.path);

@@ -1,8 +1,9 @@
 /*
  * stream.c - what the driver does with QEMU streams, through the engine's
  * decoder (decode.h): the first difference of two streams outside the
- * declared volatile leaves, globalstate's runstate rewritten for a
- * destination, and the test hook that damages one leaf.
+ * declared volatile leaves, whether a stream was saved mid-event (an
+ * expired timer whose callback has not run), globalstate's runstate
+ * rewritten for a destination, and the test hook that damages one leaf.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,46 @@ bool qdrv_stream_corrupt(uint8_t *buf, size_t len, const char *path, unsigned xo
         buf[l->offset] ^= (uint8_t)xor_mask;
     else
         snprintf(e->text, sizeof(e->text), "--corrupt: the stream has no leaf %.200s", path);
+    vdec_free(d);
+    return ok;
+}
+
+static bool be64_of(const VdecLeaf *l, int64_t *v)
+{
+    if (!l || l->size != 8)
+        return false;
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x = x << 8 | l->bytes[i];
+    *v = (int64_t)x;
+    return true;
+}
+
+bool qdrv_stream_unsettled(const uint8_t *buf, size_t len, bool *unsettled, char *path, size_t n, QdrvErr *e)
+{
+    Vdec *d = decode("the", buf, len, e);
+    if (!d)
+        return false;
+    int64_t bias, icount;
+    bool ok = be64_of(vdec_find(d, "timer.0/timer/icount/qemu_icount_bias"), &bias) &&
+              be64_of(vdec_find(d, "timer.0/timer/icount/qemu_icount"), &icount);
+    *unsettled = false;
+    if (!ok) {
+        snprintf(e->text, sizeof(e->text), "stream has no timer.0 icount state (was QEMU run with -icount?)");
+    } else {
+        int64_t now = bias + (icount << QDRV_ICOUNT_SHIFT);
+        /* Every QEMU timer leaf ("timer": its expire time in ns, -1 when
+         * not armed). */
+        for (size_t i = 0; i < vdec_count(d) && !*unsettled; i++) {
+            const VdecLeaf *l = vdec_leaf(d, i);
+            int64_t when;
+            if (!strcmp(l->type, "timer") && be64_of(l, &when) && when >= 0 && when <= now) {
+                *unsettled = true;
+                if (path)
+                    snprintf(path, n, "%s", l->path);
+            }
+        }
+    }
     vdec_free(d);
     return ok;
 }

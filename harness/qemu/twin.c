@@ -70,6 +70,8 @@ bool qdrv_twin_start(QdrvTwin *t, const QdrvSetup *s, const char *incoming, Qdrv
     snprintf(uart_arg, sizeof(uart_arg), "socket,id=uart0,path=%s,server=on,wait=off,logfile=%s,logappend=on", usock,
              uart);
     snprintf(seed, sizeof(seed), "%u", s->seed);
+    char icount[48];
+    snprintf(icount, sizeof(icount), "shift=%d,align=off,sleep=off", QDRV_ICOUNT_SHIFT);
     /* The same line for every twin; only the paths inside its own folder
      * differ. Nothing host-backed reaches the guest: instruction-counted
      * time that never sleeps, the RTC on the VM clock, a fixed seed. */
@@ -92,7 +94,7 @@ bool qdrv_twin_start(QdrvTwin *t, const QdrvSetup *s, const char *incoming, Qdrv
     argv[n++] = "none";
     argv[n++] = "-S";
     argv[n++] = "-icount";
-    argv[n++] = "shift=3,align=off,sleep=off";
+    argv[n++] = icount;
     argv[n++] = "-rtc";
     argv[n++] = "clock=vm";
     argv[n++] = "-seed";

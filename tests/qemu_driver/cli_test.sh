@@ -35,8 +35,11 @@ if [ "$part" = clean ]; then
 for board in lm3s811evb mps2-an385; do
   expect "$board-snapshot" 0 "$vm" qemu run --machine "$board" --mode snapshot --checkpoints 8 --json --results "$work/r"
   has "$board-snapshot" 'd["status"] == "clean" and d["checkpoints"] >= 8'
+  # UART input: one byte per checkpoint, each taken by the guest before the next.
+  has "$board-snapshot-input" 'd["uart_bytes_in"] == d["checkpoints"]'
   expect "$board-migrate" 0 "$vm" qemu run --machine "$board" --mode migrate --checkpoints 2 --json --results "$work/r"
   has "$board-migrate" 'd["status"] == "clean" and d["checkpoints"] >= 2'
+  has "$board-migrate-input" 'd["uart_bytes_in"] == d["checkpoints"]'
 done
 fi
 
