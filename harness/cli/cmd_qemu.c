@@ -52,6 +52,9 @@ static const char qemu_usage[] =
     "                       e.g. pl061.0/dir) of B's stream before the\n"
     "                       destination loads it, at checkpoint AT (default 1);\n"
     "                       migrate mode\n"
+    "  --no-input           feed no UART input (by default one seeded byte to\n"
+    "                       each twin's UART at every checkpoint, when the\n"
+    "                       workload has a board_rx symbol; see docs/qemu.md)\n"
     "  --json               print the result as one JSON object\n"
     "  --quiet              no progress line, no summary\n"
     "  --help               this text\n"
@@ -227,7 +230,8 @@ int cmd_qemu(int argc, char **argv)
     argc--, argv++;
     /* The numeric options first, contiguous: they are parsed from a table. */
     enum { O_CPS = 256, O_DUR, O_EVERY, O_SEED, O_JOBS, O_TIMEOUT, O_MACHINE, O_QEMU, O_FW, O_MODE, O_JSON,
-           O_RESULTS, O_QUIET, O_CORRUPT, O_HELP };
+           O_RESULTS, O_QUIET, O_CORRUPT, O_HELP,
+           O_NOINPUT };
     typedef struct NumOpt {
         int opt;
         const char *name;
@@ -248,7 +252,9 @@ int cmd_qemu(int argc, char **argv)
         { "jobs", required_argument, 0, O_JOBS },       { "json", no_argument, 0, O_JSON },
         { "results", required_argument, 0, O_RESULTS }, { "quiet", no_argument, 0, O_QUIET },
         { "timeout", required_argument, 0, O_TIMEOUT }, { "corrupt", required_argument, 0, O_CORRUPT },
-        { "help", no_argument, 0, O_HELP },             { 0, 0, 0, 0 },
+        { "help", no_argument, 0, O_HELP },
+        { "no-input", no_argument, 0, O_NOINPUT },
+        { 0, 0, 0, 0 },
     };
     QdrvConfig c;
     memset(&c, 0, sizeof(c));
@@ -285,6 +291,7 @@ int cmd_qemu(int argc, char **argv)
         case O_RESULTS: c.results = optarg; break;
         case O_DUR: if (!cli_parse_duration(optarg, &c.seconds)) return 2; break;
         case O_QUIET: c.quiet = true; break;
+        case O_NOINPUT: c.no_input = true; break;
         case O_HELP: fputs(qemu_usage, stdout); return 0;
         default: {
             const NumOpt *n = numeric;
@@ -394,6 +401,7 @@ int cmd_qemu_replay(const char *path, const char *results, bool json)
         c.corrupt_xor = (unsigned)x;
         c.corrupt_at = (uint64_t)at;
     }
+    c.no_input = json_is_true(json_object_get(j, "no_input"));
     qdrv_install_signal_handlers();
     int rc = run_one(&c, json);
     json_decref(j);

@@ -214,6 +214,7 @@ typedef struct QdrvConfig {
     const char *results;    /* where findings go */
     bool quiet;
     FILE *progress;         /* a progress line per checkpoint, or NULL */
+    bool no_input;          /* feed no UART input (docs/qemu.md, "UART input") */
     /* Test hook (planted bug): XOR corrupt_xor into the first byte of the
      * leaf corrupt_path of B's stream before the destination loads it, at
      * checkpoint corrupt_at (migrate mode). */

@@ -247,6 +247,8 @@ static int finding(Run *run, const char *oracle, uint64_t cp, const QdrvDiff *d,
                               "firmware", c->setup.firmware, "mode", c->mode == QDRV_MIGRATE ? "migrate" : "snapshot",
                               "seed", (int)c->setup.seed, "every", (int)c->every, "checkpoints",
                               (json_int_t)(cp + 1), "oracle", oracle);
+    if (c->no_input)
+        json_object_set_new(repro, "no_input", json_true());
     if (c->corrupt_path)
         json_object_set_new(repro, "corrupt", json_pack("{s:s, s:i, s:I}", "path", c->corrupt_path, "xor",
                                                         (int)c->corrupt_xor, "at", (json_int_t)c->corrupt_at));
@@ -533,7 +535,7 @@ static int loop(Run *run, QdrvErr *e)
     /* A workload without board_rx gets no input. */
     uint32_t rx_addr;
     QdrvErr none;
-    run->rx_on = qdrv_elf_symbol(c->setup.firmware, "board_rx", &rx_addr, &none);
+    run->rx_on = !c->no_input && qdrv_elf_symbol(c->setup.firmware, "board_rx", &rx_addr, &none);
     if (run->rx_on && !qdrv_twin_rx_read(&run->a, rx_addr, &run->rx, e))
         return 2;
     double t0 = qdrv_now_s();
