@@ -193,13 +193,15 @@ bool qdrv_stream_diff_with(const uint8_t *a, size_t alen, const uint8_t *b, size
 
 /* The -icount shift every twin runs with: one instruction is 2^shift ns. */
 #define QDRV_ICOUNT_SHIFT 3
-/* Is the stream's machine mid-event? A QEMU timer whose deadline is not
- * after the virtual clock (timer.0's qemu_icount_bias + qemu_icount <<
- * QDRV_ICOUNT_SHIFT) has expired without its callback having run: the
- * stop came between the clock reaching the deadline and the main loop
- * running the callback, a host-thread race (docs/qemu.md, "No false
- * positives"). path (if not NULL) names the first such timer. */
-bool qdrv_stream_unsettled(const uint8_t *buf, size_t len, bool *unsettled, char *path, size_t n, QdrvErr *e);
+/* The QEMU timers of a stream that have expired without their callback
+ * having run: deadline not after the virtual clock (timer.0's
+ * qemu_icount_bias + qemu_icount << QDRV_ICOUNT_SHIFT). A stop warps the
+ * clock to the next deadline, and whether the main loop runs that
+ * callback before the stop completes is a host-thread race: two twins at
+ * the same instruction whose lists differ are mid-event relative to each
+ * other (docs/qemu.md, "No false positives"). paths gets the leaf paths,
+ * space-separated, in stream order ("" for none). */
+bool qdrv_stream_expired(const uint8_t *buf, size_t len, char *paths, size_t n, QdrvErr *e);
 
 /* ------------------------------------------------------------ the loop */
 

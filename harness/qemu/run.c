@@ -46,14 +46,15 @@ typedef struct Run {
  * settled one before it is kept as unconfirmed. */
 #define SETTLE_WAITS_MAX 8
 
-/* Were both streams saved settled, no timer expired with its callback not
- * run yet? Only then can a difference confirm a pending one. */
+/* Were the twins saved on the same side of every timer deadline the stop
+ * reached: the same timers expired with their callbacks not run? Only then
+ * can a difference confirm a pending one. */
 static bool settled(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, bool *yes, QdrvErr *e)
 {
-    bool ua, ub;
-    if (!qdrv_stream_unsettled(a, alen, &ua, NULL, 0, e) || !qdrv_stream_unsettled(b, blen, &ub, NULL, 0, e))
+    char ea[1024], eb[1024];
+    if (!qdrv_stream_expired(a, alen, ea, sizeof(ea), e) || !qdrv_stream_expired(b, blen, eb, sizeof(eb), e))
         return false;
-    *yes = !ua && !ub;
+    *yes = !strcmp(ea, eb);
     return true;
 }
 

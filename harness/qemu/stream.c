@@ -1,8 +1,8 @@
 /*
  * stream.c - what the driver does with QEMU streams, through the engine's
  * decoder (decode.h): the first difference of two streams outside the
- * declared volatile leaves, whether a stream was saved mid-event (an
- * expired timer whose callback has not run), globalstate's runstate
+ * declared volatile leaves, the timers a stream holds expired with their
+ * callbacks not run yet, globalstate's runstate
  * rewritten for a destination, and the test hook that damages one leaf.
  */
 #include <stdio.h>
@@ -175,7 +175,7 @@ static bool be64_of(const VdecLeaf *l, int64_t *v)
     return true;
 }
 
-bool qdrv_stream_unsettled(const uint8_t *buf, size_t len, bool *unsettled, char *path, size_t n, QdrvErr *e)
+bool qdrv_stream_expired(const uint8_t *buf, size_t len, char *paths, size_t n, QdrvErr *e)
 {
     Vdec *d = decode("the", buf, len, e);
     if (!d)
@@ -183,21 +183,19 @@ bool qdrv_stream_unsettled(const uint8_t *buf, size_t len, bool *unsettled, char
     int64_t bias, icount;
     bool ok = be64_of(vdec_find(d, "timer.0/timer/icount/qemu_icount_bias"), &bias) &&
               be64_of(vdec_find(d, "timer.0/timer/icount/qemu_icount"), &icount);
-    *unsettled = false;
+    size_t used = 0;
+    paths[0] = 0;
     if (!ok) {
         snprintf(e->text, sizeof(e->text), "stream has no timer.0 icount state (was QEMU run with -icount?)");
     } else {
         int64_t now = bias + (icount << QDRV_ICOUNT_SHIFT);
         /* Every QEMU timer leaf ("timer": its expire time in ns, -1 when
          * not armed). */
-        for (size_t i = 0; i < vdec_count(d) && !*unsettled; i++) {
+        for (size_t i = 0; i < vdec_count(d); i++) {
             const VdecLeaf *l = vdec_leaf(d, i);
             int64_t when;
-            if (!strcmp(l->type, "timer") && be64_of(l, &when) && when >= 0 && when <= now) {
-                *unsettled = true;
-                if (path)
-                    snprintf(path, n, "%s", l->path);
-            }
+            if (!strcmp(l->type, "timer") && be64_of(l, &when) && when >= 0 && when <= now && used < n)
+                used += (size_t)snprintf(paths + used, n - used, "%s%s", used ? " " : "", l->path);
         }
     }
     vdec_free(d);
