@@ -109,7 +109,7 @@ static bool field_bits(const LoopExplore *x, const char *spec, uint64_t *seen0, 
  * never seen as 0 cleared (a bit never seen either way is set first). */
 static uint32_t steer(LoopExplore *x, const DevReg *r)
 {
-    uint64_t rnd = loop_rng(&x->rng);
+    uint64_t rnd = loop_rng_next(&x->rng);
     if (r->key && (rnd & 1))
         return r->key;
     uint32_t v = (uint32_t)(rnd >> 32);
@@ -153,7 +153,7 @@ static long pick_device(LoopExplore *x, Machine *m)
     }
     if (!with)
         return -1;
-    size_t k = loop_rng(&x->rng) % (wanting ? wanting : with);
+    size_t k = loop_rng_next(&x->rng) % (wanting ? wanting : with);
     for (size_t i = 0; i < n; i++) {
         const DevType *ty = mach_device_type(m, i);
         if (ty->regs && (!wanting || wants_bits(x, ty)) && !k--)
@@ -169,9 +169,9 @@ static bool feed_inputs(LoopExplore *x, const DevType *ty, unsigned dev, LoopFin
     unsigned channels = 0;
     while (ty->inputs && ty->inputs[channels])
         channels++;
-    unsigned burst = 1 + (unsigned)(loop_rng(&x->rng) % 32);
+    unsigned burst = 1 + (unsigned)(loop_rng_next(&x->rng) % 32);
     for (unsigned k = 0; k < burst; k++) {
-        uint64_t r = loop_rng(&x->rng);
+        uint64_t r = loop_rng_next(&x->rng);
         if (!loop_twin_input(x->t, dev, channels ? (unsigned)(r % channels) : 0, (uint32_t)(r >> 32), f))
             return false;
     }
@@ -185,7 +185,7 @@ static bool write_regs(LoopExplore *x, const DevType *ty, uint32_t base, bool in
 {
     for (const DevReg *r = ty->regs; r->name; r++) {
         bool gate = inputs && r->input_mask;
-        if (loop_rng(&x->rng) % 4 == 0 && !gate)
+        if (loop_rng_next(&x->rng) % 4 == 0 && !gate)
             continue;   /* leave some registers as the workload set them */
         uint32_t v = steer(x, r);
         if (gate)
@@ -216,11 +216,11 @@ bool loop_explore_step(LoopExplore *x, const VmsOut *sa, LoopFinding *f)
         const DevType *ty = mach_device_type(a, (size_t)i);
         uint32_t base = mach_device_base(a, (size_t)i);
         snprintf(x->dev, sizeof(x->dev), "%s", dev_name(mach_device(a, (size_t)i)));
-        bool inputs = ty->input && (loop_rng(&x->rng) & 1);
+        bool inputs = ty->input && (loop_rng_next(&x->rng) & 1);
         if (!write_regs(x, ty, base, inputs, f) || (inputs && !feed_inputs(x, ty, (unsigned)i, f)))
             return note(x, f);
     }
-    uint64_t r = loop_rng(&x->rng);
+    uint64_t r = loop_rng_next(&x->rng);
     if ((r & 1) && !loop_twin_idle(x->t, (r >> 8) % (1ull << ((r >> 1) % 28)), f))
         return note(x, f);
     if (!loop_twin_checkpoint(x->t, f))

@@ -61,8 +61,6 @@ uint64_t loop_rng_next(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-uint64_t loop_rng(uint64_t *s) { return rng_next(s); }
-
 static uint64_t rng_range(uint64_t *s, uint64_t lo, uint64_t hi)
 {
     return hi <= lo ? lo : lo + loop_rng_next(s) % (hi - lo + 1);

@@ -26,8 +26,6 @@ const VmsField *loop_carrier(const MachShadow *sh, const DevMember *mem, const V
  */
 size_t loop_rank_causes(Machine *a, Machine *scratch, const void *stream, size_t len, LoopFinding *f);
 
-/* The loop's seeded generator (splitmix64), for its other files. */
-uint64_t loop_rng(uint64_t *s);
 /* A's stream from the twin's last checkpoint. */
 const VmsOut *loop_twin_saved_a(LoopTwin *t);
 /* Drop the twin's operation log (kept for the trace of a finding): the
