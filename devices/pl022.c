@@ -291,6 +291,21 @@ static const DevMember pl022_members[] = {
     DEV_MEMBERS_END,
 };
 
+/* What the register explorer may write (device.h). CR0 first: it sets the
+ * frame mask DR writes are stored under; CR1 then may enable the port (and
+ * with LBM loop frames back), so the DR writes after it show FIFO bits. */
+static const DevReg pl022_regs[] = {
+    DEV_REG("SSPCR0", PL022_CR0, 4, 0xffffu, "pl022_ssp/cr0", 0, "DSS sets the frame mask"),
+    DEV_REG("SSPCR1", PL022_CR1, 4, 0xfu, "pl022_ssp/cr1", 0,
+            "SSE enables the port and selects the slaves; LBM loops frames back"),
+    DEV_REG("SSPCPSR", PL022_CPSR, 4, 0xffu, "pl022_ssp/cpsr", 0, NULL),
+    DEV_REG("SSPIMSC", PL022_IMSC, 4, 0xfu, "pl022_ssp/im", 0, "drives the IRQ line"),
+    DEV_REG("SSPDR", PL022_DR, 4, 0xffffu, "pl022_ssp/tx_fifo", 0,
+            "queues a frame; an enabled port exchanges it at once"),
+    DEV_REG("SSPICR", PL022_ICR, 4, 0x3u, NULL, 0, "clears ROR and RT"),
+    DEV_REGS_END,
+};
+
 const DevType pl022_type = {
     .name = "pl022",
     .summary = "ARM PrimeCell SSP (PL022): SPI master, 8-frame FIFOs, slaves on its SSI bus",
@@ -299,4 +314,5 @@ const DevType pl022_type = {
     .members = pl022_members,
     .realize = pl022_realize,
     .reset = pl022_reset,
+    .regs = pl022_regs,
 };

@@ -412,6 +412,33 @@ static const DevMember pl080_members[] = {
     DEV_MEMBERS_END,
 };
 
+/* What the register explorer may write (device.h). Channel registers
+ * come first so that an enabled channel is set up before Configuration
+ * turns the controller on; a transfer to a wild address is refused by the
+ * bus (dev_bus_write) and raises the channel's error bit. */
+#define PL080_CHAN_REGS(n)                                                                         \
+    DEV_REG("DMACC" #n "SrcAddr", PL080_CHAN_BASE + 32 * (n), 4, 0xffffffffu, "pl080_channel/src", \
+            0, NULL),                                                                              \
+    DEV_REG("DMACC" #n "DestAddr", PL080_CHAN_BASE + 32 * (n) + 0x04, 4, 0xffffffffu,              \
+            "pl080_channel/dest", 0, NULL),                                                        \
+    DEV_REG("DMACC" #n "LLI", PL080_CHAN_BASE + 32 * (n) + 0x08, 4, ~2u, "pl080_channel/lli", 0,   \
+            "the next item of the chain, read at the end of this one"),                            \
+    DEV_REG("DMACC" #n "Control", PL080_CHAN_BASE + 32 * (n) + 0x0c, 4, 0xffffffffu,               \
+            "pl080_channel/ctrl", 0, "TransferSize, widths, increments, terminal-count interrupt"), \
+    DEV_REG("DMACC" #n "Configuration", PL080_CHAN_BASE + 32 * (n) + 0x10, 4, CCONF_MASK & ~CCONF_A, \
+            "pl080_channel/conf", 0, "E starts the channel; IE and ITC set the interrupt masks")
+
+static const DevReg pl080_regs[] = {
+    PL080_CHAN_REGS(0), PL080_CHAN_REGS(1), PL080_CHAN_REGS(2), PL080_CHAN_REGS(3),
+    PL080_CHAN_REGS(4), PL080_CHAN_REGS(5), PL080_CHAN_REGS(6), PL080_CHAN_REGS(7),
+    DEV_REG("DMACSync", PL080_SYNC, 4, 0xffffu, "pl080/sync", 0, NULL),
+    DEV_REG("DMACConfiguration", PL080_CONFIG, 4, CONF_MASK, "pl080/conf", 0,
+            "E turns the controller on: enabled channels start moving at the next tick"),
+    DEV_REG("DMACIntTCClear", PL080_INT_TC_CLEAR, 4, 0xffu, NULL, 0, "clears terminal-count bits"),
+    DEV_REG("DMACIntErrClr", PL080_INT_ERR_CLEAR, 4, 0xffu, NULL, 0, "clears error bits"),
+    DEV_REGS_END,
+};
+
 const DevType pl080_type = {
     .name = "pl080",
     .summary = "ARM PrimeCell DMA controller (PL080): 8 channels, linked lists, paced transfers",
@@ -420,4 +447,5 @@ const DevType pl080_type = {
     .members = pl080_members,
     .realize = pl080_realize,
     .reset = pl080_reset,
+    .regs = pl080_regs,
 };

@@ -632,6 +632,28 @@ static void virtblk_reset(void *opaque)
     memset(&s->img, 0, sizeof(s->img));     /* a RAM disk: zero at power-on and after reset */
 }
 
+/* What the register explorer may write (device.h), in a driver's order:
+ * stop the queue (the ring addresses are writable only then), set it up,
+ * start it, then status, notify and acknowledge. The device reaches guest
+ * memory only through dev_mem_read/dev_mem_write, which refuse addresses
+ * outside SRAM, so wild ring addresses end in NEEDS_RESET, not a crash. */
+static const DevReg virtblk_regs[] = {
+    DEV_REG("QueueReady", REG_QUEUE_READY, 4, 0x1u, NULL, 0, "0 stops the queue, dropping requests in flight"),
+    DEV_REG("DriverFeatures", REG_DRV_FEATURES, 4, 0xffffffffu, "vmstress-virtblk/driver_features", 0,
+            "stored while FEATURES_OK is clear"),
+    DEV_REG("QueueNum", REG_QUEUE_NUM, 4, 0xfu, "vmstress-virtblk/queue_num", 0,
+            "stored if 1, 2, 4 or 8 while the queue is stopped"),
+    DEV_REG("QueueDescLow", REG_DESC_LO, 4, 0xffffffffu, "vmstress-virtblk/desc_addr", 0, NULL),
+    DEV_REG("QueueDriverLow", REG_AVAIL_LO, 4, 0xffffffffu, "vmstress-virtblk/avail_addr", 0, NULL),
+    DEV_REG("QueueDeviceLow", REG_USED_LO, 4, 0xffffffffu, "vmstress-virtblk/used_addr", 0, NULL),
+    DEV_REG("QueueReady", REG_QUEUE_READY, 4, 0x1u, "vmstress-virtblk/queue_ready", 0,
+            "1 starts the queue if it is set up and aligned, and takes requests"),
+    DEV_REG("Status", REG_STATUS, 4, 0xffu, "vmstress-virtblk/status", 0, "0 resets the device; takes requests"),
+    DEV_REG("QueueNotify", REG_QUEUE_NOTIFY, 4, 0xffffffffu, NULL, 0, "takes the available requests"),
+    DEV_REG("InterruptACK", REG_INT_ACK, 4, 0xffffffffu, NULL, 0, "clears InterruptStatus bits"),
+    DEV_REGS_END,
+};
+
 const DevType virtblk_type = {
     .name = "vmstress-virtblk",
     .summary = "vmstress's own virtqueue block device (virtio-mmio style, 64 KiB image, requests in flight)",
@@ -641,4 +663,5 @@ const DevType virtblk_type = {
     .extra_vmsds = virtblk_extra_vmsds,
     .realize = virtblk_realize,
     .reset = virtblk_reset,
+    .regs = virtblk_regs,
 };
