@@ -300,7 +300,7 @@ static const DevReg pl022_regs[] = {
             "SSE enables the port and selects the slaves; LBM loops frames back"),
     DEV_REG("SSPCPSR", PL022_CPSR, 4, 0xffu, "pl022_ssp/cpsr", 0, NULL),
     DEV_REG("SSPIMSC", PL022_IMSC, 4, 0xfu, "pl022_ssp/im", 0, "drives the IRQ line"),
-    DEV_REG("SSPDR", PL022_DR, 4, 0xffffu, "pl022_ssp/tx_fifo", 0,
+    DEV_REG("SSPDR", PL022_DR, 4, 0xffffu, "pl022_ssp/tx_fifo[0]", 0,
             "queues a frame; an enabled port exchanges it at once"),
     DEV_REG("SSPICR", PL022_ICR, 4, 0x3u, NULL, 0, "clears ROR and RT"),
     DEV_REGS_END,
