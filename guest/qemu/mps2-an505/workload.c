@@ -43,33 +43,7 @@ const QrtIrq board_irqs[] = {
 };
 const unsigned board_nirqs = sizeof(board_irqs) / sizeof(board_irqs[0]);
 
-const QrtRx board_rx = { UART0 + 0x04, 1u << 1, 1u << 1 };   /* STATE.RXFULL */
-
-int board_getc(void)
-{
-    return qrt_rx_ready() ? (int)(REG32(UART0) & 0xff) : -1;
-}
-
-void board_putc(char c)
-{
-    while (REG32(UART0 + 0x04) & 1)   /* STATE.TXFULL */
-        ;
-    REG32(UART0) = (uint8_t)c;
-}
-
-static void timer_start(uint32_t base, uint32_t reload)
-{
-    REG32(base + 0x08) = reload;     /* RELOAD */
-    REG32(base + 0x04) = reload;     /* VALUE */
-    REG32(base + 0x00) = 1 | 8;      /* CTRL: enable, interrupt enable */
-}
-
-/* One half of the SP804-style dual timer: periodic, 32-bit, interrupting. */
-static void dualtimer_start(uint32_t half, uint32_t load)
-{
-    REG32(half + 0x00) = load;                            /* LOAD */
-    REG32(half + 0x08) = (1u << 7) | (1u << 6) | (1u << 5) | (1u << 1);
-}
+#include "cmsdk.h"     /* board_rx, board_getc, board_putc, the timers */
 
 static void watchdog_start(uint32_t base, uint32_t load, uint32_t ctrl)
 {
@@ -113,11 +87,11 @@ void board_init(void)
 {
     REG32(UART0 + 0x10) = 16;         /* BAUDDIV */
     REG32(UART0 + 0x08) = 3;          /* CTRL: TX and RX enable */
-    timer_start(TIMER0, 4000);
-    timer_start(TIMER1, 11111);
-    timer_start(S32KT, 3);            /* 32 kHz: every ~92 us */
-    dualtimer_start(DUALT, 7000);
-    dualtimer_start(DUALT + 0x20, 23456);
+    cmsdk_timer_start(TIMER0, 4000);
+    cmsdk_timer_start(TIMER1, 11111);
+    cmsdk_timer_start(S32KT, 3);            /* 32 kHz: every ~92 us */
+    cmsdk_dualtimer_start(DUALT, 7000);
+    cmsdk_dualtimer_start(DUALT + 0x20, 23456);
     watchdog_start(NSWDOG, 30000, 1);
     watchdog_start(SWDOG, 200000, 0);
     watchdog_start(S32KWD, 5000, 0);

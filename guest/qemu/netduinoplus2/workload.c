@@ -29,30 +29,11 @@ const QrtIrq board_irqs[] = {
 };
 const unsigned board_nirqs = sizeof(board_irqs) / sizeof(board_irqs[0]);
 
-const QrtRx board_rx = { USART1 + 0x00, 1u << 5, 1u << 5 };   /* SR.RXNE */
-
-int board_getc(void)
-{
-    return qrt_rx_ready() ? (int)(REG32(USART1 + 0x04) & 0xff) : -1;
-}
-
-void board_putc(char c)
-{
-    while (!(REG32(USART1 + 0x00) & (1u << 7)))   /* SR.TXE */
-        ;
-    REG32(USART1 + 0x04) = (uint8_t)c;            /* DR */
-}
+#include "stm32.h"     /* board_rx, board_getc, board_putc, the USART and timers */
 
 void board_init(void)
 {
-    REG32(USART1 + 0x0C) = (1u << 13) | (1u << 3) | (1u << 2);  /* CR1: UE, TE, RE */
-    static const uint32_t reload[4] = { 3000, 7777, 12000, 40000 };
-    for (unsigned i = 0; i < 4; i++) {
-        REG32(TIM(i) + 0x28) = 1;           /* PSC: divide by 2 */
-        REG32(TIM(i) + 0x2C) = reload[i];   /* ARR */
-        REG32(TIM(i) + 0x0C) = 1;           /* DIER: UIE */
-        REG32(TIM(i) + 0x00) = 1;           /* CR1: CEN */
-    }
+    stm32_usart_and_timers_start();
     REG32(SYSCFG + 0x08) = 0;               /* EXTICR1: line 0 from port A */
     REG32(EXTI + 0x00) = 1;                 /* IMR: line 0 */
     REG32(EXTI + 0x08) = 1;                 /* RTSR: rising edge */
