@@ -73,24 +73,9 @@ bool vms_ram_pages(const VmsRam *ram, VmsOut *out, const uint8_t *bitmap, bool e
 
 /* ------------------------------------------------------------ load */
 
-__attribute__((format(printf, 4, 5)))
-static bool ram_fail(VmsError *e, VmsErrClass cls, size_t offset, const char *fmt, ...)
-{
-    e->cls = cls;
-    snprintf(e->section, sizeof(e->section), "%s", VMS_RAM_IDSTR);
-    e->instance = 0;
-    e->field[0] = 0;
-    e->offset = offset;
-    va_list ap;
-    va_start(ap, fmt);
-    vms_error_vmsg(e, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 static bool short_read(VmsIn *in, VmsError *e, const char *what)
 {
-    return ram_fail(e, VMS_ERR_TRUNCATED, in->fail_pos, "stream ends inside %s", what);
+    return vms_stream_fail(e, VMS_ERR_TRUNCATED, VMS_RAM_IDSTR, 0, in->fail_pos, "stream ends inside %s", what);
 }
 
 /* A u8-counted block name that must be ours. */
@@ -103,7 +88,7 @@ static bool get_block(const VmsRam *ram, VmsIn *in, VmsError *e)
         return short_read(in, e, "a RAM block name");
     name[n] = 0;
     if (strlen(name) != n || strcmp(name, ram->block))
-        return ram_fail(e, VMS_ERR_UNKNOWN, at, "unknown RAM block '%s' (this machine has '%s')",
+        return vms_stream_fail(e, VMS_ERR_UNKNOWN, VMS_RAM_IDSTR, 0, at, "unknown RAM block '%s' (this machine has '%s')",
                         name, ram->block);
     return true;
 }
@@ -113,7 +98,7 @@ static bool load_block_list(const VmsRam *ram, VmsIn *in, uint64_t total, size_t
 {
     uint64_t len;
     if (total != ram->size)
-        return ram_fail(e, VMS_ERR_RANGE, at, "RAM total of 0x%llx bytes, this machine has 0x%llx",
+        return vms_stream_fail(e, VMS_ERR_RANGE, VMS_RAM_IDSTR, 0, at, "RAM total of 0x%llx bytes, this machine has 0x%llx",
                         (unsigned long long)total, (unsigned long long)ram->size);
     if (!get_block(ram, in, e))
         return false;
@@ -121,7 +106,7 @@ static bool load_block_list(const VmsRam *ram, VmsIn *in, uint64_t total, size_t
     if (!vms_in_be64(in, &len))
         return short_read(in, e, "a RAM block length");
     if (len != ram->size)
-        return ram_fail(e, VMS_ERR_RANGE, lpos, "RAM block '%s' of 0x%llx bytes, this machine's has 0x%llx",
+        return vms_stream_fail(e, VMS_ERR_RANGE, VMS_RAM_IDSTR, 0, lpos, "RAM block '%s' of 0x%llx bytes, this machine's has 0x%llx",
                         ram->block, (unsigned long long)len, (unsigned long long)ram->size);
     return true;
 }
@@ -134,10 +119,10 @@ static bool load_page(VmsRam *ram, VmsIn *in, VmsRamLoad *st, uint64_t addr, uns
             return false;
         st->have_block = true;
     } else if (!st->have_block) {
-        return ram_fail(e, VMS_ERR_FORMAT, at, "CONTINUE page record with no block named before it");
+        return vms_stream_fail(e, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, at, "CONTINUE page record with no block named before it");
     }
     if (addr >= ram->size)
-        return ram_fail(e, VMS_ERR_RANGE, at, "page at 0x%llx outside RAM block '%s' (0x%llx bytes)",
+        return vms_stream_fail(e, VMS_ERR_RANGE, VMS_RAM_IDSTR, 0, at, "page at 0x%llx outside RAM block '%s' (0x%llx bytes)",
                         (unsigned long long)addr, ram->block, (unsigned long long)ram->size);
     uint8_t *dst = ram->mem + addr;
     if (flags & VMS_RAM_ZERO) {
@@ -165,11 +150,11 @@ bool vms_ram_load_chunk(VmsRam *ram, VmsIn *in, VmsRamLoad *st, bool start, VmsE
         unsigned flags = (unsigned)(v & mask);
         uint64_t addr = v & ~mask;
         if (flags & ~known)
-            return ram_fail(e, VMS_ERR_FORMAT, at, "RAM record flags 0x%x not supported "
+            return vms_stream_fail(e, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, at, "RAM record flags 0x%x not supported "
                             "(XBZRLE, compression, hooks, multifd or unknown)", flags & ~known);
         if (flags & VMS_RAM_MEM_SIZE) {
             if (flags != VMS_RAM_MEM_SIZE || !start || st->sized)
-                return ram_fail(e, VMS_ERR_FORMAT, at, "RAM block list %s",
+                return vms_stream_fail(e, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, at, "RAM block list %s",
                                 flags != VMS_RAM_MEM_SIZE ? "with other flags"
                                 : !start ? "outside the START chunk" : "sent twice");
             if (!load_block_list(ram, in, addr, at, e))
@@ -177,16 +162,16 @@ bool vms_ram_load_chunk(VmsRam *ram, VmsIn *in, VmsRamLoad *st, bool start, VmsE
             st->sized = true;
         } else if (flags & VMS_RAM_EOS) {
             if (flags != VMS_RAM_EOS || addr)
-                return ram_fail(e, VMS_ERR_FORMAT, at, "RAM end-of-section record with flags 0x%x "
+                return vms_stream_fail(e, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, at, "RAM end-of-section record with flags 0x%x "
                                 "address 0x%llx", flags, (unsigned long long)addr);
             if (!st->sized)
-                return ram_fail(e, VMS_ERR_FORMAT, at, "RAM section without its block list");
+                return vms_stream_fail(e, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, at, "RAM section without its block list");
             return true;
         } else if (!!(flags & VMS_RAM_ZERO) + !!(flags & VMS_RAM_PAGE) != 1) {
-            return ram_fail(e, VMS_ERR_FORMAT, at, "RAM record flags 0x%x: neither a page nor a zero page",
+            return vms_stream_fail(e, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, at, "RAM record flags 0x%x: neither a page nor a zero page",
                             flags);
         } else if (!st->sized) {
-            return ram_fail(e, VMS_ERR_FORMAT, at, "RAM page before the block list");
+            return vms_stream_fail(e, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, at, "RAM page before the block list");
         } else if (!load_page(ram, in, st, addr, flags, at, e)) {
             return false;
         }

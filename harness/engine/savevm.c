@@ -103,9 +103,8 @@ VmsSection *vms_register(VmsRegistry *r, const char *idstr, int instance_id,
 
 /* ------------------------------------------------------------ errors */
 
-__attribute__((format(printf, 6, 7)))
-static bool stream_fail(VmsError *e, VmsErrClass cls, const char *section, int64_t instance,
-                        size_t offset, const char *fmt, ...)
+bool vms_stream_fail(VmsError *e, VmsErrClass cls, const char *section, int64_t instance,
+                     size_t offset, const char *fmt, ...)
 {
     e->cls = cls;
     snprintf(e->section, sizeof(e->section), "%s", section ? section : "");
@@ -146,7 +145,7 @@ static bool save_trailer(VmsOut *out, json_t *root, VmsError *err)
 {
     char *js = json_dumps(root, JSON_COMPACT);
     if (!js)
-        return stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len,
+        return vms_stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len,
                            "cannot serialise the vmdescription");
     size_t n = strlen(js);
     size_t padded = n;
@@ -158,7 +157,7 @@ static bool save_trailer(VmsOut *out, json_t *root, VmsError *err)
         ok = vms_out_u8(out, ' ');
     free(js);
     if (!ok)
-        return stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len,
+        return vms_stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len,
                            "vmdescription does not fit the output limit");
     return true;
 }
@@ -179,7 +178,7 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
     if (!(vms_out_u8(out, VMS_SEC_FULL) && vms_out_be32(out, s->section_id) &&
           vms_out_u8(out, (uint8_t)idlen) && vms_out_bytes(out, s->idstr, idlen) &&
           vms_out_be32(out, s->instance_id) && vms_out_be32(out, (uint32_t)version)))
-        return stream_fail(err, VMS_ERR_LIMIT, s->idstr, s->instance_id, start,
+        return vms_stream_fail(err, VMS_ERR_LIMIT, s->idstr, s->instance_id, start,
                            "output over its limit");
     json_t *jd = NULL;
     if (jdevs) {
@@ -199,7 +198,7 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
     map_tag(map, first_span, (int32_t)i);
     size_t fpos = out->len;
     if (!(vms_out_u8(out, VMS_SEC_FOOTER) && vms_out_be32(out, s->section_id)))
-        return stream_fail(err, VMS_ERR_LIMIT, s->idstr, s->instance_id, fpos,
+        return vms_stream_fail(err, VMS_ERR_LIMIT, s->idstr, s->instance_id, fpos,
                            "output over its limit");
     return true;
 }
@@ -219,7 +218,7 @@ static bool save_header(VmsRegistry *r, VmsOut *out, VmsMap *map, json_t *jconf,
 {
     if (!(vms_out_be32(out, VMS_FILE_MAGIC) && vms_out_be32(out, VMS_FILE_VERSION) &&
           vms_out_u8(out, VMS_SEC_CONFIGURATION)))
-        return stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
+        return vms_stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
     return save_config(r, out, map, jconf, err);
 }
 
@@ -246,7 +245,7 @@ static bool save_sections(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, 
     if (at)
         at[r->n] = out->len;
     if (ok && !vms_out_u8(out, VMS_SEC_EOF))
-        ok = stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
+        ok = vms_stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
     if (ok && root)
         ok = save_trailer(out, root, err);
     return ok;
@@ -323,7 +322,7 @@ typedef struct Loader {
 /* A short read while parsing framing: name the offset of the read that failed. */
 static bool truncated(Loader *L, const char *section, int64_t instance, const char *what)
 {
-    return stream_fail(L->err, VMS_ERR_TRUNCATED, section, instance, L->in.fail_pos,
+    return vms_stream_fail(L->err, VMS_ERR_TRUNCATED, section, instance, L->in.fail_pos,
                        "stream ends inside %s", what);
 }
 
@@ -333,12 +332,12 @@ static bool load_header(Loader *L)
     if (!vms_in_be32(&L->in, &magic))
         return truncated(L, NULL, -1, "the file magic");
     if (magic != VMS_FILE_MAGIC)
-        return stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, 0,
+        return vms_stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, 0,
                            "not a migration stream (magic 0x%08x)", magic);
     if (!vms_in_be32(&L->in, &version))
         return truncated(L, NULL, -1, "the file version");
     if (version != VMS_FILE_VERSION)
-        return stream_fail(L->err, VMS_ERR_VERSION, NULL, -1, 4,
+        return vms_stream_fail(L->err, VMS_ERR_VERSION, NULL, -1, 4,
                            "unsupported stream version %u (want %u)", version,
                            VMS_FILE_VERSION);
     return true;
@@ -351,7 +350,7 @@ static bool load_config(Loader *L)
     if (!vms_in_u8(&L->in, &t))
         return truncated(L, "configuration", 0, "the configuration section");
     if (t != VMS_SEC_CONFIGURATION)
-        return stream_fail(L->err, VMS_ERR_CONFIG, "configuration", 0, pos,
+        return vms_stream_fail(L->err, VMS_ERR_CONFIG, "configuration", 0, pos,
                            "configuration section missing (type byte 0x%02x)", t);
     ConfigState cs;
     memset(&cs, 0, sizeof(cs));
@@ -361,7 +360,7 @@ static bool load_config(Loader *L)
         return false;
     const char *mt = L->r->machine_type;
     if (cs.len != strlen(mt) || memcmp(cs.name, mt, cs.len) != 0)
-        return stream_fail(L->err, VMS_ERR_CONFIG, "configuration", 0, body,
+        return vms_stream_fail(L->err, VMS_ERR_CONFIG, "configuration", 0, body,
                            "machine type '%.*s' does not match '%s'", (int)cs.len,
                            (const char *)cs.name, mt);
     return true;
@@ -387,16 +386,16 @@ static bool load_full_section(Loader *L, size_t tpos)
         return truncated(L, idstr, inst, "a section header");
     VmsSection *s = strlen(idstr) == idlen ? vms_registry_find(L->r, idstr, inst) : NULL;
     if (!s)
-        return stream_fail(L->err, VMS_ERR_UNKNOWN, idstr, inst, tpos,
+        return vms_stream_fail(L->err, VMS_ERR_UNKNOWN, idstr, inst, tpos,
                            "unknown section or instance '%s' %u", idstr, inst);
     size_t idx = (size_t)(s - L->r->sec);
     if (L->seen[idx])
-        return stream_fail(L->err, VMS_ERR_DUPLICATE, idstr, inst, tpos,
+        return vms_stream_fail(L->err, VMS_ERR_DUPLICATE, idstr, inst, tpos,
                            "section '%s' %u appears twice", idstr, inst);
     L->seen[idx] = 1;
     const VmsDesc *d = s->vmsd;
     if (ver > (uint32_t)d->version_id || (int64_t)ver < d->minimum_version_id)
-        return stream_fail(L->err, VMS_ERR_VERSION, idstr, inst, vpos,
+        return vms_stream_fail(L->err, VMS_ERR_VERSION, idstr, inst, vpos,
                            "section version %u outside [%d, %d]", ver, d->minimum_version_id,
                            d->version_id);
     VmsCtx c = { .err = L->err, .section = s->idstr, .instance = inst,
@@ -414,12 +413,12 @@ static bool load_footer(Loader *L, const char *idstr, int64_t inst, uint32_t sid
     if (!vms_in_u8(in, &t))
         return truncated(L, idstr, inst, "a section footer");
     if (t != VMS_SEC_FOOTER)
-        return stream_fail(L->err, VMS_ERR_FORMAT, idstr, inst, fpos,
+        return vms_stream_fail(L->err, VMS_ERR_FORMAT, idstr, inst, fpos,
                            "missing section footer (byte 0x%02x)", t);
     if (!vms_in_be32(in, &fid))
         return truncated(L, idstr, inst, "a section footer");
     if (fid != sid)
-        return stream_fail(L->err, VMS_ERR_FORMAT, idstr, inst, fpos,
+        return vms_stream_fail(L->err, VMS_ERR_FORMAT, idstr, inst, fpos,
                            "footer section id %u does not match %u", fid, sid);
     return true;
 }
@@ -438,13 +437,13 @@ static bool load_ram_chunk(Loader *L, size_t tpos, uint8_t type)
         if (!vms_in_be32(in, &inst) || !vms_in_be32(in, &ver))
             return truncated(L, idstr, -1, "a section header");
         if (strlen(idstr) != idlen || strcmp(idstr, VMS_RAM_IDSTR) || inst != 0)
-            return stream_fail(L->err, VMS_ERR_UNKNOWN, idstr, inst, tpos,
+            return vms_stream_fail(L->err, VMS_ERR_UNKNOWN, idstr, inst, tpos,
                                "unknown iterative section '%s' %u", idstr, inst);
         if (ver != VMS_RAM_VERSION)
-            return stream_fail(L->err, VMS_ERR_VERSION, idstr, inst, tpos,
+            return vms_stream_fail(L->err, VMS_ERR_VERSION, idstr, inst, tpos,
                                "ram section version %u (want %u)", ver, VMS_RAM_VERSION);
         if (L->ram_state != RAM_NONE)
-            return stream_fail(L->err, VMS_ERR_DUPLICATE, idstr, inst, tpos,
+            return vms_stream_fail(L->err, VMS_ERR_DUPLICATE, idstr, inst, tpos,
                                "ram section started twice");
         L->ram_state = RAM_STARTED;
         L->ram_sid = sid;
@@ -452,7 +451,7 @@ static bool load_ram_chunk(Loader *L, size_t tpos, uint8_t type)
         if (!vms_in_be32(in, &sid))
             return truncated(L, VMS_RAM_IDSTR, 0, "a section header");
         if (L->ram_state != RAM_STARTED || sid != L->ram_sid)
-            return stream_fail(L->err, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, tpos,
+            return vms_stream_fail(L->err, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, tpos,
                                "%s chunk of section %u, which no open ram section has",
                                type == VMS_SEC_END ? "END" : "PART", sid);
         if (type == VMS_SEC_END)
@@ -472,16 +471,16 @@ static bool load_trailer(Loader *L)
     uint32_t jlen;
     vms_in_u8(in, &t);
     if (t != VMS_SEC_VMDESCRIPTION)
-        return stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, pos,
+        return vms_stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, pos,
                            "trailing bytes after EOF (byte 0x%02x)", t);
     if (!vms_in_be32(in, &jlen))
         return truncated(L, NULL, -1, "the vmdescription length");
     size_t jpos = in->pos;
     if (jlen > VMS_VMDESC_MAX)
-        return stream_fail(L->err, VMS_ERR_LIMIT, NULL, -1, jpos - 4,
+        return vms_stream_fail(L->err, VMS_ERR_LIMIT, NULL, -1, jpos - 4,
                            "vmdescription of %u bytes exceeds the limit of %u", jlen, VMS_VMDESC_MAX);
     if (jlen > vms_in_left(in))
-        return stream_fail(L->err, VMS_ERR_TRUNCATED, NULL, -1, jpos,
+        return vms_stream_fail(L->err, VMS_ERR_TRUNCATED, NULL, -1, jpos,
                            "vmdescription of %u bytes but only %zu left", jlen,
                            vms_in_left(in));
     if (L->r->check_vmdesc) {
@@ -490,12 +489,12 @@ static bool load_trailer(Loader *L)
         bool obj = j && json_is_object(j);
         json_decref(j);
         if (!obj)
-            return stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, jpos,
+            return vms_stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, jpos,
                                "malformed vmdescription JSON: %s", j ? "not an object" : je.text);
     }
     vms_in_skip(in, jlen);
     if (vms_in_left(in))
-        return stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, in->pos,
+        return vms_stream_fail(L->err, VMS_ERR_FORMAT, NULL, -1, in->pos,
                            "%zu trailing bytes after the vmdescription", vms_in_left(in));
     return true;
 }
@@ -511,7 +510,7 @@ bool vms_load(VmsRegistry *r, const void *buf, size_t len, VmsError *err)
         memset(seen_small, 0, sizeof(seen_small));
         L.seen = seen_small;
     } else if (!(L.seen = calloc(r->n, 1))) {
-        return stream_fail(L.err, VMS_ERR_LIMIT, NULL, -1, 0, "out of memory");
+        return vms_stream_fail(L.err, VMS_ERR_LIMIT, NULL, -1, 0, "out of memory");
     }
     bool ok = load_header(&L) && load_config(&L);
     while (ok) {
@@ -521,7 +520,7 @@ bool vms_load(VmsRegistry *r, const void *buf, size_t len, VmsError *err)
             ok = truncated(&L, NULL, -1, "the section list (no EOF marker)");
         } else if (t == VMS_SEC_EOF) {
             if (L.ram_state == RAM_STARTED)
-                ok = stream_fail(L.err, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, tpos,
+                ok = vms_stream_fail(L.err, VMS_ERR_FORMAT, VMS_RAM_IDSTR, 0, tpos,
                                  "EOF with the ram section never ended (no END chunk)");
             else
                 ok = load_trailer(&L);
@@ -531,7 +530,7 @@ bool vms_load(VmsRegistry *r, const void *buf, size_t len, VmsError *err)
         } else if (r->ram && (t == VMS_SEC_START || t == VMS_SEC_PART || t == VMS_SEC_END)) {
             ok = load_ram_chunk(&L, tpos, t);
         } else {
-            ok = stream_fail(L.err, VMS_ERR_FORMAT, NULL, -1, tpos,
+            ok = vms_stream_fail(L.err, VMS_ERR_FORMAT, NULL, -1, tpos,
                              "unknown or unsupported section type 0x%02x", t);
         }
     }

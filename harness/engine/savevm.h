@@ -144,6 +144,13 @@ typedef struct VmsSaveOpts {
     size_t *sec_start;
 } VmsSaveOpts;
 
+/* Fill `e` (class, section and instance, or -1 with no section, the byte
+ * offset, the message) and return false: how the engine's stream readers
+ * (savevm.c, ram.c) report a malformed stream, in one format. */
+__attribute__((format(printf, 6, 7)))
+bool vms_stream_fail(VmsError *e, VmsErrClass cls, const char *section, int64_t instance,
+                     size_t offset, const char *fmt, ...);
+
 bool vms_save(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, VmsError *err);
 /* vms_save in two halves, for streams with iterative sections between
  * them: the header and configuration; then every (non-omitted) section,
