@@ -732,13 +732,8 @@ static bool fuzz_init(Fuzz *f, const QdrvSetup *s, QdrvFuzzStats *st, bool bases
     f->st = st;
     if (!qdrv_elf_symbol(s->firmware, "checkpoint", &f->cp, e))
         return false;
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(f->tmp, sizeof(f->tmp), "%.200s/vmstress-qfuzz-XXXXXX", base);
-    if (!mkdtemp(f->tmp)) {
-        snprintf(e->text, sizeof(e->text), "cannot create a temporary folder in %.200s: %s", base, strerror(errno));
-        f->tmp[0] = 0;
+    if (!qdrv_make_tmpdir(f->tmp, sizeof(f->tmp), "vmstress-qfuzz", e))
         return false;
-    }
     return !bases || make_bases(f, e);
 }
 

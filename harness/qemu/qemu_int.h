@@ -16,5 +16,9 @@ bool qdrv_write_file(const char *dir, const char *leaf, const void *data, size_t
 uint8_t *qdrv_read_all(const char *path, size_t *len);   /* NULL if unreadable */
 void qdrv_tail_of(const char *path, char *out, size_t n); /* its last non-empty line */
 void qdrv_rmtree(const char *dir);
+/* A new private folder "<TMPDIR or /tmp>/<prefix>-XXXXXX" in out (n bytes)
+ * for a run's sockets: when TMPDIR is too deep for a unix socket path
+ * inside it (108 bytes), /tmp is used instead. False with e filled. */
+bool qdrv_make_tmpdir(char *out, size_t n, const char *prefix, QdrvErr *e);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +56,25 @@ static bool settled(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen
     if (!qdrv_stream_expired(a, alen, ea, sizeof(ea), e) || !qdrv_stream_expired(b, blen, eb, sizeof(eb), e))
         return false;
     *yes = !strcmp(ea, eb);
+    return true;
+}
+
+/* The longest socket leaf the driver creates in its folder ("/qmp.sock",
+ * "/uart-a-0.sock", ...), with room to spare. */
+#define QDRV_SOCK_LEAF_MAX 24
+
+bool qdrv_make_tmpdir(char *out, size_t n, const char *prefix, QdrvErr *e)
+{
+    struct sockaddr_un sa;
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base || strlen(base) + strlen(prefix) + 8 + QDRV_SOCK_LEAF_MAX >= sizeof(sa.sun_path))
+        base = "/tmp";
+    snprintf(out, n, "%.200s/%s-XXXXXX", base, prefix);
+    if (!mkdtemp(out)) {
+        snprintf(e->text, sizeof(e->text), "cannot create a temporary folder in %.200s: %s", base, strerror(errno));
+        out[0] = 0;
+        return false;
+    }
     return true;
 }
 
@@ -593,12 +613,8 @@ int qdrv_run(const QdrvConfig *cfg, QdrvResult *r, QdrvErr *e)
         run.s.image = "snap.qcow2";
     if (!qdrv_elf_symbol(cfg->setup.firmware, "checkpoint", &run.cp, e))
         return 2;
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(run.tmp, sizeof(run.tmp), "%s/vmstress-qemu-XXXXXX", base);
-    if (!mkdtemp(run.tmp)) {
-        snprintf(e->text, sizeof(e->text), "cannot create a temporary folder in %s: %s", base, strerror(errno));
+    if (!qdrv_make_tmpdir(run.tmp, sizeof(run.tmp), "vmstress-qemu", e))
         return 2;
-    }
     int rc = loop(&run, e);
     qdrv_twin_stop(&run.a);
     qdrv_twin_stop(&run.b);
