@@ -93,9 +93,14 @@ const char *const *fz_overrides(const char *extra, size_t *n)
  * for the process: machines point at their board. */
 static const Board *board_with(const char *const *ov, size_t n_ov)
 {
-    const Board *base = mach_board_find(FZ_BOARD);
+    /* VMSTRESS_FUZZ_BOARD: another machine type, e.g. a versioned one
+     * whose release a user wants fuzzed (its streams name that type). */
+    const char *name = getenv("VMSTRESS_FUZZ_BOARD");
+    if (!name || !*name)
+        name = FZ_BOARD;
+    const Board *base = mach_board_find(name);
     if (!base)
-        setup_fail("no board '%s'", FZ_BOARD);
+        setup_fail("no board '%s' (VMSTRESS_FUZZ_BOARD)", name);
     if (!n_ov)
         return base;
     size_t n = 0;

@@ -45,7 +45,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     machine = fz_machine_new(ov, n);
     VmsSection *s = vms_registry_find(mach_registry(machine), type->vmsd->name, 0);
     if (!s) {
-        fprintf(stderr, "%s: the default board has no section '%s' instance 0\n", target,
+        fprintf(stderr, "%s: the board has no section '%s' instance 0\n", target,
                 type->vmsd->name);
         exit(2);
     }
