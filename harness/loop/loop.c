@@ -953,6 +953,10 @@ static bool write_results(LoopTwin *t, LoopTwin *shown, const uint64_t *sched, s
     vms_out_reset(&o);
     ok &= mach_save(shown->b, &o, &opts, &verr) && write_file(dir, "b.bin", o.buf, o.len);
     vms_out_free(&o);
+    /* With --precopy, the live stream B was sent (passes, last pages and
+     * devices) is evidence too: it is what B loaded, not what B saves. */
+    if (shown->live.len)
+        ok &= write_file(dir, "b-precopy.bin", shown->live.buf, shown->live.len);
     char path[4096];
     snprintf(path, sizeof(path), "%s/repro.json", dir);
     if (!loop_repro_write(path, t->cfg, sched, n_sched, fi)) {

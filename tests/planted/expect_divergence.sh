@@ -44,6 +44,10 @@ fi
 for f in report.json a.bin b.bin repro.json trace.txt; do
   [ -s "$dir/$f" ] || { echo "FAIL: missing $dir/$f"; exit 1; }
 done
+# A live migration's evidence includes the stream B was sent and loaded.
+case " $* " in *" --precopy "*)
+  [ -s "$dir/b-precopy.bin" ] || { echo "FAIL: missing $dir/b-precopy.bin"; exit 1; } ;;
+esac
 grep -q "last .* guest instructions" "$dir/trace.txt" || { echo "FAIL: trace.txt has no instructions"; exit 1; }
 replay=$("$1" replay "$dir/repro.json" 2>&1)
 status=$?
