@@ -696,15 +696,7 @@ static bool make_bases(Fuzz *f, QdrvErr *e)
     snprintf(t.name, sizeof(t.name), "src");
     snprintf(t.dir, sizeof(t.dir), "%.240s", f->tmp);
     bool ok = qdrv_twin_start(&t, &f->s, NULL, e) && qdrv_gdb_break(&t.gdb, f->cp, true, e);
-    json_t *v = NULL;
-    if (ok && (ok = qdrv_qmp(&t.qmp, "query-version", NULL, &v, e))) {
-        json_t *q = json_object_get(v, "qemu");
-        snprintf(f->st->version, sizeof(f->st->version), "%lld.%lld.%lld",
-                 (long long)json_integer_value(json_object_get(q, "major")),
-                 (long long)json_integer_value(json_object_get(q, "minor")),
-                 (long long)json_integer_value(json_object_get(q, "micro")));
-        json_decref(v);
-    }
+    ok = ok && qdrv_qemu_version(&t.qmp, f->st->version, sizeof(f->st->version), e);
     unsigned hit = 0;
     for (int i = 0; ok && i < BASES; i++) {
         Base *b = &f->base[i];

@@ -16,6 +16,8 @@ bool qdrv_write_file(const char *dir, const char *leaf, const void *data, size_t
 uint8_t *qdrv_read_all(const char *path, size_t *len);   /* NULL if unreadable */
 void qdrv_tail_of(const char *path, char *out, size_t n); /* its last non-empty line */
 void qdrv_rmtree(const char *dir);
+/* The QEMU's "major.minor.micro" (QMP query-version). */
+bool qdrv_qemu_version(QdrvQmp *qmp, char *out, size_t n, QdrvErr *e);
 /* A new private folder "<TMPDIR or /tmp>/<prefix>-XXXXXX" in out (n bytes)
  * for a run's sockets: when TMPDIR is too deep for a unix socket path
  * inside it (108 bytes), /tmp is used instead. False with e filled. */

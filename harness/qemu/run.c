@@ -533,18 +533,22 @@ out:
     return rc;
 }
 
-static int version(Run *run, QdrvErr *e)
+bool qdrv_qemu_version(QdrvQmp *qmp, char *out, size_t n, QdrvErr *e)
 {
     json_t *v;
-    if (!qdrv_qmp(&run->a.qmp, "query-version", NULL, &v, e))
-        return 2;
+    if (!qdrv_qmp(qmp, "query-version", NULL, &v, e))
+        return false;
     json_t *q = json_object_get(v, "qemu");
-    snprintf(run->r->version, sizeof(run->r->version), "%lld.%lld.%lld",
-             (long long)json_integer_value(json_object_get(q, "major")),
+    snprintf(out, n, "%lld.%lld.%lld", (long long)json_integer_value(json_object_get(q, "major")),
              (long long)json_integer_value(json_object_get(q, "minor")),
              (long long)json_integer_value(json_object_get(q, "micro")));
     json_decref(v);
-    return 0;
+    return true;
+}
+
+static int version(Run *run, QdrvErr *e)
+{
+    return qdrv_qemu_version(&run->a.qmp, run->r->version, sizeof(run->r->version), e) ? 0 : 2;
 }
 
 static int loop(Run *run, QdrvErr *e)
