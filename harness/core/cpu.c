@@ -44,10 +44,11 @@ static inline void st(uint8_t *p, unsigned size, uint32_t v)
     *p = (uint8_t)v;
 }
 
-/* False is a fault: unaligned, unmapped, or refused by the bus. */
-static inline bool mem_read(Cpu *cpu, uint32_t a, unsigned size, uint32_t *v)
+/* Flash and SRAM only, the interpreter's inline fast path: false means
+ * "not an aligned access to flash or SRAM", and the caller then takes the
+ * full path (mem_read/mem_write), which faults or goes to the bus. */
+static inline bool ram_read(const CpuBus *b, uint32_t a, unsigned size, uint32_t *v)
 {
-    const CpuBus *b = &cpu->bus;
     /* Aligned, and region sizes are multiples of 4 (cpu_new): one compare each. */
     if (a & (size - 1))
         return false;
@@ -60,6 +61,32 @@ static inline bool mem_read(Cpu *cpu, uint32_t a, unsigned size, uint32_t *v)
         *v = ld(b->sram + o, size);
         return true;
     }
+    return false;
+}
+
+static inline bool ram_write(const CpuBus *b, uint32_t a, unsigned size, uint32_t v)
+{
+    uint32_t o = a - b->sram_base;
+    if ((a & (size - 1)) || o >= b->sram_size)
+        return false;
+    st(b->sram + o, size, v);
+    /* The dirty log: one unconditional byte store, no branch on whether
+     * anyone is logging (an aligned store never crosses a page). Only
+     * bench_cpu_nolog builds the core without it, to measure its cost. */
+#ifndef CPU_NO_DIRTY_LOG
+    b->sram_dirty[o >> CPU_PAGE_BITS] = 1;
+#endif
+    return true;
+}
+
+/* False is a fault: unaligned, unmapped, or refused by the bus. */
+static inline bool mem_read(Cpu *cpu, uint32_t a, unsigned size, uint32_t *v)
+{
+    const CpuBus *b = &cpu->bus;
+    if (ram_read(b, a, size, v))
+        return true;
+    if (a & (size - 1))
+        return false;
     /* A device access may arm a timer or raise an IRQ: leave the fast loop. */
     cpu->check = true;
     if (a >= 0xE0000000u)
@@ -70,21 +97,10 @@ static inline bool mem_read(Cpu *cpu, uint32_t a, unsigned size, uint32_t *v)
 static inline bool mem_write(Cpu *cpu, uint32_t a, unsigned size, uint32_t v)
 {
     const CpuBus *b = &cpu->bus;
-    if (a & (size - 1))
-        return false;
-    uint32_t o = a - b->sram_base;
-    if (o < b->sram_size) {
-        st(b->sram + o, size, v);
-        /* The dirty log: one unconditional byte store, no branch on whether
-         * anyone is logging (an aligned store never crosses a page). Only
-         * bench_cpu_nolog builds the core without it, to measure its cost. */
-#ifndef CPU_NO_DIRTY_LOG
-        b->sram_dirty[o >> CPU_PAGE_BITS] = 1;
-#endif
+    if (ram_write(b, a, size, v))
         return true;
-    }
-    if (a < b->flash_size)
-        return false;                   /* flash is read-only to the guest */
+    if ((a & (size - 1)) || a < b->flash_size)
+        return false;                   /* unaligned, or flash (read-only to the guest) */
     cpu->check = true;
     if (a >= 0xE0000000u)
         return a >= SCS_BASE && a < SCS_END && scs_write(cpu, a, size, v);
@@ -477,18 +493,28 @@ static void op_sleep(Cpu *cpu, unsigned kind)
     cpu->check = true;      /* something may already be pending */
 }
 
+static inline bool is_bl(uint32_t hw1, uint32_t hw2)
+{
+    return (hw1 & 0xF800) == 0xF000 && (hw2 & 0xD000) == 0xD000;
+}
+
+/* BL's signed offset from the address after it. */
+static inline uint32_t bl_offset(uint32_t hw1, uint32_t hw2)
+{
+    uint32_t sbit = hw1 >> 10 & 1;
+    uint32_t i1 = !((hw2 >> 13 & 1) ^ sbit), i2 = !((hw2 >> 11 & 1) ^ sbit);
+    uint32_t imm = sbit << 24 | i1 << 23 | i2 << 22 | (hw1 & 0x3ff) << 12 | (hw2 & 0x7ff) << 1;
+    return (uint32_t)((int32_t)(imm << 7) >> 7);
+}
+
 /* 32-bit encodings: BL, MSR, MRS, DSB/DMB/ISB, UDF.W. */
 static void exec32(Cpu *cpu, uint32_t pc, uint32_t hw1, uint32_t hw2)
 {
     CpuState *s = &cpu->st;
     uint32_t next = pc + 4;
-    if ((hw1 & 0xF800) == 0xF000 && (hw2 & 0xD000) == 0xD000) {         /* BL */
-        uint32_t sbit = hw1 >> 10 & 1;
-        uint32_t i1 = !((hw2 >> 13 & 1) ^ sbit), i2 = !((hw2 >> 11 & 1) ^ sbit);
-        uint32_t imm = sbit << 24 | i1 << 23 | i2 << 22 | (hw1 & 0x3ff) << 12 | (hw2 & 0x7ff) << 1;
-        imm = (uint32_t)((int32_t)(imm << 7) >> 7);
+    if (is_bl(hw1, hw2)) {
         R(14) = next | 1;
-        R(15) = next + imm;
+        R(15) = next + bl_offset(hw1, hw2);
         return;
     }
     if ((hw2 & 0xD000) == 0x8000 && (hw1 & 0xF800) == 0xF000) {
@@ -632,16 +658,6 @@ static void op_table_fill(void)
         op_table[in] = classify(in);
 }
 
-/* Loads and stores with a computed address; size in bytes. */
-static inline bool load_to(Cpu *cpu, unsigned rd, uint32_t a, unsigned size)
-{
-    uint32_t v;
-    if (!mem_read(cpu, a, size, &v))
-        return false;
-    cpu->st.r[rd] = v;
-    return true;
-}
-
 static inline uint32_t lsl_imm(CpuState *s, uint32_t v, unsigned sh)
 {
     if (sh)
@@ -649,11 +665,47 @@ static inline uint32_t lsl_imm(CpuState *s, uint32_t v, unsigned sh)
     return sh ? v << sh : v;
 }
 
+/* PUSH/POP/LDM/STM inline fast path: the host address of `bytes` bytes of
+ * SRAM from guest address a (word-aligned, all inside SRAM), or NULL, and
+ * the caller then takes load_words/store_words. `store` marks the pages
+ * dirty (a list is at most 64 bytes, so it touches at most two pages). */
+static inline uint8_t *ram_span(const CpuBus *b, uint32_t a, uint32_t bytes, bool store)
+{
+    uint32_t o = a - b->sram_base;
+    if ((a & 3) || o >= b->sram_size || b->sram_size - o < bytes)
+        return NULL;
+#ifndef CPU_NO_DIRTY_LOG
+    if (store) {
+        b->sram_dirty[o >> CPU_PAGE_BITS] = 1;
+        b->sram_dirty[(o + bytes - 1) >> CPU_PAGE_BITS] = 1;
+    }
+#else
+    (void)store;
+#endif
+    return b->sram + o;
+}
+
+/* BX and POP {pc} to a plain Thumb address: the common case of bx_write_pc. */
+static inline bool plain_branch(const CpuState *s, uint32_t target)
+{
+    return (target & 1) && !(s->ipsr && (target >> 28) == 0xF);
+}
+
 /*
  * The interpreter loop: instructions back to back from cycle `now` until
  * `lim` or until one sets check (cpu_stop and cpu_halt set it too).
  *
- * Each handler ends in NEXT (fall through to pc + 2), DONE (the handler set
+ * Local state. The address of the instruction (pc) and the cycle count
+ * (now) live in locals for the whole burst; r15 and clk->cycles are
+ * written back only before anything outside the loop can look at them
+ * (SYNC: a bus or SCS access, an exception, a fault, a system instruction)
+ * and when the burst ends. Everything that can set `check` is such a slow
+ * path (a device access, an exception, PRIMASK, sleep, a callback calling
+ * cpu_stop), and every slow path leaves through `slow_done`, which reloads
+ * pc and tests check; so the common instruction tests only the limit.
+ *
+ * Each handler ends in NEXT (fall through to pc + 2), JUMP(target),
+ * SLOW_NEXT / SLOW_DONE (after a slow path; SLOW_DONE when the callee set
  * r15 itself) or FAULT(). With GCC or clang, dispatch is threaded: every
  * handler ends with its own copy of the loop tail and an indirect jump
  * through a table of label addresses (a GNU extension), so the host's
@@ -662,10 +714,12 @@ static inline uint32_t lsl_imm(CpuState *s, uint32_t v, unsigned sh)
  * built and tested) the same handlers are the cases of one switch and
  * every instruction goes round the loop.
  *
+ * Loads and stores to flash and SRAM are done inline (ram_read, ram_write,
+ * ram_span); everything else goes through mem_read/mem_write after SYNC.
+ *
  * The ring position and the instruction count live in locals and are
  * written back once per burst: nothing an instruction can call reads them
- * (a reset from a callback clears them; `resets` tells). The clock is
- * written every instruction, because a device or SCS access reads the time.
+ * (a reset from a callback clears them; `resets` tells).
  */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(CPU_PORTABLE_DISPATCH)
 #define CPU_THREADED 1
@@ -676,51 +730,83 @@ static inline uint32_t lsl_imm(CpuState *s, uint32_t v, unsigned sh)
 static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
 {
     CpuState *s = &cpu->st;
-    const bool regs = cpu->trace_regs;
+    const CpuBus *b = &cpu->bus;
     const uint64_t first = now;
+    const uint8_t *const flash = b->flash;
+    const uint32_t flash_size = b->flash_size;
     uint32_t pos = cpu->trace_pos;
     const uint32_t resets = cpu->resets;
-    uint32_t pc, next, in, a, v;
+    uint32_t pc = s->r[15], in, a, v;
 
-    /* Record the instruction at r15 in the ring and fetch its first
+    /* With cpu_trace_regs on, bursts are one instruction long, so the
+     * registers are recorded here and the loop never tests for it. */
+    if (cpu->trace_regs) {
+        memcpy(cpu->trace_rr[pos].r, s->r, sizeof s->r);
+        cpu->trace_rr[pos].xpsr = cpu_xpsr(s);
+        lim = now + 1;
+    }
+
+    /* Record the instruction at pc in the ring and fetch its first
      * halfword (cpu_trace reads the second one of a 32-bit encoding back
-     * from memory, off the hot path). A fetch fault is recorded as 0. */
+     * from memory, off the hot path). A fetch fault is recorded as 0.
+     * Code in flash is fetched inline; code in SRAM through fetch16. */
 #define FETCH() do { \
-        if (regs) { \
-            memcpy(cpu->trace_rr[pos].r, s->r, sizeof s->r); \
-            cpu->trace_rr[pos].xpsr = cpu_xpsr(s); \
-        } \
         CpuTraceSlot *e_ = &cpu->trace[pos]; \
         pos = (pos + 1) & (CPU_TRACE_LEN - 1); \
-        pc = s->r[15]; \
-        next = pc + 2; \
         e_->cycle = now; \
         e_->pc = pc; \
-        if (!fetch16(cpu, pc, &in)) { \
+        if (pc < flash_size) { \
+            in = ld(flash + pc, 2); \
+        } else if (!fetch16(cpu, pc, &in)) { \
             e_->insn = 0; \
+            SYNC(); \
             fault(cpu, pc); \
-            goto tail; \
+            goto slow_done; \
         } \
         e_->insn = in; \
     } while (0)
+    /* Make r15 and the clock what the rest of the core and the machine expect. */
+#define SYNC() do { s->r[15] = pc; clk->cycles = now; } while (0)
 #if CPU_THREADED
 #define OP_LABEL(op) &&L_##op,
     static const void *const label[OP_COUNT] = { CPU_OPS(OP_LABEL) };
 #undef OP_LABEL
 #define OP(op) L_##op: case op
-#define DONE do { \
-        clk->cycles = ++now; \
-        if (now >= lim || cpu->check) goto out; \
+#define JUMP(target) do { \
+        pc = (target); \
+        if (++now >= lim) goto out; \
         FETCH(); \
         goto *label[op_table[in]]; \
     } while (0)
 #else
 #define OP(op) case op
-#define DONE goto tail
+#define JUMP(target) do { pc = (target); goto tail; } while (0)
 #endif
-#define NEXT do { R(15) = next; DONE; } while (0)
+#define NEXT JUMP(pc + 2)
+#define SLOW_DONE goto slow_done
+#define SLOW_NEXT do { s->r[15] = pc + 2; goto slow_done; } while (0)
 #undef FAULT
-#define FAULT() do { fault(cpu, pc); goto tail; } while (0)
+#define FAULT() do { SYNC(); fault(cpu, pc); goto slow_done; } while (0)
+    /* Loads and stores: flash and SRAM inline, the rest (devices, the SCS,
+     * faults) through the full path with the state synced; that path sets
+     * check, so the handler then leaves through slow_done. */
+#define LOAD(addr, size) do { \
+        uint32_t w_;            /* not v: taking v's address would keep it in memory */ \
+        a = (addr); \
+        if (!ram_read(b, a, (size), &w_)) { \
+            SYNC(); \
+            if (!mem_read(cpu, a, (size), &w_)) FAULT(); \
+        } \
+        v = w_; \
+    } while (0)
+#define STORE(addr, size, val) do { \
+        a = (addr); \
+        if (!ram_write(b, a, (size), (val))) { \
+            SYNC(); \
+            if (!mem_write(cpu, a, (size), (val))) FAULT(); \
+        } \
+    } while (0)
+#define MEM_NEXT do { if (cpu->check) SLOW_NEXT; NEXT; } while (0)
     /* Operand fields, extracted only by the handlers that use them. */
 #define rd (in & 7)
 #define rd8 (in >> 8 & 7)
@@ -770,8 +856,6 @@ top:
     OP(OP_MUL): v = x * y; R(rd) = v; set_nz(s, v); NEXT;
     OP(OP_BIC): v = x & ~y; R(rd) = v; set_nz(s, v); NEXT;
     OP(OP_MVN): v = ~y; R(rd) = v; set_nz(s, v); NEXT;
-    /* High registers: rd = Rdn (4 bits), rm (4 bits); PC reads as pc + 4.
-     * The forms that fault (ADD pc, pc; CMP with PC; BLX pc) are OP_UNDEF. */
     /* High registers: rdh = Rdn (4 bits), yh = Rm (4 bits); PC reads as
      * pc + 4. The forms that fault (ADD pc, pc; CMP with PC; BLX pc) are
      * OP_UNDEF. A write to PC branches; one to SP clears bits 1:0. */
@@ -779,7 +863,7 @@ top:
 #define yh ((in >> 3 & 15) == 15 ? pc + 4 : R(in >> 3 & 15))
 #define WRITE_HI(val) do { \
         v = (val); \
-        if (rdh == 15) { R(15) = v & ~1u; DONE; } \
+        if (rdh == 15) JUMP(v & ~1u); \
         R(rdh) = rdh == 13 ? v & ~3u : v; \
         NEXT; \
     } while (0)
@@ -789,39 +873,40 @@ top:
     OP(OP_BLX):
         v = yh;
         if (!(v & 1)) FAULT();
-        R(14) = next | 1;
-        R(15) = v & ~1u;
-        DONE;
-    OP(OP_BX): bx_write_pc(cpu, yh, pc); DONE;
+        R(14) = (pc + 2) | 1;
+        JUMP(v & ~1u);
+    OP(OP_BX):
+        v = yh;
+        if (plain_branch(s, v)) JUMP(v & ~1u);
+        SYNC();
+        bx_write_pc(cpu, v, pc);        /* exception return or INVSTATE */
+        SLOW_DONE;
 #undef rdh
 #undef yh
 #undef WRITE_HI
-    OP(OP_LDR_LIT):
-        if (!load_to(cpu, rd8, ((pc + 4) & ~3u) + imm8 * 4, 4)) FAULT();
-        NEXT;
+    OP(OP_LDR_LIT): LOAD(((pc + 4) & ~3u) + imm8 * 4, 4); R(rd8) = v; MEM_NEXT;
     OP(OP_STORE_REG): {                                    /* STR STRH STRB */
         static const uint8_t size[3] = { 4, 2, 1 };
-        if (!mem_write(cpu, y + R(in >> 6 & 7), size[in >> 9 & 7], x)) FAULT();
-        NEXT;
+        STORE(y + R(in >> 6 & 7), size[in >> 9 & 7], x);
+        MEM_NEXT;
     }
     OP(OP_LOAD_REG): {                                     /* LDRSB LDR LDRH LDRB LDRSH */
         static const uint8_t size[8] = { 0, 0, 0, 1, 4, 2, 1, 2 };
         unsigned op = in >> 9 & 7;
-        uint32_t w;                 /* not v: taking v's address would keep it in memory */
-        if (!mem_read(cpu, y + R(in >> 6 & 7), size[op], &w)) FAULT();
-        if (op == 3) w = (uint32_t)(int8_t)w;
-        else if (op == 7) w = (uint32_t)(int16_t)w;
-        R(rd) = w;
-        NEXT;
+        LOAD(y + R(in >> 6 & 7), size[op]);
+        if (op == 3) v = (uint32_t)(int8_t)v;
+        else if (op == 7) v = (uint32_t)(int16_t)v;
+        R(rd) = v;
+        MEM_NEXT;
     }
-    OP(OP_STR_I): if (!mem_write(cpu, y + sh * 4, 4, x)) FAULT(); NEXT;
-    OP(OP_LDR_I): if (!load_to(cpu, rd, y + sh * 4, 4)) FAULT(); NEXT;
-    OP(OP_STRB_I): if (!mem_write(cpu, y + sh, 1, x)) FAULT(); NEXT;
-    OP(OP_LDRB_I): if (!load_to(cpu, rd, y + sh, 1)) FAULT(); NEXT;
-    OP(OP_STRH_I): if (!mem_write(cpu, y + sh * 2, 2, x)) FAULT(); NEXT;
-    OP(OP_LDRH_I): if (!load_to(cpu, rd, y + sh * 2, 2)) FAULT(); NEXT;
-    OP(OP_STR_SP): if (!mem_write(cpu, R(13) + imm8 * 4, 4, R(rd8))) FAULT(); NEXT;
-    OP(OP_LDR_SP): if (!load_to(cpu, rd8, R(13) + imm8 * 4, 4)) FAULT(); NEXT;
+    OP(OP_STR_I): STORE(y + sh * 4, 4, x); MEM_NEXT;
+    OP(OP_LDR_I): LOAD(y + sh * 4, 4); R(rd) = v; MEM_NEXT;
+    OP(OP_STRB_I): STORE(y + sh, 1, x); MEM_NEXT;
+    OP(OP_LDRB_I): LOAD(y + sh, 1); R(rd) = v; MEM_NEXT;
+    OP(OP_STRH_I): STORE(y + sh * 2, 2, x); MEM_NEXT;
+    OP(OP_LDRH_I): LOAD(y + sh * 2, 2); R(rd) = v; MEM_NEXT;
+    OP(OP_STR_SP): STORE(R(13) + imm8 * 4, 4, R(rd8)); MEM_NEXT;
+    OP(OP_LDR_SP): LOAD(R(13) + imm8 * 4, 4); R(rd8) = v; MEM_NEXT;
     OP(OP_ADR): R(rd8) = ((pc + 4) & ~3u) + imm8 * 4; NEXT;
     OP(OP_ADD_SPI): R(rd8) = R(13) + imm8 * 4; NEXT;
     OP(OP_ADDSUB_SP):
@@ -836,17 +921,28 @@ top:
         }
         R(rd) = v;
         NEXT;
+    /* Register lists: all of the words in SRAM (ram_span), or word by
+     * word through the full path, which faults at the first bad word. */
     OP(OP_PUSH): {
         uint32_t list = imm8 | (in & 0x100) << 6;
-        a = R(13) - 4 * (uint32_t)__builtin_popcount(list);
+        uint32_t bytes = 4 * (uint32_t)__builtin_popcount(list);
+        uint8_t *p;
+        a = R(13) - bytes;
+        if ((p = ram_span(b, a, bytes, true))) {
+            for (; list; list &= list - 1, p += 4)
+                st(p, 4, R(__builtin_ctz(list)));
+            R(13) = a;
+            NEXT;
+        }
+        SYNC();
         if (!store_words(cpu, a, list, s->r)) FAULT();
         R(13) = a;
-        NEXT;
+        SLOW_NEXT;
     }
     OP(OP_CPS):
         s->primask = in >> 4 & 1;
         cpu->check = true;
-        NEXT;
+        SLOW_NEXT;
     OP(OP_REV):                                            /* REV REV16 REVSH */
         switch (in >> 6 & 3) {
         case 0: v = __builtin_bswap32(y); break;
@@ -857,59 +953,71 @@ top:
         NEXT;
     OP(OP_POP): {
         uint32_t list = imm8 | (in & 0x100) << 7;
+        uint32_t bytes = 4 * (uint32_t)__builtin_popcount(list);
+        const uint8_t *p = ram_span(b, R(13), bytes, false);
         uint32_t w[16];
-        if (!load_words(cpu, R(13), list, w)) FAULT();
+        if (p) {
+            for (uint32_t l = list; l; l &= l - 1, p += 4)
+                w[__builtin_ctz(l)] = ld(p, 4);
+        } else {
+            SYNC();
+            if (!load_words(cpu, R(13), list, w)) FAULT();
+        }
         for (unsigned i = 0; i < 8; i++)
             if (list >> i & 1)
                 R(i) = w[i];
-        R(13) += 4 * (uint32_t)__builtin_popcount(list);
-        if (list & 0x8000) {
-            bx_write_pc(cpu, w[15], pc);
-            DONE;
+        R(13) += bytes;
+        if (!(list & 0x8000)) {
+            if (!p) SLOW_NEXT;
+            NEXT;
         }
-        NEXT;
+        if (p && plain_branch(s, w[15])) JUMP(w[15] & ~1u);
+        SYNC();
+        bx_write_pc(cpu, w[15], pc);
+        SLOW_DONE;
     }
     OP(OP_BKPT):
+        SYNC();
         if (imm8 == 0xAB && cpu->bus.semihost) {
-            R(15) = pc;
             if (cpu->bus.semihost(cpu->bus.opaque, cpu)) {
                 if (s->run == CPU_RUNNING)
-                    R(15) = next;
-                DONE;
+                    s->r[15] = pc + 2;
+                SLOW_DONE;
             }
         }
         FAULT();            /* no debugger: BKPT escalates to HardFault */
-    OP(OP_WFE): R(15) = next; op_sleep(cpu, CPU_SLEEP_WFE); DONE;
-    OP(OP_WFI): R(15) = next; op_sleep(cpu, CPU_SLEEP_WFI); DONE;
+    OP(OP_WFE): SYNC(); s->r[15] = pc + 2; op_sleep(cpu, CPU_SLEEP_WFE); SLOW_DONE;
+    OP(OP_WFI): SYNC(); s->r[15] = pc + 2; op_sleep(cpu, CPU_SLEEP_WFI); SLOW_DONE;
     OP(OP_SEV): s->event = true; NEXT;                     /* single core: our own register */
     OP(OP_NOP): NEXT;
     OP(OP_STM): OP(OP_LDM): {
         unsigned base = rd8;
-        uint32_t end;
+        uint32_t bytes = 4 * (uint32_t)__builtin_popcount(imm8);
+        bool load = op_table[in] == OP_LDM;
+        uint8_t *p;
+        uint32_t w[8];
         a = R(base);
-        end = a + 4 * (uint32_t)__builtin_popcount(imm8);
-        if (op_table[in] == OP_LDM) {
-            uint32_t w[8];
-            if (!load_words(cpu, a, imm8, w)) FAULT();
+        if ((p = ram_span(b, a, bytes, !load))) {
+            for (uint32_t l = imm8; l; l &= l - 1, p += 4)
+                if (load) w[__builtin_ctz(l)] = ld(p, 4); else st(p, 4, R(__builtin_ctz(l)));
+        } else {
+            SYNC();
+            if (load ? !load_words(cpu, a, imm8, w) : !store_words(cpu, a, imm8, s->r)) FAULT();
+        }
+        if (load)
             for (unsigned i = 0; i < 8; i++)
                 if (imm8 >> i & 1)
                     R(i) = w[i];
-            if (!(imm8 >> base & 1))
-                R(base) = end;
-        } else {
-            if (!store_words(cpu, a, imm8, s->r)) FAULT();
-            R(base) = end;
-        }
+        if (!load || !(imm8 >> base & 1))
+            R(base) = a + bytes;        /* STM stores the base's original value */
+        if (!p) SLOW_NEXT;
         NEXT;
     }
     /* B<cond>: a handler per condition, so each has its own host branch
      * to predict and none decodes the condition at run time. */
 #define BCOND(op, taken) \
     OP(op): \
-        if (taken) { \
-            R(15) = pc + 4 + (uint32_t)((int32_t)(int8_t)imm8 * 2); \
-            DONE; \
-        } \
+        if (taken) JUMP(pc + 4 + (uint32_t)((int32_t)(int8_t)imm8 * 2)); \
         NEXT;
     BCOND(OP_BEQ, s->z) BCOND(OP_BNE, !s->z)
     BCOND(OP_BCS, s->c) BCOND(OP_BCC, !s->c)
@@ -920,20 +1028,25 @@ top:
     BCOND(OP_BGT, !s->z && s->n == s->v) BCOND(OP_BLE, s->z || s->n != s->v)
 #undef BCOND
     OP(OP_SVC):
-        R(15) = next;
+        SYNC();
+        s->r[15] = pc + 2;
         if (cpu_exc_prio(cpu, CPU_EXC_SVCALL) < exec_prio(cpu, true))
-            enter_exception(cpu, CPU_EXC_SVCALL, next);
+            enter_exception(cpu, CPU_EXC_SVCALL, pc + 2);
         else
-            fault(cpu, next);                               /* cannot be taken: escalate */
-        DONE;
+            fault(cpu, pc + 2);                             /* cannot be taken: escalate */
+        SLOW_DONE;
     OP(OP_B):
-        R(15) = pc + 4 + (uint32_t)(((int32_t)(in << 21)) >> 20);
-        DONE;
+        JUMP(pc + 4 + (uint32_t)(((int32_t)(in << 21)) >> 20));
     OP(OP_32): {
         uint32_t hw2;
         if (!fetch16(cpu, pc + 2, &hw2)) FAULT();
-        exec32(cpu, pc, in, hw2);
-        DONE;
+        if (is_bl(in, hw2)) {
+            R(14) = (pc + 4) | 1;
+            JUMP(pc + 4 + bl_offset(in, hw2));
+        }
+        SYNC();
+        exec32(cpu, pc, in, hw2);       /* MSR, MRS, barriers, UDF.W */
+        SLOW_DONE;
     }
     OP(OP_UNDEF):
         FAULT();            /* UDF and every unallocated encoding */
@@ -941,21 +1054,34 @@ top:
         __builtin_unreachable();    /* op_table holds only the values above */
     }
 
+#if !CPU_THREADED
 tail:
+    if (++now < lim)
+        goto top;
+    goto out;
+#endif
+slow_done:
+    /* After a slow path: the core's state is in *cpu (r15 included). */
+    pc = s->r[15];
     clk->cycles = ++now;
     if (now < lim && !cpu->check)
         goto top;
-#if CPU_THREADED
 out:
-#endif
+    SYNC();
     if (cpu->resets == resets) {   /* else a callback reset the core and its ring */
         cpu->trace_pos = pos;
         cpu->trace_count += now - first;
     }
 #undef FETCH
+#undef SYNC
 #undef OP
-#undef DONE
+#undef JUMP
 #undef NEXT
+#undef SLOW_DONE
+#undef SLOW_NEXT
+#undef LOAD
+#undef STORE
+#undef MEM_NEXT
 #undef rd
 #undef rd8
 #undef sh
