@@ -734,15 +734,16 @@ static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
     const uint64_t first = now;
     const uint8_t *const flash = b->flash;
     const uint32_t flash_size = b->flash_size;
-    uint32_t pos = cpu->trace_pos;
+    /* The ring position as a byte offset: one add and one mask per slot. */
+    uint32_t toff = cpu->trace_pos * (uint32_t)sizeof(CpuTraceSlot);
     const uint32_t resets = cpu->resets;
     uint32_t pc = s->r[15], in, a, v;
 
     /* With cpu_trace_regs on, bursts are one instruction long, so the
      * registers are recorded here and the loop never tests for it. */
     if (cpu->trace_regs) {
-        memcpy(cpu->trace_rr[pos].r, s->r, sizeof s->r);
-        cpu->trace_rr[pos].xpsr = cpu_xpsr(s);
+        memcpy(cpu->trace_rr[cpu->trace_pos].r, s->r, sizeof s->r);
+        cpu->trace_rr[cpu->trace_pos].xpsr = cpu_xpsr(s);
         lim = now + 1;
     }
 
@@ -751,8 +752,8 @@ static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
      * from memory, off the hot path). A fetch fault is recorded as 0.
      * Code in flash is fetched inline; code in SRAM through fetch16. */
 #define FETCH() do { \
-        CpuTraceSlot *e_ = &cpu->trace[pos]; \
-        pos = (pos + 1) & (CPU_TRACE_LEN - 1); \
+        CpuTraceSlot *e_ = (CpuTraceSlot *)((char *)cpu->trace + toff); \
+        toff = (toff + sizeof *e_) & (sizeof cpu->trace - 1); \
         e_->cycle = now; \
         e_->pc = pc; \
         if (pc < flash_size) { \
@@ -1069,7 +1070,7 @@ slow_done:
 out:
     SYNC();
     if (cpu->resets == resets) {   /* else a callback reset the core and its ring */
-        cpu->trace_pos = pos;
+        cpu->trace_pos = toff / (uint32_t)sizeof(CpuTraceSlot);
         cpu->trace_count += now - first;
     }
 #undef FETCH
@@ -1091,6 +1092,7 @@ out:
 }
 
 _Static_assert((CPU_TRACE_LEN & (CPU_TRACE_LEN - 1)) == 0, "trace ring must be a power of two");
+_Static_assert((sizeof(CpuTraceSlot) & (sizeof(CpuTraceSlot) - 1)) == 0, "trace slots must be a power of two in size");
 
 /* AIRCR.SYSRESETREQ, at an instruction boundary. The callback may reset the core. */
 static void do_sysreset(Cpu *cpu)
