@@ -736,6 +736,8 @@ static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
     const uint32_t flash_size = b->flash_size;
     /* The ring position as a byte offset: one add and one mask per slot. */
     uint32_t toff = cpu->trace_pos * (uint32_t)sizeof(CpuTraceSlot);
+    /* Instruction count = ibase + now (mod 2^16), for the slots' idx. */
+    const uint16_t ibase = (uint16_t)(cpu->trace_count - first);
     const uint32_t resets = cpu->resets;
     uint32_t pc = s->r[15], in, a, v;
 
@@ -746,12 +748,17 @@ static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
         cpu->trace_rr[cpu->trace_pos].xpsr = cpu_xpsr(s);
         lim = now + 1;
     }
+    if (lim - now > 0xFFFF)
+        lim = now + 0xFFFF;     /* a run's length must fit a slot's idx */
 
-    /* Record the instruction at pc in the ring and fetch its first
-     * halfword (cpu_trace reads the second one of a 32-bit encoding back
-     * from memory, off the hot path). A fetch fault is recorded as 0.
-     * Code in flash is fetched inline; code in SRAM through fetch16. */
-#define FETCH() do { \
+    /* Fetching. RECORD starts a run in the trace ring at pc (see
+     * CpuTraceSlot): at the top of the burst, after a jump or a slow path,
+     * and for each instruction in SRAM. FETCH_SEQ (after an instruction
+     * that falls through) fetches code in flash without writing the ring;
+     * FETCH_NEW (after a jump) records first. A fetch fault is recorded as
+     * halfword 0 and faults. cpu_trace reads the second halfword of a
+     * 32-bit encoding back from memory, off the hot path. */
+#define RECORD() do { \
         CpuTraceSlot *e_ = (CpuTraceSlot *)((char *)cpu->trace + toff); \
         toff = (toff + sizeof *e_) & (sizeof cpu->trace - 1); \
         e_->cycle = now; \
@@ -760,11 +767,20 @@ static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
             in = ld(flash + pc, 2); \
         } else if (!fetch16(cpu, pc, &in)) { \
             e_->insn = 0; \
+            e_->idx = (uint16_t)(ibase + now); \
             SYNC(); \
             fault(cpu, pc); \
             goto slow_done; \
         } \
-        e_->insn = in; \
+        e_->insn = (uint16_t)in; \
+        e_->idx = (uint16_t)(ibase + now); \
+    } while (0)
+#define FETCH_NEW() RECORD()
+#define FETCH_SEQ() do { \
+        if (pc < flash_size) \
+            in = ld(flash + pc, 2); \
+        else \
+            RECORD(); \
     } while (0)
     /* Make r15 and the clock what the rest of the core and the machine expect. */
 #define SYNC() do { s->r[15] = pc; clk->cycles = now; } while (0)
@@ -776,14 +792,20 @@ static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
 #define JUMP(target) do { \
         pc = (target); \
         if (++now >= lim) goto out; \
-        FETCH(); \
+        FETCH_NEW(); \
+        goto *label[op_table[in]]; \
+    } while (0)
+#define NEXT do { \
+        pc += 2; \
+        if (++now >= lim) goto out; \
+        FETCH_SEQ(); \
         goto *label[op_table[in]]; \
     } while (0)
 #else
 #define OP(op) case op
-#define JUMP(target) do { pc = (target); goto tail; } while (0)
+#define JUMP(target) do { pc = (target); if (++now >= lim) goto out; goto top; } while (0)
+#define NEXT do { pc += 2; if (++now >= lim) goto out; FETCH_SEQ(); goto dispatch; } while (0)
 #endif
-#define NEXT JUMP(pc + 2)
 #define SLOW_DONE goto slow_done
 #define SLOW_NEXT do { s->r[15] = pc + 2; goto slow_done; } while (0)
 #undef FAULT
@@ -817,9 +839,11 @@ static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
 #define y R(in >> 3 & 7)        /* Rm of data processing, Rn of the rest */
 
 top:
-    FETCH();
+    FETCH_NEW();
 #if CPU_THREADED
     goto *label[op_table[in]];
+#else
+dispatch:
 #endif
     switch ((unsigned)op_table[in]) {
     OP(OP_LSL_I): v = lsl_imm(s, y, sh); R(rd) = v; set_nz(s, v); NEXT;
@@ -1055,12 +1079,6 @@ top:
         __builtin_unreachable();    /* op_table holds only the values above */
     }
 
-#if !CPU_THREADED
-tail:
-    if (++now < lim)
-        goto top;
-    goto out;
-#endif
 slow_done:
     /* After a slow path: the core's state is in *cpu (r15 included). */
     pc = s->r[15];
@@ -1073,7 +1091,9 @@ out:
         cpu->trace_pos = toff / (uint32_t)sizeof(CpuTraceSlot);
         cpu->trace_count += now - first;
     }
-#undef FETCH
+#undef RECORD
+#undef FETCH_NEW
+#undef FETCH_SEQ
 #undef SYNC
 #undef OP
 #undef JUMP

@@ -9,12 +9,23 @@
 #define SCS_BASE 0xE000E000u
 #define SCS_END  0xE000F000u
 
-/* The trace ring is kept in two parts so that the slot every instruction
- * writes is 16 bytes; cpu_trace assembles CpuTraceEntry values from both. */
+/* The trace ring is kept in two parts so that a slot is 16 bytes;
+ * cpu_trace assembles CpuTraceEntry values from both.
+ *
+ * A slot records a run: instructions executed one after the other at
+ * consecutive cycles and addresses, from `pc` at `cycle`, up to the next
+ * slot. The interpreter writes one at the start of every burst, at every
+ * taken branch and exception, and for every instruction fetched from SRAM
+ * (code there can change, so its halfword is kept as executed); a run in
+ * flash (read-only to the guest) is read back from flash by cpu_trace.
+ * `idx` is the low 16 bits of the instruction count at the run's start, so
+ * a run's length is the next slot's idx minus its own (trace_count for the
+ * newest); bursts are at most 65,535 instructions, so a run is too. */
 typedef struct CpuTraceSlot {
     uint64_t cycle;
     uint32_t pc;
-    uint32_t insn;              /* first halfword */
+    uint16_t insn;              /* first halfword of the run's first instruction */
+    uint16_t idx;
 } CpuTraceSlot;
 
 typedef struct CpuTraceRegs {
@@ -34,10 +45,10 @@ struct Cpu {
     bool sysreset_req;          /* AIRCR.SYSRESETREQ written: call bus->sysreset at the boundary */
     bool trace_regs;
     uint32_t trace_pos;         /* next ring slot */
-    uint64_t trace_count;       /* instructions recorded since reset */
+    uint64_t trace_count;       /* instructions executed since reset */
     uint32_t resets;            /* cpu_reset calls, so a burst sees a reset from a callback */
     CpuTraceSlot trace[CPU_TRACE_LEN];
-    CpuTraceRegs trace_rr[CPU_TRACE_LEN];   /* written only while trace_regs is on */
+    CpuTraceRegs trace_rr[CPU_TRACE_LEN];   /* written only while trace_regs is on (one-instruction runs) */
 };
 
 /* scs.c */

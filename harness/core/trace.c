@@ -1,9 +1,10 @@
 /*
  * trace.c - the ring of recently executed instructions and its disassembly.
  *
- * cpu_exec records pc, the first halfword and the cycle for every
- * instruction (registers too when asked); nothing is decoded until someone
- * prints, so tracing costs a few stores per instruction.
+ * cpu_exec records runs of instructions (pc, first halfword, cycle and
+ * instruction count at each branch; every instruction in SRAM; registers
+ * too when asked); nothing is decoded until someone asks, so tracing costs
+ * a few stores per taken branch.
  */
 #include "cpu_impl.h"
 
@@ -27,28 +28,54 @@ static uint32_t read_half(const Cpu *cpu, uint32_t a)
     return p ? (uint32_t)(p[0] | p[1] << 8) : 0;
 }
 
+/* Is the 16-bit halfword the first half of a 32-bit encoding? */
+static bool is_32bit(uint32_t hw1)
+{
+    return hw1 >= 0xE800;
+}
+
+/*
+ * The ring holds runs (see CpuTraceSlot in cpu_impl.h); this expands the
+ * newest ones back into instructions. Walking back from the newest slot,
+ * each run's length is the difference of instruction counts; within a run
+ * the instructions follow each other in memory at consecutive cycles, the
+ * first one's halfword as recorded and the rest read back from memory
+ * (flash, since runs in SRAM are one instruction long).
+ */
 size_t cpu_trace(const Cpu *cpu, CpuTraceEntry *out, size_t max)
 {
     size_t n = cpu->trace_count < CPU_TRACE_LEN ? (size_t)cpu->trace_count : CPU_TRACE_LEN;
     if (n > max)
         n = max;
-    /* Oldest first: the last n entries before trace_pos. */
-    uint32_t first = (cpu->trace_pos + CPU_TRACE_LEN - (uint32_t)n) & (CPU_TRACE_LEN - 1);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t k = (first + i) & (CPU_TRACE_LEN - 1);
-        out[i] = (CpuTraceEntry){ .cycle = cpu->trace[k].cycle, .pc = cpu->trace[k].pc,
-                                  .insn = cpu->trace[k].insn };
-        memcpy(out[i].r, cpu->trace_rr[k].r, sizeof out[i].r);
-        out[i].xpsr = cpu->trace_rr[k].xpsr;
-        /* The ring keeps the first halfword; a 32-bit encoding's second is
-         * read back now (code in SRAM may have changed since: rare, and
-         * only the listing would show it). */
-        if (out[i].insn >= 0xE800 && out[i].insn <= 0xFFFF)
-            out[i].insn = out[i].insn << 16 | read_half(cpu, out[i].pc + 2);
-        if (!cpu->trace_regs) {
-            memset(out[i].r, 0, sizeof out[i].r);
-            out[i].xpsr = 0;
+    size_t left = n;                    /* entries still to fill, from the end */
+    uint16_t end = (uint16_t)cpu->trace_count;
+    uint32_t k = cpu->trace_pos;
+    for (unsigned slots = 0; left > 0 && slots < CPU_TRACE_LEN; slots++) {
+        k = (k + CPU_TRACE_LEN - 1) & (CPU_TRACE_LEN - 1);
+        const CpuTraceSlot *t = &cpu->trace[k];
+        uint32_t len = (uint16_t)(end - t->idx);
+        end = t->idx;
+        size_t skip = len > left ? len - left : 0;   /* the run's older part is not wanted */
+        uint32_t pc = t->pc, hw1 = t->insn;
+        for (uint32_t i = 0; i < len; i++) {
+            if (i >= skip) {
+                CpuTraceEntry *e = &out[left - (len - i)];
+                *e = (CpuTraceEntry){ .cycle = t->cycle + i, .pc = pc, .insn = hw1 };
+                if (i == 0 && cpu->trace_regs) {
+                    memcpy(e->r, cpu->trace_rr[k].r, sizeof e->r);
+                    e->xpsr = cpu->trace_rr[k].xpsr;
+                }
+                if (is_32bit(hw1))
+                    e->insn = hw1 << 16 | read_half(cpu, pc + 2);
+            }
+            pc += is_32bit(hw1) ? 4 : 2;
+            hw1 = read_half(cpu, pc);
         }
+        left -= len - skip;
+    }
+    if (left) {                 /* cannot happen (the slots cover trace_count); stay defined */
+        memmove(out, out + left, (n - left) * sizeof *out);
+        n -= left;
     }
     return n;
 }

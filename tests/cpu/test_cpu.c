@@ -680,6 +680,48 @@ static void cpu_self_modifying_sram(void **state)
 
 /* -------------------------------------------------------------- trace */
 
+/* The ring keeps runs (a slot per branch; one per instruction in SRAM or
+ * with registers on); expanded, they must list exactly the instructions a
+ * one-instruction-per-slot trace lists, whatever the slicing of cpu_exec. */
+static void load_trace_program(TB *tb)
+{
+    CODE(tb, TB_RESET, T_MOVS_I(0, 0), T_MOVS_I(4, 0x20), T_LSL_I(4, 4, 24), T_ADDS_I8(4, 1),
+         /* loop: */ T_ADDS_I8(0, 1), W32(0xF3EF8100u) /* MRS r1, APSR */, T_BLX(4), T_NOP,
+         T_CMP_I(0, 50), T_BCOND(1, -8) /* BNE loop */, T_B(-2));
+    CODE(tb, TB_SRAM_BASE, T_ADDS_I8(2, 1), T_ADDS_I8(2, 1), T_BX(14));
+}
+
+static void cpu_trace_runs_expand_exactly(void **state)
+{
+    static const unsigned slices[] = { 1000, 7, 1 };
+    TB *ref = setup_tb();
+    load_trace_program(ref);
+    cpu_trace_regs(ref->cpu, true);         /* one instruction per slot */
+    assert_int_equal(cpu_exec(ref->cpu, 377), 377);
+    CpuTraceEntry want[CPU_TRACE_LEN], got[CPU_TRACE_LEN];
+    size_t n = cpu_trace(ref->cpu, want, CPU_TRACE_LEN);
+    assert_int_equal(n, CPU_TRACE_LEN);
+    for (unsigned j = 0; j < sizeof slices / sizeof slices[0]; j++) {
+        TB *tb = setup_tb();
+        load_trace_program(tb);
+        cpu_trace_regs(tb->cpu, false);
+        for (unsigned done = 0; done < 377; done += slices[j])
+            cpu_exec(tb->cpu, 377 - done < slices[j] ? 377 - done : slices[j]);
+        assert_int_equal(cpu_trace(tb->cpu, got, CPU_TRACE_LEN), n);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(got[i].cycle, want[i].cycle);
+            assert_int_equal(got[i].pc, want[i].pc);
+            assert_int_equal(got[i].insn, want[i].insn);
+        }
+        /* Fewer than asked for: the newest ones. */
+        assert_int_equal(cpu_trace(tb->cpu, got, 5), 5);
+        for (size_t i = 0; i < 5; i++)
+            assert_int_equal(got[i].pc, want[n - 5 + i].pc);
+        tb_free(tb);
+    }
+    tb_free(ref);
+}
+
 static void cpu_trace_ring(void **state)
 {
     TB *tb = setup_tb();
@@ -912,6 +954,7 @@ int main(void)
         cmocka_unit_test(cpu_pendsv_via_vtor),
         cmocka_unit_test(cpu_self_modifying_sram),
         cmocka_unit_test(cpu_trace_ring),
+        cmocka_unit_test(cpu_trace_runs_expand_exactly),
         cmocka_unit_test(cpu_components_tables),
         cmocka_unit_test(cpu_save_load_roundtrip),
         cmocka_unit_test(cpu_load_rejects_bad_values),
