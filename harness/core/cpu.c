@@ -321,14 +321,40 @@ static void check_exceptions(Cpu *cpu)
 
 /* ----------------------------------------------------------- ALU */
 
-static inline void set_nz(CpuState *s, uint32_t r)
+/*
+ * Inside the interpreter loop the flags live in cpu->fl (a Flags, host
+ * side), not in CpuState: N and Z as one value `nz` (N is its sign, Z is
+ * "its low 32 bits are zero"), so an instruction that sets N and Z from a
+ * result stores the result once (sign-extended) instead of computing two
+ * bools; C and V as bools. flags_in/flags_out convert at the loop's entry
+ * and exits; every combination of N and Z (MSR APSR can set both) has a
+ * value.
+ */
+#define FLAG_N(f) ((f)->nz < 0)
+#define FLAG_Z(f) ((uint32_t)(f)->nz == 0)
+
+static inline void flags_in(Flags *f, const CpuState *s)
 {
-    s->n = (int32_t)r < 0;
-    s->z = r == 0;
+    f->nz = (s->n ? INT64_MIN : 0) | (s->z ? 0 : 1);
+    f->c = s->c;
+    f->v = s->v;
+}
+
+static inline void flags_out(const Flags *f, CpuState *s)
+{
+    s->n = FLAG_N(f);
+    s->z = FLAG_Z(f);
+    s->c = f->c;
+    s->v = f->v;
+}
+
+static inline void set_nz(Flags *s, uint32_t r)
+{
+    s->nz = (int32_t)r;
 }
 
 /* x + y + carry with all four flags (ADCS, SBCS). */
-static inline uint32_t add_c(CpuState *s, uint32_t x, uint32_t y, uint32_t carry)
+static inline uint32_t add_c(Flags *s, uint32_t x, uint32_t y, uint32_t carry)
 {
     uint64_t u = (uint64_t)x + y + carry;
     uint32_t r = (uint32_t)u;
@@ -342,7 +368,7 @@ static inline uint32_t add_c(CpuState *s, uint32_t x, uint32_t y, uint32_t carry
  * use. Written with the overflow built-ins so the compiler takes C and V
  * from the host's own add or subtract (half the instructions of add_c).
  * For x - y, C is "no borrow" (x >= y), as for x + ~y + 1. */
-static inline uint32_t adds(CpuState *s, uint32_t x, uint32_t y)
+static inline uint32_t adds(Flags *s, uint32_t x, uint32_t y)
 {
     uint32_t r;
     int32_t ignored;
@@ -352,7 +378,7 @@ static inline uint32_t adds(CpuState *s, uint32_t x, uint32_t y)
     return r;
 }
 
-static inline uint32_t subs(CpuState *s, uint32_t x, uint32_t y)
+static inline uint32_t subs(Flags *s, uint32_t x, uint32_t y)
 {
     int32_t ignored;
     s->c = x >= y;
@@ -364,7 +390,7 @@ static inline uint32_t subs(CpuState *s, uint32_t x, uint32_t y)
 enum { SH_LSL, SH_LSR, SH_ASR, SH_ROR };
 
 /* Shift by a register amount (bottom byte), with the architectural carry. */
-static uint32_t shift_reg(CpuState *s, unsigned type, uint32_t x, uint32_t amount)
+static uint32_t shift_reg(Flags *s, unsigned type, uint32_t x, uint32_t amount)
 {
     uint32_t n = amount & 0xff;
     if (n == 0)
@@ -658,7 +684,7 @@ static void op_table_fill(void)
         op_table[in] = classify(in);
 }
 
-static inline uint32_t lsl_imm(CpuState *s, uint32_t v, unsigned sh)
+static inline uint32_t lsl_imm(Flags *s, uint32_t v, unsigned sh)
 {
     if (sh)
         s->c = v >> (32 - sh) & 1;
@@ -740,6 +766,9 @@ static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
     const uint16_t ibase = (uint16_t)(cpu->trace_count - first);
     const uint32_t resets = cpu->resets;
     uint32_t pc = s->r[15], in, a, v;
+    Flags *const fl = &cpu->fl;
+
+    flags_in(fl, s);
 
     /* With cpu_trace_regs on, bursts are one instruction long, so the
      * registers are recorded here and the loop never tests for it. */
@@ -783,7 +812,7 @@ static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
             RECORD(); \
     } while (0)
     /* Make r15 and the clock what the rest of the core and the machine expect. */
-#define SYNC() do { s->r[15] = pc; clk->cycles = now; } while (0)
+#define SYNC() do { s->r[15] = pc; clk->cycles = now; flags_out(fl, s); } while (0)
 #if CPU_THREADED
 #define OP_LABEL(op) &&L_##op,
     static const void *const label[OP_COUNT] = { CPU_OPS(OP_LABEL) };
@@ -846,41 +875,41 @@ top:
 dispatch:
 #endif
     switch ((unsigned)op_table[in]) {
-    OP(OP_LSL_I): v = lsl_imm(s, y, sh); R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_LSL_I): v = lsl_imm(fl, y, sh); R(rd) = v; set_nz(fl, v); NEXT;
     OP(OP_LSR_I):
-        if (sh == 0) { s->c = y >> 31; v = 0; } else { s->c = y >> (sh - 1) & 1; v = y >> sh; }
-        R(rd) = v; set_nz(s, v);
+        if (sh == 0) { fl->c = y >> 31; v = 0; } else { fl->c = y >> (sh - 1) & 1; v = y >> sh; }
+        R(rd) = v; set_nz(fl, v);
         NEXT;
     OP(OP_ASR_I):
-        if (sh == 0) { s->c = y >> 31; v = (uint32_t)((int32_t)y >> 31); }
-        else { s->c = y >> (sh - 1) & 1; v = (uint32_t)((int32_t)y >> sh); }
-        R(rd) = v; set_nz(s, v);
+        if (sh == 0) { fl->c = y >> 31; v = (uint32_t)((int32_t)y >> 31); }
+        else { fl->c = y >> (sh - 1) & 1; v = (uint32_t)((int32_t)y >> sh); }
+        R(rd) = v; set_nz(fl, v);
         NEXT;
-    OP(OP_ADD_R): R(rd) = adds(s, y, R(in >> 6 & 7)); NEXT;
-    OP(OP_SUB_R): R(rd) = subs(s, y, R(in >> 6 & 7)); NEXT;
-    OP(OP_ADD_I3): R(rd) = adds(s, y, in >> 6 & 7); NEXT;
-    OP(OP_SUB_I3): R(rd) = subs(s, y, in >> 6 & 7); NEXT;
-    OP(OP_MOV_I): R(rd8) = imm8; set_nz(s, imm8); NEXT;
-    OP(OP_CMP_I): subs(s, R(rd8), imm8); NEXT;
-    OP(OP_ADD_I8): R(rd8) = adds(s, R(rd8), imm8); NEXT;
-    OP(OP_SUB_I8): R(rd8) = subs(s, R(rd8), imm8); NEXT;
+    OP(OP_ADD_R): R(rd) = adds(fl, y, R(in >> 6 & 7)); NEXT;
+    OP(OP_SUB_R): R(rd) = subs(fl, y, R(in >> 6 & 7)); NEXT;
+    OP(OP_ADD_I3): R(rd) = adds(fl, y, in >> 6 & 7); NEXT;
+    OP(OP_SUB_I3): R(rd) = subs(fl, y, in >> 6 & 7); NEXT;
+    OP(OP_MOV_I): R(rd8) = imm8; set_nz(fl, imm8); NEXT;
+    OP(OP_CMP_I): subs(fl, R(rd8), imm8); NEXT;
+    OP(OP_ADD_I8): R(rd8) = adds(fl, R(rd8), imm8); NEXT;
+    OP(OP_SUB_I8): R(rd8) = subs(fl, R(rd8), imm8); NEXT;
     /* Data processing: x = Rdn, y = Rm. */
-    OP(OP_AND): v = x & y; R(rd) = v; set_nz(s, v); NEXT;
-    OP(OP_EOR): v = x ^ y; R(rd) = v; set_nz(s, v); NEXT;
-    OP(OP_LSL_R): v = shift_reg(s, SH_LSL, x, y); R(rd) = v; set_nz(s, v); NEXT;
-    OP(OP_LSR_R): v = shift_reg(s, SH_LSR, x, y); R(rd) = v; set_nz(s, v); NEXT;
-    OP(OP_ASR_R): v = shift_reg(s, SH_ASR, x, y); R(rd) = v; set_nz(s, v); NEXT;
-    OP(OP_ADC): R(rd) = add_c(s, x, y, s->c); NEXT;
-    OP(OP_SBC): R(rd) = add_c(s, x, ~y, s->c); NEXT;
-    OP(OP_ROR_R): v = shift_reg(s, SH_ROR, x, y); R(rd) = v; set_nz(s, v); NEXT;
-    OP(OP_TST): set_nz(s, x & y); NEXT;
-    OP(OP_RSB): R(rd) = subs(s, 0, y); NEXT;
-    OP(OP_CMP_R): subs(s, x, y); NEXT;
-    OP(OP_CMN): adds(s, x, y); NEXT;
-    OP(OP_ORR): v = x | y; R(rd) = v; set_nz(s, v); NEXT;
-    OP(OP_MUL): v = x * y; R(rd) = v; set_nz(s, v); NEXT;
-    OP(OP_BIC): v = x & ~y; R(rd) = v; set_nz(s, v); NEXT;
-    OP(OP_MVN): v = ~y; R(rd) = v; set_nz(s, v); NEXT;
+    OP(OP_AND): v = x & y; R(rd) = v; set_nz(fl, v); NEXT;
+    OP(OP_EOR): v = x ^ y; R(rd) = v; set_nz(fl, v); NEXT;
+    OP(OP_LSL_R): v = shift_reg(fl, SH_LSL, x, y); R(rd) = v; set_nz(fl, v); NEXT;
+    OP(OP_LSR_R): v = shift_reg(fl, SH_LSR, x, y); R(rd) = v; set_nz(fl, v); NEXT;
+    OP(OP_ASR_R): v = shift_reg(fl, SH_ASR, x, y); R(rd) = v; set_nz(fl, v); NEXT;
+    OP(OP_ADC): R(rd) = add_c(fl, x, y, fl->c); NEXT;
+    OP(OP_SBC): R(rd) = add_c(fl, x, ~y, fl->c); NEXT;
+    OP(OP_ROR_R): v = shift_reg(fl, SH_ROR, x, y); R(rd) = v; set_nz(fl, v); NEXT;
+    OP(OP_TST): set_nz(fl, x & y); NEXT;
+    OP(OP_RSB): R(rd) = subs(fl, 0, y); NEXT;
+    OP(OP_CMP_R): subs(fl, x, y); NEXT;
+    OP(OP_CMN): adds(fl, x, y); NEXT;
+    OP(OP_ORR): v = x | y; R(rd) = v; set_nz(fl, v); NEXT;
+    OP(OP_MUL): v = x * y; R(rd) = v; set_nz(fl, v); NEXT;
+    OP(OP_BIC): v = x & ~y; R(rd) = v; set_nz(fl, v); NEXT;
+    OP(OP_MVN): v = ~y; R(rd) = v; set_nz(fl, v); NEXT;
     /* High registers: rdh = Rdn (4 bits), yh = Rm (4 bits); PC reads as
      * pc + 4. The forms that fault (ADD pc, pc; CMP with PC; BLX pc) are
      * OP_UNDEF. A write to PC branches; one to SP clears bits 1:0. */
@@ -894,7 +923,7 @@ dispatch:
     } while (0)
     OP(OP_ADD_HI): WRITE_HI((rdh == 15 ? pc + 4 : R(rdh)) + yh);
     OP(OP_MOV_HI): WRITE_HI(yh);
-    OP(OP_CMP_HI): subs(s, R(rdh), yh); NEXT;
+    OP(OP_CMP_HI): subs(fl, R(rdh), yh); NEXT;
     OP(OP_BLX):
         v = yh;
         if (!(v & 1)) FAULT();
@@ -965,6 +994,7 @@ dispatch:
         SLOW_NEXT;
     }
     OP(OP_CPS):
+        SYNC();
         s->primask = in >> 4 & 1;
         cpu->check = true;
         SLOW_NEXT;
@@ -1044,13 +1074,13 @@ dispatch:
     OP(op): \
         if (taken) JUMP(pc + 4 + (uint32_t)((int32_t)(int8_t)imm8 * 2)); \
         NEXT;
-    BCOND(OP_BEQ, s->z) BCOND(OP_BNE, !s->z)
-    BCOND(OP_BCS, s->c) BCOND(OP_BCC, !s->c)
-    BCOND(OP_BMI, s->n) BCOND(OP_BPL, !s->n)
-    BCOND(OP_BVS, s->v) BCOND(OP_BVC, !s->v)
-    BCOND(OP_BHI, s->c && !s->z) BCOND(OP_BLS, !s->c || s->z)
-    BCOND(OP_BGE, s->n == s->v) BCOND(OP_BLT, s->n != s->v)
-    BCOND(OP_BGT, !s->z && s->n == s->v) BCOND(OP_BLE, s->z || s->n != s->v)
+    BCOND(OP_BEQ, FLAG_Z(fl)) BCOND(OP_BNE, !FLAG_Z(fl))
+    BCOND(OP_BCS, fl->c) BCOND(OP_BCC, !fl->c)
+    BCOND(OP_BMI, FLAG_N(fl)) BCOND(OP_BPL, !FLAG_N(fl))
+    BCOND(OP_BVS, fl->v) BCOND(OP_BVC, !fl->v)
+    BCOND(OP_BHI, fl->c && !FLAG_Z(fl)) BCOND(OP_BLS, !fl->c || FLAG_Z(fl))
+    BCOND(OP_BGE, FLAG_N(fl) == fl->v) BCOND(OP_BLT, FLAG_N(fl) != fl->v)
+    BCOND(OP_BGT, !FLAG_Z(fl) && FLAG_N(fl) == fl->v) BCOND(OP_BLE, FLAG_Z(fl) || FLAG_N(fl) != fl->v)
 #undef BCOND
     OP(OP_SVC):
         SYNC();
@@ -1082,6 +1112,7 @@ dispatch:
 slow_done:
     /* After a slow path: the core's state is in *cpu (r15 included). */
     pc = s->r[15];
+    flags_in(fl, s);
     clk->cycles = ++now;
     if (now < lim && !cpu->check)
         goto top;

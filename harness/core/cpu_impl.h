@@ -33,6 +33,12 @@ typedef struct CpuTraceRegs {
     uint32_t xpsr;
 } CpuTraceRegs;
 
+/* The flags while the interpreter loop runs (cpu.c explains the encoding). */
+typedef struct Flags {
+    int64_t nz;                 /* N: the sign; Z: the low 32 bits are 0 */
+    bool c, v;
+} Flags;
+
 struct Cpu {
     CpuState st;                /* section "cpu" */
     NvicState nvic;             /* section "armv6m-nvic" */
@@ -44,6 +50,7 @@ struct Cpu {
     bool check;                 /* something changed that may let an exception in or wake the core */
     bool sysreset_req;          /* AIRCR.SYSRESETREQ written: call bus->sysreset at the boundary */
     bool trace_regs;
+    Flags fl;                   /* the flags during run_burst (CpuState's n z c v outside) */
     uint32_t trace_pos;         /* next ring slot */
     uint64_t trace_count;       /* instructions executed since reset */
     uint32_t resets;            /* cpu_reset calls, so a burst sees a reset from a callback */
