@@ -678,10 +678,13 @@ static uint8_t classify(uint32_t in)
 static uint8_t op_table[1u << 16];
 static once_flag op_table_once = ONCE_FLAG_INIT;
 
+static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim);
+
 static void op_table_fill(void)
 {
     for (uint32_t in = 0; in < 1u << 16; in++)
         op_table[in] = classify(in);
+    run_burst(NULL, NULL, 0, 0);        /* fills `dispatch` (threaded build) */
 }
 
 static inline uint32_t lsl_imm(Flags *s, uint32_t v, unsigned sh)
@@ -753,8 +756,28 @@ static inline bool plain_branch(const CpuState *s, uint32_t target)
 #define CPU_THREADED 0
 #endif
 
+#if CPU_THREADED
+/* The handler of each halfword: label[op_table[in]], resolved once so that
+ * dispatch is one indexed jump (512 KiB, of which a program touches the
+ * lines of the encodings it uses). */
+static const void *dispatch[1u << 16];
+#endif
+
 static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
 {
+#if CPU_THREADED
+#define OP_LABEL(op) &&L_##op,
+    static const void *const label[OP_COUNT] = { CPU_OPS(OP_LABEL) };
+#undef OP_LABEL
+    if (!cpu) {                 /* once, from op_table_fill (under call_once) */
+        for (uint32_t i = 0; i < 1u << 16; i++)
+            dispatch[i] = label[op_table[i]];
+        return;
+    }
+#else
+    if (!cpu)
+        return;
+#endif
     CpuState *s = &cpu->st;
     const CpuBus *b = &cpu->bus;
     const uint64_t first = now;
@@ -814,21 +837,18 @@ static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
     /* Make r15 and the clock what the rest of the core and the machine expect. */
 #define SYNC() do { s->r[15] = pc; clk->cycles = now; flags_out(fl, s); } while (0)
 #if CPU_THREADED
-#define OP_LABEL(op) &&L_##op,
-    static const void *const label[OP_COUNT] = { CPU_OPS(OP_LABEL) };
-#undef OP_LABEL
 #define OP(op) L_##op: case op
 #define JUMP(target) do { \
         pc = (target); \
         if (++now >= lim) goto out; \
         FETCH_NEW(); \
-        goto *label[op_table[in]]; \
+        goto *dispatch[in]; \
     } while (0)
 #define NEXT do { \
         pc += 2; \
         if (++now >= lim) goto out; \
         FETCH_SEQ(); \
-        goto *label[op_table[in]]; \
+        goto *dispatch[in]; \
     } while (0)
 #else
 #define OP(op) case op
@@ -870,7 +890,7 @@ static void run_burst(Cpu *cpu, VClock *clk, uint64_t now, uint64_t lim)
 top:
     FETCH_NEW();
 #if CPU_THREADED
-    goto *label[op_table[in]];
+    goto *dispatch[in];
 #else
 dispatch:
 #endif
