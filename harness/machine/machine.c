@@ -234,19 +234,53 @@ int mach_page_writer(const Machine *m, size_t page)
 VmsRam *mach_ram(Machine *m) { return mach_touch(m)->reg.ram; }
 uint64_t mach_dirty_pages_total(const Machine *m) { return m->dirty_total; }
 
-size_t mach_dirty_sync(Machine *m, uint8_t *bitmap, size_t n)
+/* Every reader gets the pages written since any reader last synced. */
+static void fold_dirty(Machine *m)
 {
-    size_t count = 0;
-    if (n)
-        memset(bitmap, 0, n);
     for (size_t p = 0; p < m->n_pages; p++) {
         if (!m->dirty[p])
             continue;
         m->dirty[p] = 0;
+        for (unsigned r = 0; r < m->n_readers; r++)
+            m->reader_map[r][p] = 1;
+    }
+}
+
+int mach_dirty_reader_new(Machine *m)
+{
+    if (m->n_readers >= MACH_DIRTY_READERS)
+        return -1;
+    uint8_t *map = calloc(m->n_pages ? m->n_pages : 1, 1);
+    if (!map)
+        return -1;
+    fold_dirty(m);      /* what was written before it is the others' */
+    m->reader_map[m->n_readers] = map;
+    return (int)m->n_readers++;
+}
+
+size_t mach_dirty_sync_reader(Machine *m, int reader, uint8_t *bitmap, size_t n)
+{
+    size_t count = 0;
+    if (n)
+        memset(bitmap, 0, n);
+    if (reader < 0 || (unsigned)reader >= m->n_readers)
+        return 0;
+    fold_dirty(m);
+    uint8_t *map = m->reader_map[reader];
+    for (size_t p = 0; p < m->n_pages; p++) {
+        if (!map[p])
+            continue;
+        map[p] = 0;
         count++;
         if (p / 8 < n)
             bitmap[p / 8] |= (uint8_t)(1u << (p % 8));
     }
+    return count;
+}
+
+size_t mach_dirty_sync(Machine *m, uint8_t *bitmap, size_t n)
+{
+    size_t count = mach_dirty_sync_reader(m, 0, bitmap, n);
     m->dirty_total += count;
     return count;
 }
@@ -390,10 +424,17 @@ void mach_reset(Machine *m)
     memset(m->sram, 0, m->board->sram_size);
     mark_all_dirty(m);
     memset(m->page_writer, 0xff, m->n_pages * sizeof(*m->page_writer));
+    mach_reset_keep_ram(m);
+    m->at_power_on = true;
+}
+
+/* Not at power-on afterwards: SRAM still holds what it held. */
+void mach_reset_keep_ram(Machine *m)
+{
     disarm_all_timers(&m->ms.clock);
     vclock_set_cycles(&m->ms.clock, 0);
     reset_core_and_devices(m);
-    m->at_power_on = true;
+    m->at_power_on = false;
 }
 
 /* A system reset (AIRCR.SYSRESETREQ, watchdog) resets what a real chip's
@@ -531,6 +572,7 @@ static bool add_sram_section(Machine *m, VmsMsg *why)
     m->sram_members[0] = (DevMember){ .name = "sram", .offset = 0, .size = n, .kind = DEV_M_STATE,
                                       .elem = DEV_E_U8 };
     m->sram_members[1] = (DevMember)DEV_MEMBERS_END;
+    m->sram_sec = m->reg.n;
     return mach_add_section(m, &m->sram_vmsd, m->sram, m->sram_members, n, "sram", why);
 }
 
@@ -630,6 +672,11 @@ Machine *mach_new(const Board *board, VmsMsg *why)
         .semihost = semihost,
         .clock = &m->ms.clock,
     };
+    if (mach_dirty_reader_new(m) != 0) {     /* reader 0: mach_dirty_sync's */
+        vms_fail(why, "out of memory for the dirty log");
+        mach_free(m);
+        return NULL;
+    }
     m->cpu = cpu_new(&m->bus);
     if (!m->cpu) {
         vms_fail(why, "cannot create the core");
@@ -669,6 +716,8 @@ void mach_free(Machine *m)
     free(m->flash);
     free(m->sram);
     free(m->dirty);
+    for (unsigned r = 0; r < m->n_readers; r++)
+        free(m->reader_map[r]);
     free(m->page_writer);
     free(m);
 }
@@ -739,16 +788,17 @@ bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
 
 /* All or nothing: the load starts from power-on and returns there on failure,
  * so no caller ever sees a machine with some sections loaded and others not. */
-bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
+/* The load itself, onto a machine at power-on (SRAM zeroed or kept);
+ * every failure ends at power-on. */
+static bool load_from_power_on(Machine *m, const void *buf, size_t len, VmsError *err, bool ram_replaced)
 {
-    if (!m->at_power_on)
-        mach_reset(m);
     if (vms_load(&mach_touch(m)->reg, buf, len, err)) {
         /* Sections a stream leaves out keep their reset state, so checks
          * that span sections run again once everything is in. */
         VmsMsg why = { "" };
         if (cpu_loaded_state_ok(m->cpu, &why)) {
-            mark_all_dirty(m);  /* SRAM was replaced wholesale (the dirty log) */
+            if (ram_replaced)
+                mark_all_dirty(m);  /* SRAM was replaced wholesale (the dirty log) */
             return true;
         }
         vms_error_clear(err);
@@ -762,6 +812,21 @@ bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
     mach_reset(m);
     return false;
 }
+
+bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
+{
+    if (!m->at_power_on)
+        mach_reset(m);
+    return load_from_power_on(m, buf, len, err, true);
+}
+
+bool mach_load_keep_ram(Machine *m, const void *buf, size_t len, VmsError *err)
+{
+    mach_reset_keep_ram(m);
+    return load_from_power_on(m, buf, len, err, false);
+}
+
+size_t mach_sram_section(const Machine *m) { return m->sram_sec; }
 
 /* FNV-1a over the stream without its JSON trailer: every section's bytes. */
 uint64_t mach_digest(Machine *m)

@@ -116,6 +116,10 @@ bool mach_load_image(Machine *m, const void *data, size_t len, VmsMsg *why);
 
 /* Power-on reset: SRAM zeroed, clock to 0, core and devices to reset state. */
 void mach_reset(Machine *m);
+/* The same power-on reset of everything but SRAM, which keeps its bytes and
+ * marks no page dirty: a destination that already holds guest memory (as
+ * after a pre-copy), about to receive device state. */
+void mach_reset_keep_ram(Machine *m);
 
 /* Run for up to `cycles` virtual cycles (stops early on halt or lockup).
  * Returns cycles elapsed. */
@@ -172,6 +176,13 @@ bool mach_desc_overrides(Machine *m, const char *const *overrides, size_t n_over
  * there on failure. */
 bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err);
 bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err);
+/* Load a stream that carries no SRAM (saved with VmsSaveOpts.omit = the
+ * SRAM section's idstr) onto SRAM as it is: mach_reset_keep_ram, then the
+ * load; pages are marked only where a hook wrote them. On failure the
+ * machine goes to power-on (SRAM zeroed), as mach_load's does. */
+bool mach_load_keep_ram(Machine *m, const void *buf, size_t len, VmsError *err);
+/* The index of the SRAM section (and shadow part) in registration order. */
+size_t mach_sram_section(const Machine *m);
 
 /* Guest-visible behaviour goes to the sink as it happens (NULL to stop). */
 void mach_set_event_sink(Machine *m, MachEventSink *sink, void *opaque);
@@ -204,6 +215,17 @@ size_t mach_n_pages(const Machine *m);
  * counted and cleared but not reported (bitmap may be NULL with n = 0 to
  * just clear). Returns the number of dirty pages. */
 size_t mach_dirty_sync(Machine *m, uint8_t *bitmap, size_t n);
+/* More readers of the same log, one per consumer (the loop's incremental
+ * checkpoints beside live pre-copy and --dirty-log): a page written once
+ * is reported once to every reader, whichever syncs first. Reader 0 is
+ * mach_dirty_sync's; mach_dirty_reader_new returns a new one (1 ..
+ * MACH_DIRTY_READERS - 1), or -1 when all are taken. A new reader starts
+ * with no page dirty. */
+#define MACH_DIRTY_READERS 4
+int mach_dirty_reader_new(Machine *m);
+/* mach_dirty_sync for one reader (a bad reader reports nothing, returns 0).
+ * mach_dirty_pages_total counts reader 0's syncs only. */
+size_t mach_dirty_sync_reader(Machine *m, int reader, uint8_t *bitmap, size_t n);
 /* The sum of every mach_dirty_sync's count since mach_new. */
 uint64_t mach_dirty_pages_total(const Machine *m);
 /* The device (board index) that last wrote page p through dev_mem_write

@@ -50,6 +50,11 @@ struct Machine {
     uint8_t *dirty;
     size_t n_pages;
     uint64_t dirty_total;
+    /* Readers of the log (mach_dirty_reader_new): each sync folds `dirty`
+     * into every reader's own map before clearing it, so one reader never
+     * takes another's pages. Reader 0 is mach_dirty_sync's. */
+    uint8_t *reader_map[MACH_DIRTY_READERS];
+    unsigned n_readers;
     uint16_t *page_writer;      /* per page: last device writer (board index), or MACH_SRC_CORE */
     VmsRam ram;                 /* SRAM as the iterative "ram" section */
 
@@ -57,6 +62,7 @@ struct Machine {
     MachShadow *shadows;
     size_t n_shadows, cap_shadows;
     size_t n_fixed;             /* sections before the first device's (mach_n_fixed_sections) */
+    size_t sram_sec;            /* the SRAM section's index (mach_sram_section) */
 
     /* The SRAM section: one buffer field covering all of SRAM. */
     VmsField sram_fields[2];

@@ -727,6 +727,59 @@ static void machine_dirty_log(void **state)
     mach_free(m);
 }
 
+/* Two readers of one log: a page written once is reported once to each,
+ * whichever syncs first; a new reader starts clean; readers run out. */
+static void machine_dirty_readers(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, "hello");
+    uint8_t bm[8];
+    int r = mach_dirty_reader_new(m);
+    assert_int_equal(r, 1);
+    assert_int_equal(mach_dirty_sync_reader(m, r, bm, sizeof bm), 0);  /* starts clean */
+    assert_int_equal(mach_dirty_sync(m, NULL, 0), 64);     /* reader 0 still has power-on's pages */
+    assert_true(mach_bus_write(m, MACH_SRAM_BASE + 9 * 1024, 4, 1));
+    assert_int_equal(mach_dirty_sync(m, NULL, 0), 1);      /* reader 0 takes page 9 ... */
+    assert_true(mach_bus_write(m, MACH_SRAM_BASE + 12 * 1024, 1, 1));
+    assert_int_equal(mach_dirty_sync_reader(m, r, bm, sizeof bm), 2);  /* ... and r still sees it */
+    assert_int_equal(bm[1], (1u << 1) | (1u << 4));
+    assert_int_equal(mach_dirty_sync(m, NULL, 0), 1);      /* page 12, once */
+    assert_int_equal(mach_dirty_sync_reader(m, r, bm, sizeof bm), 0);
+    assert_int_equal(mach_dirty_sync_reader(m, 7, bm, sizeof bm), 0);  /* no such reader */
+    assert_int_equal(mach_dirty_reader_new(m), 2);
+    assert_int_equal(mach_dirty_reader_new(m), 3);
+    assert_int_equal(mach_dirty_reader_new(m), -1);
+    assert_int_equal(mach_dirty_pages_total(m), 64 + 1 + 1);   /* reader 0's syncs */
+    mach_free(m);
+}
+
+/* A load without SRAM onto SRAM as it is: the device state comes back, the
+ * bytes of SRAM stay, and no page is marked; a failed one ends at power-on. */
+static void machine_load_keep_ram(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, "hello");
+    mach_run(m, 2000);
+    uint64_t digest = mach_digest(m);
+    VmsOut s;
+    vms_out_init(&s, 0);
+    VmsSaveOpts opts = { .no_vmdesc = true, .omit = mach_registry(m)->sec[mach_sram_section(m)].idstr };
+    VmsError err;
+    assert_string_equal(opts.omit, "sram");
+    assert_true(mach_save(m, &s, &opts, &err));
+    mach_reset_keep_ram(m);
+    assert_int_equal(mach_cycles(m), 0);
+    mach_dirty_sync(m, NULL, 0);       /* what the run wrote */
+    assert_true(mach_load_keep_ram(m, s.buf, s.len, &err));
+    assert_int_equal(mach_dirty_sync(m, NULL, 0), 0);
+    assert_true(mach_digest(m) == digest);
+    /* A cut stream fails and leaves power-on, SRAM zeroed. */
+    assert_false(mach_load_keep_ram(m, s.buf, s.len / 2, &err));
+    Machine *p = boot(BOARD_DEFAULT, "hello");
+    assert_true(mach_digest(m) == mach_digest(p));
+    vms_out_free(&s);
+    mach_free(p);
+    mach_free(m);
+}
+
 /* Each page remembers the last device that wrote it through dev_mem_write;
  * CPU and host stores do not change that, a power-on reset forgets it. */
 static void machine_page_writer(void **state)
@@ -803,6 +856,8 @@ int main(void)
         cmocka_unit_test(machine_system_reset_keeps_sram),
         cmocka_unit_test(machine_section_order),
         cmocka_unit_test(machine_dirty_log),
+        cmocka_unit_test(machine_dirty_readers),
+        cmocka_unit_test(machine_load_keep_ram),
         cmocka_unit_test(machine_page_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
