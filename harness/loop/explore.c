@@ -61,6 +61,7 @@ LoopExplore *loop_explore_new(const LoopConfig *cfg, LoopFinding *f)
     x->cfg.on_machine = attach_live;
     x->cfg.on_machine_opaque = x;
     x->cfg.progress = NULL;
+    x->cfg.full_every = 1;      /* its twins load a whole new state at every step */
     x->live = fcov_new();
     x->rng = cfg->seed ^ 0x6578706cull;     /* a stream of its own */
     x->t = loop_twin_new(&x->cfg, NULL, 0, f);

@@ -50,6 +50,7 @@ void loop_config_defaults(LoopConfig *c)
     c->explore_every = LOOP_EXPLORE_EVERY;
     c->permute = true;
     c->fast_forward = true;
+    c->full_every = LOOP_FULL_EVERY;
 }
 
 /* splitmix64: small, seedable, and the same on every host. */
@@ -222,15 +223,21 @@ static bool members_equal(const MachShadow *sh, const uint8_t *a, const uint8_t 
     return true;
 }
 
-bool loop_shadows_equal(Machine *a, Machine *b, LoopFinding *f)
+/* Every part but `skip` (SIZE_MAX: none). */
+static bool shadows_equal_but(Machine *a, Machine *b, size_t skip, LoopFinding *f)
 {
     size_t n = mach_n_shadows(a);
     for (size_t i = 0; i < n; i++) {
         const MachShadow *sa = mach_shadow(a, i), *sb = mach_shadow(b, i);
-        if (!members_equal(sa, sa->state, sb->state, f))
+        if (i != skip && !members_equal(sa, sa->state, sb->state, f))
             return false;
     }
     return true;
+}
+
+bool loop_shadows_equal(Machine *a, Machine *b, LoopFinding *f)
+{
+    return shadows_equal_but(a, b, SIZE_MAX, f);
 }
 
 /* A copy of every part's bytes, to prove a save changed nothing. */
@@ -239,7 +246,9 @@ typedef struct Snapshot {
     size_t cap;
 } Snapshot;
 
-static void snapshot_take(Snapshot *s, Machine *m)
+/* Every part but `skip` (SIZE_MAX: none); the skipped part's bytes in the
+ * snapshot are left as they were. */
+static void snapshot_take(Snapshot *s, Machine *m, size_t skip)
 {
     size_t need = 0, n = mach_n_shadows(m);
     for (size_t i = 0; i < n; i++)
@@ -254,18 +263,19 @@ static void snapshot_take(Snapshot *s, Machine *m)
     uint8_t *p = s->buf;
     for (size_t i = 0; i < n; i++) {
         const MachShadow *sh = mach_shadow(m, i);
-        memcpy(p, sh->state, sh->size);
+        if (i != skip)
+            memcpy(p, sh->state, sh->size);
         p += sh->size;
     }
 }
 
-static bool snapshot_equal(const Snapshot *s, Machine *m, LoopFinding *f)
+static bool snapshot_equal(const Snapshot *s, Machine *m, size_t skip, LoopFinding *f)
 {
     const uint8_t *p = s->buf;
     size_t n = mach_n_shadows(m);
     for (size_t i = 0; i < n; i++) {
         const MachShadow *sh = mach_shadow(m, i);
-        if (!members_equal(sh, p, sh->state, f))
+        if (i != skip && !members_equal(sh, p, sh->state, f))
             return false;
         p += sh->size;
     }
@@ -276,7 +286,7 @@ static bool snapshot_equal(const Snapshot *s, Machine *m, LoopFinding *f)
 
 /* Name the first difference between two streams of machines a and b. */
 static void name_stream_diff(Machine *a, Machine *b, const VmsOut *sa, const VmsOut *sb,
-                             LoopFinding *f)
+                             const char *omit, LoopFinding *f)
 {
     size_t n = sa->len < sb->len ? sa->len : sb->len, off = 0;
     while (off < n && sa->buf[off] == sb->buf[off])
@@ -289,7 +299,8 @@ static void name_stream_diff(Machine *a, Machine *b, const VmsOut *sa, const Vms
     vms_out_init(&ta, 0);
     vms_out_init(&tb, 0);
     VmsError err;
-    VmsSaveOpts oa = { .no_vmdesc = true, .map = &ma }, ob = { .no_vmdesc = true, .map = &mb };
+    VmsSaveOpts oa = { .no_vmdesc = true, .map = &ma, .omit = omit };
+    VmsSaveOpts ob = { .no_vmdesc = true, .map = &mb, .omit = omit };
     bool ok = mach_save(a, &ta, &oa, &err) && mach_save(b, &tb, &ob, &err);
     const VmsSpan *span = ok ? vms_map_find(&ma, off) : NULL;
     if (!span && ok)
@@ -368,6 +379,20 @@ struct LoopTwin {
     uint64_t rng_live;
     LoopFinding *live_f;
     uint64_t live_passes, live_pages;
+    /* Incremental checkpoints (LoopConfig.full_every): each twin's reader
+     * of its dirty log, its SRAM as of its last checkpoint (the copy a
+     * save's purity is judged against), the pages its last sync reported
+     * (dirty[2]: scratch for syncs after a save or a load). inc_ready:
+     * the copies are exact and A's and B's SRAM were proven equal at the
+     * last checkpoint; without it the next checkpoint is full. */
+    size_t ram_sec;
+    const char *ram_id;
+    int reader[2];
+    uint8_t *ram_copy[2];
+    uint8_t *dirty[3];
+    size_t bm_len;
+    bool inc_ready, force_full, last_full;
+    uint64_t full_checkpoints;
 };
 
 static bool build_board(LoopTwin *t, LoopFinding *f)
@@ -428,6 +453,10 @@ void loop_twin_free(LoopTwin *t)
     vms_out_free(&t->sb2);
     vms_out_free(&t->live);
     free(t->snap.buf);
+    for (int k = 0; k < 3; k++)
+        free(t->dirty[k]);
+    free(t->ram_copy[0]);
+    free(t->ram_copy[1]);
     if (t->order.at)
         loop_order_free(&t->order);
     free(t->ops);
@@ -462,6 +491,19 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
     mach_set_event_sink(t->a, event_sink, &t->ea);
     mach_set_event_sink(t->b, event_sink, &t->eb);
     loop_order_init(&t->order, t->b, cfg->seed);
+    t->ram_sec = mach_sram_section(t->a);
+    t->ram_id = mach_registry(t->a)->sec[t->ram_sec].idstr;
+    t->reader[0] = mach_dirty_reader_new(t->a);
+    t->reader[1] = mach_dirty_reader_new(t->b);
+    t->bm_len = (mach_n_pages(t->a) + 7) / 8;
+    size_t ram_size = mach_shadow(t->a, t->ram_sec)->size;
+    t->ram_copy[0] = malloc(ram_size ? ram_size : 1);
+    t->ram_copy[1] = malloc(ram_size ? ram_size : 1);
+    for (int k = 0; k < 3; k++)
+        t->dirty[k] = calloc(t->bm_len ? t->bm_len : 1, 1);
+    if (t->reader[0] < 0 || t->reader[1] < 0 || !t->ram_copy[0] || !t->ram_copy[1] || !t->dirty[0] ||
+        !t->dirty[1] || !t->dirty[2])
+        abort();    /* out of host memory, or a machine with every reader taken */
     if (cfg->on_machine) {
         cfg->on_machine(t->a, 0, cfg->on_machine_opaque);
         cfg->on_machine(t->b, 1, cfg->on_machine_opaque);
@@ -589,10 +631,11 @@ bool loop_twin_read(LoopTwin *t, uint32_t addr, unsigned size, LoopFinding *f)
     return compare_after(t, f);
 }
 
-static bool save_or_fail(Machine *m, VmsOut *out, const char *who, size_t *sec_start, LoopFinding *f)
+static bool save_or_fail(Machine *m, VmsOut *out, const char *who, size_t *sec_start, const char *omit,
+                         LoopFinding *f)
 {
     VmsError err;
-    VmsSaveOpts opts = { .no_vmdesc = true, .map = NULL, .sec_start = sec_start };
+    VmsSaveOpts opts = { .no_vmdesc = true, .map = NULL, .sec_start = sec_start, .omit = omit };
     vms_out_reset(out);
     if (mach_save(m, out, &opts, &err))
         return true;
@@ -649,8 +692,9 @@ static bool ranges_hold(LoopTwin *t, LoopFinding *f)
     return lint_probe_ranges(t->p, t->sb.buf, t->sb.len, probe_sink, f) == 0;
 }
 
-/* One checkpoint: every oracle in turn; false with f filled on the first finding. */
-static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f);
+/* One checkpoint: every oracle in turn; false with f filled on the first
+ * finding. Full, or incremental (SRAM through the dirty logs). */
+static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full);
 
 /* A difference in interrupt line levels (a member declared DEV_IRQ_LINES,
  * the NVIC's inputs) is a symptom: the device driving the first differing
@@ -741,6 +785,121 @@ static const VmsOut *loaded_stream(LoopTwin *t)
     return &t->order.out;
 }
 
+/* ----------------------------------------- incremental checkpoints */
+
+static Machine *twin(LoopTwin *t, int which) { return which ? t->b : t->a; }
+static bool page_marked(const uint8_t *bm, size_t p) { return bm && (bm[p / 8] >> (p % 8) & 1); }
+
+/* The pages twin `which`'s log marked since its last sync, into bm. */
+static void ram_sync(LoopTwin *t, int which, uint8_t *bm)
+{
+    mach_dirty_sync_reader(twin(t, which), t->reader[which], bm, t->bm_len);
+}
+
+/* Page p's bytes within a RAM part of `size` bytes (the last may be short). */
+static size_t page_len(size_t size, size_t p)
+{
+    size_t off = p * MACH_PAGE_SIZE;
+    return size - off < MACH_PAGE_SIZE ? size - off : MACH_PAGE_SIZE;
+}
+
+/* The pages marked in m1 or m2 are equal in x and y (images of RAM part
+ * sh); otherwise f names the first differing byte, as a full compare does. */
+static bool ram_pages_equal(const MachShadow *sh, const uint8_t *x, const uint8_t *y, const uint8_t *m1,
+                            const uint8_t *m2, LoopFinding *f)
+{
+    size_t n = (sh->size + MACH_PAGE_SIZE - 1) / MACH_PAGE_SIZE;
+    for (size_t p = 0; p < n; p++) {
+        size_t off = p * MACH_PAGE_SIZE;
+        if ((page_marked(m1, p) || page_marked(m2, p)) && memcmp(x + off, y + off, page_len(sh->size, p)))
+            return members_equal(sh, x, y, f);
+    }
+    return true;
+}
+
+/* Copy the pages marked in bm from twin `which`'s SRAM into its copy. */
+static void ram_copy_pages(LoopTwin *t, int which, const uint8_t *bm)
+{
+    const MachShadow *sh = mach_shadow(twin(t, which), t->ram_sec);
+    size_t n = (sh->size + MACH_PAGE_SIZE - 1) / MACH_PAGE_SIZE;
+    for (size_t p = 0; p < n; p++)
+        if (page_marked(bm, p))
+            memcpy(t->ram_copy[which] + p * MACH_PAGE_SIZE, (const uint8_t *)sh->state + p * MACH_PAGE_SIZE,
+                   page_len(sh->size, p));
+}
+
+/* After a full checkpoint: both copies are SRAM as it is, both logs clean. */
+static void ram_rebase(LoopTwin *t)
+{
+    for (int w = 0; w < 2; w++) {
+        const MachShadow *sh = mach_shadow(twin(t, w), t->ram_sec);
+        ram_sync(t, w, t->dirty[2]);
+        memcpy(t->ram_copy[w], sh->state, sh->size);
+    }
+    t->inc_ready = true;
+}
+
+/* Incremental checkpoint, before saving: what the guest wrote since the
+ * last checkpoint goes into each twin's copy (t->dirty[0], [1] keep the
+ * pages for the A-B compare). */
+static void ram_catch_up(LoopTwin *t)
+{
+    for (int w = 0; w < 2; w++) {
+        ram_sync(t, w, t->dirty[w]);
+        ram_copy_pages(t, w, t->dirty[w]);
+    }
+}
+
+/* Incremental checkpoint, after a save: the pages the save wrote (if any)
+ * still hold what they held before it (the copy). */
+static bool ram_save_pure(LoopTwin *t, int which, LoopFinding *f)
+{
+    ram_sync(t, which, t->dirty[2]);
+    const MachShadow *sh = mach_shadow(twin(t, which), t->ram_sec);
+    return ram_pages_equal(sh, t->ram_copy[which], sh->state, t->dirty[2], NULL, f);
+}
+
+/* A purity finding's blame needs every part as it was before the save:
+ * an incremental snapshot left SRAM out, and the copy has it. */
+static void blame_save(LoopTwin *t, int which, bool full, const VmsOut *saved, LoopFinding *f)
+{
+    Machine *m = twin(t, which);
+    if (!full) {
+        size_t off = 0;
+        for (size_t i = 0; i < t->ram_sec; i++)
+            off += mach_shadow(m, i)->size;
+        memcpy(t->snap.buf + off, t->ram_copy[which], mach_shadow(m, t->ram_sec)->size);
+    }
+    finding_wrap(f, LOOP_PURITY, "saving changed ");
+    loop_blame_save(t->p, saved->buf, saved->len, t->snap.buf, f);
+}
+
+/* Whether the next checkpoint compares everything (see loop.h, full_every). */
+static bool next_is_full(const LoopTwin *t)
+{
+    uint32_t every = t->cfg->full_every;
+    return !t->inc_ready || t->force_full || t->cfg->precopy || every <= 1 || (t->checkpoints + 1) % every == 0;
+}
+
+/* A full-stream record of the state B saved, for the cause and order
+ * analyses, which load it into the power-on reference: after an
+ * incremental checkpoint's load went wrong, A (proven equal to B before
+ * the round trip) is saved whole, in B's permuted order. */
+static const VmsOut *full_stream_for_causes(LoopTwin *t, bool full)
+{
+    if (full)
+        return t->cfg->permute ? &t->order.out : &t->sb;
+    VmsError err;
+    VmsSaveOpts opts = { .no_vmdesc = true, .sec_start = t->order.at };
+    vms_out_reset(&t->sb);
+    if (!mach_save(t->a, &t->sb, &opts, &err))
+        return &t->sb;
+    if (!t->cfg->permute)
+        return &t->sb;
+    loop_order_apply(&t->order, t->sb.buf, t->sb.len);
+    return &t->order.out;
+}
+
 bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
 {
     f->n_causes = 0;
@@ -748,13 +907,20 @@ bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
     if (t->cfg->precopy && !precopy_phase(t, f))
         return false;
     t->loading = false;
-    if (checkpoint_oracles(t, f))
+    bool full = next_is_full(t);
+    t->last_full = f->full = full;
+    t->full_checkpoints += full;
+    if (checkpoint_oracles(t, f, full)) {
+        if (full)
+            ram_rebase(t);
         return true;
+    }
+    t->inc_ready = false;
     /* B's load went wrong: rank what differs, cause before symptom (the
      * power-on reference machine loads B's stream, then is reset). */
-    const VmsOut *in = t->cfg->permute && t->loading ? &t->order.out : &t->sb;
     bool load_wrong = t->loading && (f->oracle == LOOP_SHADOW || f->oracle == LOOP_FIXPOINT ||
                                      f->oracle == LOOP_LOAD);
+    const VmsOut *in = load_wrong ? full_stream_for_causes(t, full) : &t->sb;
     if (f->oracle == LOOP_SHADOW || f->oracle == LOOP_FIXPOINT)
         loop_rank_causes(t->a, t->p, in->buf, in->len, f);
     name_irq_driver(t->b, f);
@@ -763,45 +929,84 @@ bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
     return false;
 }
 
-static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f)
+/* Before a run ends clean, when its last checkpoint was incremental: A and
+ * B compared whole (streams with SRAM, every member of every part), so a
+ * difference the incremental checkpoints could not see is still found. */
+static bool closing_full_compare(LoopTwin *t, LoopFinding *f)
+{
+    if (!t->checkpoints || t->last_full)
+        return true;
+    f->checkpoint = t->checkpoints;
+    f->cycle = mach_cycles(t->a);
+    f->full = false;    /* after the checkpoints: a replay compares here too */
+    if (!save_or_fail(t->a, &t->sa, "A", NULL, NULL, f) || !save_or_fail(t->b, &t->sb, "B", NULL, NULL, f))
+        return false;
+    if (!streams_equal(&t->sa, &t->sb)) {
+        finding_set(f, LOOP_STATE, "at the run's closing full comparison, A's and B's streams differ");
+        name_stream_diff(t->a, t->b, &t->sa, &t->sb, NULL, f);
+        return false;
+    }
+    if (!loop_shadows_equal(t->a, t->b, f)) {
+        finding_wrap(f, LOOP_SHADOW, "at the run's closing full comparison, ");
+        return false;
+    }
+    t->last_full = true;
+    return true;
+}
+
+/*
+ * One checkpoint. A full one saves, resets and loads everything. An
+ * incremental one (full = false) leaves SRAM out of every stream: A's and
+ * B's SRAM were equal at the last checkpoint, so only the pages either
+ * dirty log marked since can differ, and those are compared directly; B
+ * keeps its SRAM through the round trip (mach_reset_keep_ram,
+ * mach_load_keep_ram: a destination that already holds guest memory), and
+ * a page a hook writes while B loads is compared with A's at once. Every
+ * other part, and every oracle, is as in a full checkpoint.
+ */
+static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
 {
     f->checkpoint = ++t->checkpoints;
     f->cycle = mach_cycles(t->a);
+    const char *omit = full ? NULL : t->ram_id;
+    size_t skip = full ? SIZE_MAX : t->ram_sec;
+    const MachShadow *ram_a = mach_shadow(t->a, t->ram_sec), *ram_b = mach_shadow(t->b, t->ram_sec);
     double t0 = phase_start();
+    if (!full)
+        ram_catch_up(t);
     /* A: its save must change nothing (then saving A is harmless). */
-    snapshot_take(&t->snap, t->a);
-    if (!save_or_fail(t->a, &t->sa, "A", NULL, f))
+    snapshot_take(&t->snap, t->a, skip);
+    if (!save_or_fail(t->a, &t->sa, "A", NULL, omit, f))
         return false;
-    if (!snapshot_equal(&t->snap, t->a, f)) {
-        finding_wrap(f, LOOP_PURITY, "saving changed ");
-        loop_blame_save(t->p, t->sa.buf, t->sa.len, t->snap.buf, f);
+    if (!snapshot_equal(&t->snap, t->a, skip, f) || (!full && !ram_save_pure(t, 0, f))) {
+        blame_save(t, 0, full, &t->sa, f);
         return false;
     }
     /* B: the same, and a second save gives the same bytes. */
-    snapshot_take(&t->snap, t->b);
-    if (!save_or_fail(t->b, &t->sb, "B", t->order.at, f))
+    snapshot_take(&t->snap, t->b, skip);
+    if (!save_or_fail(t->b, &t->sb, "B", t->order.at, omit, f))
         return false;
-    if (!snapshot_equal(&t->snap, t->b, f)) {
-        finding_wrap(f, LOOP_PURITY, "saving changed ");
-        loop_blame_save(t->p, t->sb.buf, t->sb.len, t->snap.buf, f);
+    if (!snapshot_equal(&t->snap, t->b, skip, f) || (!full && !ram_save_pure(t, 1, f))) {
+        blame_save(t, 1, full, &t->sb, f);
         return false;
     }
-    if (!save_or_fail(t->b, &t->sb2, "B again", NULL, f))
+    if (!save_or_fail(t->b, &t->sb2, "B again", NULL, omit, f))
         return false;
     phase_end(t, 0, t0);
 
     t0 = phase_start();
     if (!streams_equal(&t->sb, &t->sb2)) {
         finding_set(f, LOOP_PURITY, "two saves of B without running differ");
-        name_stream_diff(t->b, t->b, &t->sb, &t->sb2, f);
+        name_stream_diff(t->b, t->b, &t->sb, &t->sb2, omit, f);
         return false;
     }
     if (!streams_equal(&t->sa, &t->sb)) {
         finding_set(f, LOOP_STATE, "A's and B's streams differ");
-        name_stream_diff(t->a, t->b, &t->sa, &t->sb, f);
+        name_stream_diff(t->a, t->b, &t->sa, &t->sb, omit, f);
         return false;
     }
-    if (!loop_shadows_equal(t->a, t->b, f)) {
+    if (!shadows_equal_but(t->a, t->b, skip, f) ||
+        (!full && !ram_pages_equal(ram_a, ram_a->state, ram_b->state, t->dirty[0], t->dirty[1], f))) {
         finding_wrap(f, LOOP_SHADOW, "before the round trip, ");
         return false;
     }
@@ -810,9 +1015,12 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f)
     /* B: reset must reach exactly the power-on state (A: power-on, B: after reset). */
     t0 = phase_start();
     mach_set_event_sink(t->b, NULL, NULL);
-    mach_reset(t->b);
+    if (full)
+        mach_reset(t->b);
+    else
+        mach_reset_keep_ram(t->b);
     phase_end(t, 1, t0);
-    if (!loop_shadows_equal(t->p, t->b, f)) {
+    if (!shadows_equal_but(t->p, t->b, skip, f)) {
         mach_set_event_sink(t->b, event_sink, &t->eb);
         finding_wrap(f, LOOP_RESET, "after reset, B differs from power-on: ");
         loop_blame_reset(t->b, t->sb.buf, t->sb.len, f);
@@ -826,7 +1034,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f)
     const VmsOut *in = t->live.len ? &t->live : loaded_stream(t);
     t->loading = true;
     VmsError err;
-    bool loaded = mach_load(t->b, in->buf, in->len, &err);
+    bool loaded = full ? mach_load(t->b, in->buf, in->len, &err) : mach_load_keep_ram(t->b, in->buf, in->len, &err);
     phase_end(t, 2, t0);
     mach_set_event_sink(t->b, event_sink, &t->eb);
     if (!loaded) {
@@ -839,14 +1047,23 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f)
         return false;
     }
     t0 = phase_start();
-    if (!save_or_fail(t->b, &t->sb2, "B after load", NULL, f))
+    if (!full) {
+        /* Pages a hook wrote while B reset or loaded are A's again. */
+        ram_sync(t, 1, t->dirty[2]);
+        ram_copy_pages(t, 1, t->dirty[2]);
+        if (!ram_pages_equal(ram_a, ram_a->state, ram_b->state, t->dirty[2], NULL, f)) {
+            finding_wrap(f, LOOP_SHADOW, "after the round trip, ");
+            return false;
+        }
+    }
+    if (!save_or_fail(t->b, &t->sb2, "B after load", NULL, omit, f))
         return false;
     if (!streams_equal(&t->sb, &t->sb2)) {
         finding_set(f, LOOP_FIXPOINT, "save, reset, load, save changed the stream");
-        name_stream_diff(t->b, t->b, &t->sb, &t->sb2, f);
+        name_stream_diff(t->b, t->b, &t->sb, &t->sb2, omit, f);
         return false;
     }
-    if (!loop_shadows_equal(t->a, t->b, f)) {
+    if (!shadows_equal_but(t->a, t->b, skip, f)) {
         finding_wrap(f, LOOP_SHADOW, "after the round trip, ");
         return false;
     }
@@ -1141,6 +1358,10 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
                 loop_dirty_account(&st->dirty, t->a, now - dirty_from);
                 dirty_from = now;
             }
+            /* A bounded run's last checkpoint compares everything, and so
+             * does a replay's when the run's did. */
+            t->force_full = (cfg->max_checkpoints && t->checkpoints + 1 >= cfg->max_checkpoints) ||
+                            (cfg->schedule && cfg->full_last && t->checkpoints + 1 == cfg->schedule_len);
             if (!loop_twin_checkpoint(t, f)) {
                 status = 1;
                 break;
@@ -1174,7 +1395,11 @@ int loop_run(const LoopConfig *cfg, LoopFinding *f, LoopStats *st)
             t_progress = tn;
         }
     }
+    /* No run ends clean on incremental comparisons alone. */
+    if (status == 0 && !closing_full_compare(t, f))
+        status = 1;
     st->checkpoints = t->checkpoints;
+    st->full_checkpoints = t->full_checkpoints;
     loop_explore_finish(x, st);
     st->seconds = host_seconds() - t_start;
     st->bytes_saved = t->sb.len;
@@ -1244,8 +1469,10 @@ void loop_print_summary(FILE *out, const LoopConfig *cfg, const LoopStats *st, i
     if (st->interrupted)
         fputs("  interrupted: the run ended early, after its last complete checkpoint\n", out);
     if (st->checkpoints)
-        fprintf(out, "  per checkpoint: save %.1f us, reset %.1f us, load %.1f us, compare %.1f us; stream %" PRIu64 " bytes\n",
-                st->phase_us[0], st->phase_us[1], st->phase_us[2], st->phase_us[3], st->bytes_saved);
+        fprintf(out, "  per checkpoint: save %.1f us, reset %.1f us, load %.1f us, compare %.1f us; stream %" PRIu64
+                " bytes; %" PRIu64 " full, the rest incremental\n",
+                st->phase_us[0], st->phase_us[1], st->phase_us[2], st->phase_us[3], st->bytes_saved,
+                st->full_checkpoints);
     if (st->explored)
         fprintf(out, "  explored %" PRIu64 " states: %" PRIu64 " of %" PRIu64 " field bits seen both as 0 and as 1 (%.1f%%)\n",
                 st->explored, st->bits_both, st->bits, st->bits ? 100.0 * (double)st->bits_both / (double)st->bits : 0.0);
@@ -1276,6 +1503,7 @@ void *loop_result_json(const LoopConfig *cfg, const LoopFinding *fi, const LoopS
     json_object_set_new(j, "phases", ph);
     json_object_set_new(j, "interrupted", json_boolean(st->interrupted));
     json_object_set_new(j, "explored", json_integer((json_int_t)st->explored));
+    json_object_set_new(j, "full_checkpoints", json_integer((json_int_t)st->full_checkpoints));
     json_object_set_new(j, "bits", json_pack("{sIsIsf}", "total", (json_int_t)st->bits, "both", (json_int_t)st->bits_both,
                                              "percent", st->bits ? 100.0 * (double)st->bits_both / (double)st->bits : 0.0));
     if (cfg->dirty_log)
@@ -1339,6 +1567,9 @@ bool loop_repro_write(const char *path, const LoopConfig *cfg, const uint64_t *s
     json_object_set_new(j, "overrides", ov);       /* the plant list (vmstress-planted) */
     json_object_set_new(j, "permute", json_boolean(cfg->permute));
     json_object_set_new(j, "fast_forward", json_boolean(cfg->fast_forward));
+    /* How the run compared: a replay compares the same checkpoints whole. */
+    json_object_set_new(j, "full_every", json_integer(cfg->full_every));
+    json_object_set_new(j, "full_last", json_boolean(fi && fi->full));
     json_t *s = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(s, json_integer((json_int_t)sched[i]));
@@ -1491,6 +1722,12 @@ bool loop_repro_read(const char *path, LoopConfig *cfg, LoopFinding *expect, cha
     /* Reproducers from before these options ran without them. */
     cfg->permute = json_is_true(json_object_get(j, "permute"));
     cfg->fast_forward = json_is_true(json_object_get(j, "fast_forward"));
+    /* Reproducers from before incremental checkpoints compared every
+     * checkpoint whole. */
+    json_t *fe = json_object_get(j, "full_every");
+    cfg->full_every = json_is_integer(fe) && json_integer_value(fe) >= 0 && json_integer_value(fe) <= UINT32_MAX
+                          ? (uint32_t)json_integer_value(fe) : 1;
+    cfg->full_last = json_is_true(json_object_get(j, "full_last"));
     cfg->schedule = s;
     cfg->schedule_len = n;
     /* Never past the cycle the finding needed: the replay is bounded. */

@@ -116,7 +116,22 @@ typedef struct LoopConfig {
      * short run reaches far deadlines, counter reloads and the watchdog's
      * second timeout (default on). */
     bool fast_forward;
+    /* Incremental checkpoints: one checkpoint in full_every (and the first,
+     * a bounded run's last, and one after any checkpoint that could not
+     * be incremental) compares everything; the others compare SRAM only
+     * where a dirty log marked a page since the last checkpoint, and B
+     * keeps its SRAM through the round trip. A run that ends clean after an
+     * incremental checkpoint compares A and B whole first. 0 or 1: every
+     * checkpoint full. --precopy checkpoints are always full. Recorded in
+     * repro.json (full_every; full_last: the finding's checkpoint was
+     * full), so a replay compares the same way. docs/design.md, "What a
+     * checkpoint compares". */
+    uint32_t full_every;
+    bool full_last;             /* replay: the last scheduled checkpoint is full */
 } LoopConfig;
+
+/* Default full_every. */
+#define LOOP_FULL_EVERY 64
 
 /* Default cadence of register exploration: one explored state per this
  * many checkpoints (each costs about one checkpoint). */
@@ -140,6 +155,7 @@ typedef struct LoopFinding {
      * hook changed; derived state). causes[0] is what where/what name. */
     char causes[LOOP_MAX_CAUSES][240];
     size_t n_causes;
+    bool full;                  /* found by a full checkpoint (LoopConfig.full_every) */
 } LoopFinding;
 
 /* --dirty-log: A's dirty pages per checkpoint interval. */
@@ -169,6 +185,7 @@ struct LoopStats {
     LoopDirty dirty;            /* cfg->dirty_log */
     uint64_t precopy_passes;    /* cfg->precopy: live passes, all checkpoints */
     uint64_t precopy_pages;     /* pages sent, all passes and final chunks */
+    uint64_t full_checkpoints;  /* checkpoints that compared everything */
 };
 
 /*
