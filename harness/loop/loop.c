@@ -882,22 +882,20 @@ static bool next_is_full(const LoopTwin *t)
 }
 
 /* A full-stream record of the state B saved, for the cause and order
- * analyses, which load it into the power-on reference: after an
- * incremental checkpoint's load went wrong, A (proven equal to B before
- * the round trip) is saved whole, in B's permuted order. */
+ * analyses, which load it into the power-on reference. An incremental
+ * checkpoint's streams left SRAM out, so B is saved whole again, or, once
+ * its load went wrong, A (proven equal to B before the round trip), in
+ * B's permuted order. */
 static const VmsOut *full_stream_for_causes(LoopTwin *t, bool full)
 {
-    if (full)
-        return t->cfg->permute ? &t->order.out : &t->sb;
-    VmsError err;
-    VmsSaveOpts opts = { .no_vmdesc = true, .sec_start = t->order.at };
-    vms_out_reset(&t->sb);
-    if (!mach_save(t->a, &t->sb, &opts, &err))
-        return &t->sb;
-    if (!t->cfg->permute)
-        return &t->sb;
-    loop_order_apply(&t->order, t->sb.buf, t->sb.len);
-    return &t->order.out;
+    if (!full) {
+        VmsError err;
+        VmsSaveOpts opts = { .no_vmdesc = true, .sec_start = t->order.at };
+        vms_out_reset(&t->sb);
+        if (mach_save(t->loading ? t->a : t->b, &t->sb, &opts, &err) && t->cfg->permute && t->loading)
+            loop_order_apply(&t->order, t->sb.buf, t->sb.len);
+    }
+    return t->cfg->permute && t->loading ? &t->order.out : &t->sb;
 }
 
 bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
@@ -920,8 +918,9 @@ bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
      * power-on reference machine loads B's stream, then is reset). */
     bool load_wrong = t->loading && (f->oracle == LOOP_SHADOW || f->oracle == LOOP_FIXPOINT ||
                                      f->oracle == LOOP_LOAD);
-    const VmsOut *in = load_wrong ? full_stream_for_causes(t, full) : &t->sb;
-    if (f->oracle == LOOP_SHADOW || f->oracle == LOOP_FIXPOINT)
+    bool ranked = f->oracle == LOOP_SHADOW || f->oracle == LOOP_FIXPOINT;
+    const VmsOut *in = load_wrong || ranked ? full_stream_for_causes(t, full) : &t->sb;
+    if (ranked)
         loop_rank_causes(t->a, t->p, in->buf, in->len, f);
     name_irq_driver(t->b, f);
     if (load_wrong && t->cfg->permute)

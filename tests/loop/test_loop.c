@@ -129,6 +129,137 @@ static void test_divergence_is_named(void **state)
     loop_twin_free(t);
 }
 
+/* Incremental checkpoints (full_every): the test's schedule, run on a twin
+ * pair: 30,000 cycles, then a checkpoint, TEST_CKPTS times. */
+#define TEST_FULL_EVERY 4
+#define TEST_CKPTS 8
+#define TEST_INTERVAL 30000
+
+static size_t part_index(Machine *m, const char *name)
+{
+    for (size_t i = 0; i < mach_n_shadows(m); i++)
+        if (!strcmp(mach_shadow(m, i)->name, name))
+            return i;
+    fail_msg("no part '%s'", name);
+    return 0;
+}
+
+/* A page of SRAM that neither twin writes in checkpoints 2..TEST_CKPTS of
+ * the schedule (a dry run of the same seed, through a dirty-log reader of
+ * the test's own, beside the loop's), and not the first one either. */
+static size_t untouched_page(const LoopConfig *c)
+{
+    LoopFinding f;
+    LoopTwin *t = loop_twin_new(c, NULL, 0, &f);
+    assert_non_null(t);
+    Machine *a = loop_twin_machine(t, 0), *b = loop_twin_machine(t, 1);
+    int ra = mach_dirty_reader_new(a), rb = mach_dirty_reader_new(b);
+    assert_true(ra > 0 && rb > 0);
+    uint8_t any[64] = { 0 }, bm[64];
+    size_t n = mach_n_pages(a);
+    assert_true(n <= 8 * sizeof bm);
+    /* The guest's writes: between checkpoints (a full one loads all of B). */
+    for (int k = 1; k <= TEST_CKPTS; k++) {
+        mach_dirty_sync_reader(a, ra, NULL, 0);
+        mach_dirty_sync_reader(b, rb, NULL, 0);
+        assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+        for (int w = 0; w < 2 && k > 1; w++) {
+            mach_dirty_sync_reader(w ? b : a, w ? rb : ra, bm, sizeof bm);
+            for (size_t i = 0; i < sizeof bm; i++)
+                any[i] |= bm[i];
+        }
+        assert_true(loop_twin_checkpoint(t, &f));
+    }
+    loop_twin_free(t);
+    for (size_t p = n; p-- > 1;)
+        if (!(any[p / 8] >> (p % 8) & 1))
+            return p;
+    fail_msg("the workload writes every page");
+    return 0;
+}
+
+/* A difference planted behind the loop's back (no dirty log sees it) in
+ * a page neither twin touches is not seen by incremental checkpoints, and
+ * is found by the next full one; one in a device's state is found at the
+ * very next checkpoint (every device part is compared at every one). */
+static void test_incremental_checkpoints(void **state)
+{
+    (void)state;
+    LoopConfig c;
+    LoopFinding f;
+    config(&c, 5);
+    c.full_every = TEST_FULL_EVERY;
+    size_t page = untouched_page(&c);
+
+    LoopTwin *t = loop_twin_new(&c, NULL, 0, &f);
+    assert_non_null(t);
+    Machine *b = loop_twin_machine(t, 1);
+    uint8_t *ram = mach_shadow(b, part_index(b, "sram"))->state;
+    int k = 1;
+    assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+    assert_true(loop_twin_checkpoint(t, &f));      /* 1: full */
+    assert_true(f.full);
+    ram[page * MACH_PAGE_SIZE + 100] ^= 0x5a;      /* behind the loop's back */
+    for (k = 2; k < TEST_FULL_EVERY; k++) {
+        assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+        assert_true(loop_twin_checkpoint(t, &f));  /* incremental: the page is untouched */
+        assert_false(f.full);
+    }
+    assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+    assert_false(loop_twin_checkpoint(t, &f));     /* TEST_FULL_EVERY: full */
+    assert_true(f.full);
+    assert_int_equal(f.checkpoint, TEST_FULL_EVERY);
+    assert_int_equal(f.oracle, LOOP_STATE);
+    assert_string_equal(f.where, "sram");
+    char at[64];
+    snprintf(at, sizeof at, "sram[+0x%zx]", page * MACH_PAGE_SIZE + 100);
+    assert_non_null(strstr(f.what, at));
+    loop_twin_free(t);
+
+    /* A device's state: found at the next checkpoint, incremental or not. */
+    t = loop_twin_new(&c, NULL, 0, &f);
+    assert_non_null(t);
+    b = loop_twin_machine(t, 1);
+    assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+    assert_true(loop_twin_checkpoint(t, &f));
+    /* The largest guest-state member of any device (a disk image the
+     * workload seldom writes): its last byte. */
+    const MachShadow *img = NULL;
+    const DevMember *mem = NULL;
+    for (size_t i = mach_n_fixed_sections(b); i < mach_n_shadows(b); i++)
+        for (const DevMember *d = mach_shadow(b, i)->members; d && d->name; d++)
+            if (d->kind == DEV_M_STATE && (!mem || d->size > mem->size)) {
+                img = mach_shadow(b, i);
+                mem = d;
+            }
+    assert_non_null(mem);
+    ((uint8_t *)img->state)[mem->offset + mem->size - 1] ^= 0x5a;
+    assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+    assert_false(loop_twin_checkpoint(t, &f));
+    assert_false(f.full);
+    assert_int_equal(f.checkpoint, 2);
+    /* Named by the stream (a carried byte) or by the member compare. */
+    assert_true(f.oracle == LOOP_STATE || f.oracle == LOOP_SHADOW);
+    if (strcmp(f.where, img->vmsd->name) && strcmp(f.where, img->name))
+        fail_msg("found in %s (%s), planted in %s: %s", f.where, f.what, img->name, f.detail);
+    loop_twin_free(t);
+
+    /* A replayed schedule: checkpoint 1 full, 2 and 3 incremental, then
+     * the closing full comparison; clean. */
+    config(&c, 5);
+    c.full_every = TEST_FULL_EVERY;
+    c.max_checkpoints = 0;
+    c.schedule = (const uint64_t[]){ 30000, 60000, 90000 };
+    c.schedule_len = 3;
+    c.max_cycles = 100000;
+    c.fast_forward = false;
+    c.explore_every = 0;
+    LoopStats st;
+    assert_int_equal(loop_run(&c, &f, &st), 0);     /* clean: checkpoints 1 full, 2-3 incremental */
+    assert_int_equal(st.checkpoints, 3);
+    assert_int_equal(st.full_checkpoints, 1);
+}
+
 /* A reproducer written for a run reads back to the same configuration. */
 static void test_repro_round_trip(void **state)
 {
@@ -164,6 +295,8 @@ static void test_repro_round_trip(void **state)
     assert_true(h == r.firmware_hash);
     assert_int_equal(r.max_cycles, 900);
     assert_string_equal(r.program, "vmstress");
+    assert_int_equal(r.full_every, LOOP_FULL_EVERY);   /* a replay compares as the run did */
+    assert_false(r.full_last);
     loop_repro_free(&r);
     /* A build-relative name is stored as given (the CLI resolves it). */
     c.firmware_name = "guest/all.elf";
@@ -257,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_twin_ops),
         cmocka_unit_test(test_divergence_is_named),
         cmocka_unit_test(test_repro_round_trip),
+        cmocka_unit_test(test_incremental_checkpoints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
