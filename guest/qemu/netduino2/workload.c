@@ -1,36 +1,35 @@
 /*
- * netduino2 workload (STM32F205, Cortex-M3): USART1 transmit and receive (the first serial port), the
- * general-purpose timers TIM2..TIM5 with update interrupts, and SysTick.
- * QEMU 7.2 models no GPIO or watchdog on this SoC.
+ * netduino2 workload (STM32F205, Cortex-M3): every device QEMU 7.2 models
+ * on this SoC (common/stm32.h): the six USARTs (USART1 transmit and
+ * receive, the others transmit with no chardev behind them), TIM2..TIM5
+ * with update interrupts, ADC1..ADC3, SPI1..SPI3, SYSCFG; SysTick and the
+ * SRAM and peripheral bit-band aliases. QEMU 7.2 models nothing else here
+ * (no GPIO, DMA, RCC, watchdog, EXTI: `info mtree` shows no other device).
  *
- * Layout (STM32F20x reference manual; checked against QEMU's `info mtree`):
- * TIM2 0x40000000 (IRQ 28), TIM3 0x40000400 (IRQ 29), TIM4 0x40000800
- * (IRQ 30), TIM5 0x40000C00 (IRQ 50), USART1 0x40011000.
+ * Layout (QEMU 7.2 hw/arm/stm32f205_soc.c; checked with `info mtree`):
+ * TIM2-5 0x40000000-0x40000C00 (IRQ 28, 29, 30, 50), USART1 0x40011000,
+ * USART2-5 0x40004400-0x40005000, USART6 0x40011400, ADC1-3
+ * 0x40012000-0x40012200, SPI1 0x40013000, SPI2 0x40003800, SPI3
+ * 0x40003C00, SYSCFG 0x40013800.
  */
 #include "qrt.h"
 
-#define TIM(i)  (0x40000000u + 0x400u * (i))
-#define USART1  0x40011000u
+static const uint32_t stm32_usarts[] = { 0x40011000u, 0x40004400u, 0x40004800u,
+                                         0x40004C00u, 0x40005000u, 0x40011400u };
+static const uint32_t stm32_adcs[] = { 0x40012000u, 0x40012100u, 0x40012200u };
+static const uint32_t stm32_spis[] = { 0x40013000u, 0x40003800u, 0x40003C00u };
+#define STM32_SYSCFG 0x40013800u
 
-const QrtIrq board_irqs[] = {
-    { 28, TIM(0) + 0x10, 0, 1 },   /* TIM2: SR, clearing UIF */
-    { 29, TIM(1) + 0x10, 0, 2 },
-    { 30, TIM(2) + 0x10, 0, 3 },
-    { 50, TIM(3) + 0x10, 0, 3 },
-};
-const unsigned board_nirqs = sizeof(board_irqs) / sizeof(board_irqs[0]);
-
-#include "stm32.h"     /* board_rx, board_getc, board_putc, the USART and timers */
+#include "stm32.h"
 
 void board_init(void)
 {
-    stm32_usart_and_timers_start();
+    stm32_start();
     qrt_enable_irqs();
     qrt_systick_start(4000);
 }
 
 void board_step(uint32_t n, uint32_t x)
 {
-    (void)n;
-    (void)x;
+    stm32_step(n, x);
 }

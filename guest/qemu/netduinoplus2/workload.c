@@ -1,58 +1,42 @@
 /*
- * netduinoplus2 workload (STM32F405, Cortex-M4): USART1 transmit and
- * receive, the general-purpose timers TIM2..TIM5 with update interrupts,
- * the EXTI controller (a software interrupt on line 0 each iteration,
- * routed by SYSCFG), ADC1 (software-started conversions), SPI1 (one frame
- * a pass; no device behind it), and SysTick. QEMU 7.2 models no GPIO, DMA,
- * RNG or watchdog on this SoC (unimplemented devices).
+ * netduinoplus2 workload (STM32F405, Cortex-M4): every device QEMU 7.2
+ * models on this SoC (common/stm32.h): the seven USARTs/UARTs (USART1
+ * transmit and receive, the others transmit with no chardev behind them),
+ * TIM2..TIM5 with update interrupts, ADC1..ADC6, SPI1..SPI6, SYSCFG, EXTI;
+ * SysTick and the SRAM and peripheral bit-band aliases. The
+ * rest of the SoC (GPIO, DMA, RCC, RNG, watchdogs, the other timers, I2C,
+ * CAN...) is QEMU's unimplemented-device stub: reads 0, writes ignored,
+ * nothing to migrate. QEMU 7.2 maps no CCM RAM and no UART8 (its
+ * STM_NUM_USARTS is 7; an access to 0x40007C00 is a bus fault).
  *
- * Layout (STM32F405 reference manual; checked against QEMU's `info mtree`):
- * TIM2 0x40000000 (IRQ 28), TIM3 0x40000400 (IRQ 29), TIM4 0x40000800
- * (IRQ 30), TIM5 0x40000C00 (IRQ 50), USART1 0x40011000, ADC1 0x40012000,
- * SPI1 0x40013000, SYSCFG 0x40013800, EXTI 0x40013C00 (line 0: IRQ 6).
+ * Layout (QEMU 7.2 hw/arm/stm32f405_soc.c; checked with `info mtree`):
+ * TIM2-5 0x40000000-0x40000C00 (IRQ 28, 29, 30, 50), USART1 0x40011000,
+ * USART2-5 0x40004400-0x40005000, USART6 0x40011400, UART7 0x40007800,
+ * ADC1-6 0x40012000-0x40012500, SPI1 0x40013000,
+ * SPI2/3 0x40003800/0x40003C00, SPI4 0x40013400, SPI5/6
+ * 0x40015000/0x40015400, SYSCFG 0x40013800, EXTI 0x40013C00.
  */
 #include "qrt.h"
 
-#define TIM(i)  (0x40000000u + 0x400u * (i))
-#define USART1  0x40011000u
-#define ADC1    0x40012000u
-#define SPI1    0x40013000u
-#define SYSCFG  0x40013800u
-#define EXTI    0x40013C00u
+static const uint32_t stm32_usarts[] = { 0x40011000u, 0x40004400u, 0x40004800u, 0x40004C00u,
+                                         0x40005000u, 0x40011400u, 0x40007800u };
+static const uint32_t stm32_adcs[] = { 0x40012000u, 0x40012100u, 0x40012200u,
+                                       0x40012300u, 0x40012400u, 0x40012500u };
+static const uint32_t stm32_spis[] = { 0x40013000u, 0x40003800u, 0x40003C00u,
+                                       0x40013400u, 0x40015000u, 0x40015400u };
+#define STM32_SYSCFG 0x40013800u
+#define STM32_EXTI   0x40013C00u
 
-const QrtIrq board_irqs[] = {
-    { 28, TIM(0) + 0x10, 0, 1 },   /* TIM2: SR, clearing UIF */
-    { 29, TIM(1) + 0x10, 0, 2 },
-    { 30, TIM(2) + 0x10, 0, 3 },
-    { 50, TIM(3) + 0x10, 0, 3 },
-    { 6, EXTI + 0x14, 1, 2 },      /* EXTI line 0: PR, write 1 to clear */
-};
-const unsigned board_nirqs = sizeof(board_irqs) / sizeof(board_irqs[0]);
-
-#include "stm32.h"     /* board_rx, board_getc, board_putc, the USART and timers */
+#include "stm32.h"
 
 void board_init(void)
 {
-    stm32_usart_and_timers_start();
-    REG32(SYSCFG + 0x08) = 0;               /* EXTICR1: line 0 from port A */
-    REG32(EXTI + 0x00) = 1;                 /* IMR: line 0 */
-    REG32(EXTI + 0x08) = 1;                 /* RTSR: rising edge */
-    REG32(ADC1 + 0x08) = 1;                 /* CR2: ADON */
-    REG32(SPI1 + 0x00) = (1u << 6) | (1u << 2) | (1u << 9) | (1u << 8);   /* CR1: SPE, MSTR, SSM, SSI */
+    stm32_start();
     qrt_enable_irqs();
     qrt_systick_start(4000);
 }
 
 void board_step(uint32_t n, uint32_t x)
 {
-    REG32(EXTI + 0x10) = 1;                 /* SWIER: software interrupt, line 0 */
-    if ((n & 7) == 0) {
-        /* QEMU's ADC converts when DR is read after SWSTART (it never
-         * sets SR.EOC), so DR is read without waiting. */
-        REG32(ADC1 + 0x08) = 1 | (1u << 30);   /* CR2: ADON, SWSTART */
-        REG32(SPI1 + 0x0C) = x & 0xff;         /* DR: one frame out */
-        while (!(REG32(SPI1 + 0x08) & 1))      /* SR.RXNE */
-            ;
-        qrt_ticks[3] += REG32(ADC1 + 0x4C) + REG32(SPI1 + 0x0C);   /* DR of each */
-    }
+    stm32_step(n, x);
 }
