@@ -9,6 +9,9 @@
  *   static const uint32_t stm32_usarts[], stm32_adcs[], stm32_spis[];
  *   STM32_SYSCFG           the SYSCFG base
  *   STM32_EXTI (optional)  the EXTI base (F4 only)
+ *   STM32_TIMER_PSC        the timers' prescaler: periods of about 1 to
+ *                          13 ms at the board's timer clock (QEMU gives
+ *                          them 1 GHz on the F205, 48 MHz on the F405)
  *
  * It supplies board_irqs, board_rx, board_getc, board_putc and
  * stm32_start() / stm32_step() for board_init / board_step.
@@ -87,7 +90,14 @@ static void stm32_timers_start(void)
     static const uint32_t reload[4] = { 3000, 7777, 12000, 40000 };
     for (uint32_t i = 0; i < 4; i++) {
         uint32_t t = STM32_TIM(i);
-        stm32_set(t + 0x28, 1);                  /* PSC: divide by 2 (arms nothing: ARR is 0) */
+        stm32_set(t + 0x28, STM32_TIMER_PSC);    /* PSC (arms nothing: ARR is 0) */
+        /* CNT = 0. QEMU 7.2 re-bases its tick_offset on a PSC write from
+         * the count under the old prescaler, which leaves it negative
+         * (-6776 ticks for TIM2 when written ~280 us after reset): with
+         * ARR below that the timer never fires, just above it it fires
+         * every few us. A CNT write sets tick_offset to now, so each
+         * period is ARR ticks plus the time of this write. */
+        REG32(t + 0x24) = 0;
         stm32_set(t + 0x04, 0x10 + i);           /* CR2 */
         stm32_set(t + 0x08, 0x0100 + i);         /* SMCR */
         stm32_set(t + 0x18, 0x6868);             /* CCMR1: PWM mode 1, preload, both channels */

@@ -19,6 +19,7 @@ static const uint32_t stm32_usarts[] = { 0x40011000u, 0x40004400u, 0x40004800u,
 static const uint32_t stm32_adcs[] = { 0x40012000u, 0x40012100u, 0x40012200u };
 static const uint32_t stm32_spis[] = { 0x40013000u, 0x40003800u, 0x40003C00u };
 #define STM32_SYSCFG 0x40013800u
+#define STM32_TIMER_PSC 255
 
 #include "stm32.h"
 

@@ -25,6 +25,7 @@ static const uint32_t stm32_adcs[] = { 0x40012000u, 0x40012100u, 0x40012200u,
 static const uint32_t stm32_spis[] = { 0x40013000u, 0x40003800u, 0x40003C00u,
                                        0x40013400u, 0x40015000u, 0x40015400u };
 #define STM32_SYSCFG 0x40013800u
+#define STM32_TIMER_PSC 15
 #define STM32_EXTI   0x40013C00u
 
 #include "stm32.h"
