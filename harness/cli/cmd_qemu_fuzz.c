@@ -61,6 +61,7 @@ static json_t *stats_json(const QdrvFuzzConfig *c, const QdrvFuzzStats *st)
                           (json_int_t)st->not_compared, "guest_stuck", (json_int_t)st->guest_stuck,
                           "minimise_execs", (json_int_t)st->min_execs);
     json_object_set_new(j, "unconfirmed", json_integer((json_int_t)st->unconfirmed));
+    json_object_set_new(j, "duplicates", json_integer((json_int_t)st->duplicates));
     json_object_set_new(j, "execs_per_second", json_real(st->seconds > 0 ? st->execs / st->seconds : 0));
     json_t *fs = json_array();
     for (size_t i = 0; i < st->n_findings; i++)
@@ -74,11 +75,12 @@ static json_t *stats_json(const QdrvFuzzConfig *c, const QdrvFuzzStats *st)
 static void print_stats(const QdrvFuzzConfig *c, const QdrvFuzzStats *st)
 {
     printf("qemu fuzz %s (QEMU %s): %llu inputs in %.0f s (%.2f/s): %llu accepted, %llu rejected, %llu not "
-           "compared, %llu guest stuck, %llu with a finding; %zu signature(s)\n",
+           "compared, %llu guest stuck, %llu with a finding (%llu repeated mutants skipped); %zu signature(s)\n",
            c->setup.machine, st->version, (unsigned long long)st->execs, st->seconds,
            st->seconds > 0 ? st->execs / st->seconds : 0.0, (unsigned long long)st->accepted,
            (unsigned long long)st->rejected, (unsigned long long)st->not_compared,
-           (unsigned long long)st->guest_stuck, (unsigned long long)st->finding_execs, st->n_findings);
+           (unsigned long long)st->guest_stuck, (unsigned long long)st->finding_execs,
+           (unsigned long long)st->duplicates, st->n_findings);
     for (size_t i = 0; i < st->n_findings; i++)
         printf("  %s %s/qemu-%s/%s.bin: %s\n", st->finding[i].known ? "known" : "NEW  ", c->results,
                c->setup.machine, st->finding[i].signature, st->finding[i].line);

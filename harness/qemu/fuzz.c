@@ -33,6 +33,7 @@
 static const unsigned base_hits[BASES] = { 1, 2, 4, 8 };
 #define EDITS_MAX 8
 #define SKIP_MAX 256        /* leaves a base stream's own reload changes */
+#define POOL 3              /* destinations started ahead of their input */
 
 typedef struct Edit {
     size_t off, len;        /* bytes of the base replaced */
@@ -79,6 +80,10 @@ typedef struct Fuzz {
     uint64_t rng;
     QdrvFuzzStats *st;
     char outdir[600];
+    QdrvTwin pool[POOL];    /* destinations started ahead (pid 0: none) */
+    unsigned next;          /* the pool's oldest, taken next */
+    uint64_t *seen;         /* hashes of the inputs run (0: a free slot) */
+    size_t n_seen, cap_seen;
 } Fuzz;
 
 /* ------------------------------------------------------------ applying edits */
@@ -415,6 +420,92 @@ static void judge_death(QdrvTwin *t, const char *stage, const QdrvErr *e, Outcom
 
 static bool is_bool(const VdecLeaf *l) { return l && !strcmp(l->type, "bool"); }
 
+/* ------------------------------------------------------------ the pool */
+
+/* Starting QEMU is most of an execution's cost, so POOL destinations are
+ * started ahead with `-incoming defer`, each in its own folder: while one
+ * loads and saves an input, the next ones are starting. Each is still one
+ * PID, tracked, ended by qdrv_twin_stop and never reused for a second
+ * input. */
+static bool pool_fill(Fuzz *f, QdrvErr *e)
+{
+    for (unsigned i = 0; i < POOL; i++) {
+        QdrvTwin *t = &f->pool[i];
+        if (t->pid > 0)
+            continue;
+        memset(t, 0, sizeof(*t));
+        t->qmp.fd = t->gdb.fd = -1;
+        snprintf(t->name, sizeof(t->name), "d%u", i);
+        snprintf(t->dir, sizeof(t->dir), "%.240s/d%u", f->tmp, i);
+        if (mkdir(t->dir, 0700) && errno != EEXIST) {
+            snprintf(e->text, sizeof(e->text), "cannot create %.250s: %s", t->dir, strerror(errno));
+            return false;
+        }
+        char log[300];
+        snprintf(log, sizeof(log), "%s/stderr.log", t->dir);
+        unlink(log);
+        snprintf(log, sizeof(log), "%s/uart.log", t->dir);
+        unlink(log);
+        if (!qdrv_twin_spawn_deferred(t, &f->s, e))
+            return false;
+    }
+    return true;
+}
+
+/* The oldest destination, its pool slot refilled first. */
+static QdrvTwin *pool_take(Fuzz *f, QdrvErr *e)
+{
+    if (!pool_fill(f, e))
+        return NULL;
+    QdrvTwin *t = &f->pool[f->next];
+    f->next = (f->next + 1) % POOL;
+    return t;
+}
+
+static void pool_stop(Fuzz *f)
+{
+    for (unsigned i = 0; i < POOL; i++)
+        qdrv_twin_stop(&f->pool[i]);
+}
+
+/* ------------------------------------------------------------ inputs already run */
+
+static uint64_t fnv64(const uint8_t *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+/* Record an input's bytes; false if the same bytes were run already (a
+ * mutant can repeat one: a value the leaf already had, the same edits
+ * drawn twice). Open addressing, kept at most half full. */
+static bool first_time(Fuzz *f, const uint8_t *buf, size_t len)
+{
+    if (2 * (f->n_seen + 1) > f->cap_seen) {
+        size_t cap = f->cap_seen ? 2 * f->cap_seen : 1024;
+        uint64_t *t = calloc(cap, sizeof(uint64_t));
+        for (size_t i = 0; i < f->cap_seen; i++)
+            for (size_t k = f->seen[i] % cap; f->seen[i]; k = (k + 1) % cap)
+                if (!t[k]) {
+                    t[k] = f->seen[i];
+                    break;
+                }
+        free(f->seen);
+        f->seen = t;
+        f->cap_seen = cap;
+    }
+    uint64_t h = fnv64(buf, len);
+    size_t k = h % f->cap_seen;
+    for (; f->seen[k]; k = (k + 1) % f->cap_seen)
+        if (f->seen[k] == h)
+            return false;
+    f->seen[k] = h;
+    f->n_seen++;
+    return true;
+}
+
 /* Feed one stream to a fresh QEMU; judge what happens. `learn`: record the
  * leaves that differ after the reload as skipped (an unmutated base). */
 static void run_one(Fuzz *f, const uint8_t *buf, size_t len, bool learn, Outcome *o)
@@ -426,33 +517,30 @@ static void run_one(Fuzz *f, const uint8_t *buf, size_t len, bool learn, Outcome
     }
     char in[600];
     snprintf(in, sizeof(in), "%s/in.bin", f->tmp);
-    QdrvTwin t;
-    memset(&t, 0, sizeof(t));
-    t.qmp.fd = t.gdb.fd = -1;
-    snprintf(t.name, sizeof(t.name), "d");
-    snprintf(t.dir, sizeof(t.dir), "%.240s", f->tmp);
-    char errlog[600];
-    snprintf(errlog, sizeof(errlog), "%s/stderr.log", t.dir);
-    unlink(errlog);
     QdrvErr e = { "" };
     if (!qdrv_write_file(f->tmp, "in.bin", buf, len)) {
         finding(o, "setup", "", "cannot write the input", in);
         return;
     }
-    if (!qdrv_twin_start(&t, &f->s, in, &e)) {
-        judge_death(&t, "loading", &e, o);
+    QdrvTwin *t = pool_take(f, &e);
+    if (!t) {
+        finding(o, "setup", "", "cannot start QEMU", e.text);
+        return;
+    }
+    if (!qdrv_twin_load_deferred(t, &f->s, in, &e)) {
+        judge_death(t, "loading", &e, o);
         return;
     }
     uint8_t *out = NULL;
     size_t olen = 0;
-    if (!qdrv_twin_save(&t, &f->s, &out, &olen, &e)) {
-        if (qdrv_alive(t.pid, NULL) && strstr(e.text, "migration: ") == e.text) {
-            qdrv_twin_stop(&t);
+    if (!qdrv_twin_save(t, &f->s, &out, &olen, &e)) {
+        if (qdrv_alive(t->pid, NULL) && strstr(e.text, "migration: ") == e.text) {
+            qdrv_twin_stop(t);
             char key[400];
             snprintf(key, sizeof(key), "%.300s", e.text);
             finding(o, "save-failed", "save", key, e.text);
         } else {
-            judge_death(&t, "saving again", &e, o);
+            judge_death(t, "saving again", &e, o);
         }
         return;
     }
@@ -500,22 +588,22 @@ static void run_one(Fuzz *f, const uint8_t *buf, size_t len, bool learn, Outcome
     vdec_free(din);
     free(out);
     if (o->kind == OUT_FINDING) {
-        qdrv_twin_stop(&t);
+        qdrv_twin_stop(t);
         return;
     }
     /* Then the guest runs on to its next checkpoint() on the loaded state:
      * a device that dies on it is a finding; a guest that does not get
      * there (a mutated CPU or device state can stop it) is not. */
-    if (!qdrv_gdb_break(&t.gdb, f->cp, true, &e) || !qdrv_twin_next(&t, f->cp, true, 2000, &e)) {
-        if (qdrv_alive(t.pid, NULL)) {
+    if (!qdrv_gdb_break(&t->gdb, f->cp, true, &e) || !qdrv_twin_next(t, f->cp, true, 2000, &e)) {
+        if (qdrv_alive(t->pid, NULL)) {
             o->kind = o->kind == OUT_ACCEPTED ? OUT_STUCK : o->kind;
-            qdrv_twin_stop(&t);
+            qdrv_twin_stop(t);
         } else {
-            judge_death(&t, "running the loaded guest", &e, o);
+            judge_death(t, "running the loaded guest", &e, o);
         }
         return;
     }
-    qdrv_twin_stop(&t);
+    qdrv_twin_stop(t);
 }
 
 /* ------------------------------------------------------------ signatures and files */
@@ -731,6 +819,8 @@ static bool fuzz_init(Fuzz *f, const QdrvSetup *s, QdrvFuzzStats *st, bool bases
 
 static void fuzz_free(Fuzz *f)
 {
+    pool_stop(f);
+    free(f->seen);
     for (int i = 0; i < BASES; i++) {
         free(f->base[i].buf);
         vdec_free(f->base[i].dec);
@@ -784,8 +874,17 @@ int qdrv_fuzz(const QdrvFuzzConfig *c, QdrvFuzzStats *st, QdrvErr *e)
         }
         Input in;
         mutate(&f, &in);
+        size_t len;
+        uint8_t *buf = materialise(&f, &in, &len);
+        bool fresh = first_time(&f, buf, len);
         Outcome o;
-        run_input(&f, &in, &o);
+        if (fresh)
+            run_one(&f, buf, len, false, &o);
+        free(buf);
+        if (!fresh) {
+            st->duplicates++;
+            continue;
+        }
         st->execs++;
         switch (o.kind) {
         case OUT_ACCEPTED: st->accepted++; break;

@@ -120,6 +120,12 @@ typedef struct QdrvTwin {
 /* Start a twin (incoming: a stream file to load, or NULL) with its QMP and
  * gdb attached, stopped (at reset, or loaded). */
 bool qdrv_twin_start(QdrvTwin *t, const QdrvSetup *s, const char *incoming, QdrvErr *e);
+/* The same in two steps, so that starting QEMU can overlap other work:
+ * spawn a destination with `-incoming defer` (returns at once), later load
+ * a stream file into it through QMP migrate-incoming and attach QMP and
+ * gdb as qdrv_twin_start does. */
+bool qdrv_twin_spawn_deferred(QdrvTwin *t, const QdrvSetup *s, QdrvErr *e);
+bool qdrv_twin_load_deferred(QdrvTwin *t, const QdrvSetup *s, const char *file, QdrvErr *e);
 void qdrv_twin_stop(QdrvTwin *t);
 /* Save the whole machine through QMP migrate to a unix socket we read. */
 bool qdrv_twin_save(QdrvTwin *t, const QdrvSetup *s, uint8_t **buf, size_t *len, QdrvErr *e);
@@ -286,6 +292,7 @@ typedef struct QdrvFuzzStats {
     uint64_t guest_stuck;   /* accepted, but the guest did not reach checkpoint() again (not a finding) */
     uint64_t min_execs;     /* spent confirming and minimising */
     uint64_t unconfirmed;   /* findings the same input did not give again (not recorded) */
+    uint64_t duplicates;    /* mutants identical to an input already run: not run again, not in execs */
     double seconds;
     char version[64];
     size_t n_findings;

@@ -44,7 +44,10 @@ static bool executable(const char *prog, QdrvErr *e)
     return false;
 }
 
-bool qdrv_twin_start(QdrvTwin *t, const QdrvSetup *s, const char *incoming, QdrvErr *e)
+/* Start the process: a destination when incoming (listening on its in.sock
+ * from the start, or, deferred, with `-incoming defer` waiting for QMP
+ * migrate-incoming), else booted. */
+static bool twin_spawn(QdrvTwin *t, const QdrvSetup *s, bool incoming, bool deferred, QdrvErr *e)
 {
     if (!executable(s->qemu ? s->qemu : "qemu-system-arm", e))
         return false;
@@ -119,7 +122,7 @@ bool qdrv_twin_start(QdrvTwin *t, const QdrvSetup *s, const char *incoming, Qdrv
     if (incoming) {
         snprintf(inc_arg, sizeof(inc_arg), "unix:%s", inc);
         argv[n++] = "-incoming";
-        argv[n++] = inc_arg;
+        argv[n++] = deferred ? "defer" : inc_arg;
     }
     argv[n] = NULL;
 
@@ -128,16 +131,43 @@ bool qdrv_twin_start(QdrvTwin *t, const QdrvSetup *s, const char *incoming, Qdrv
     if (!qdrv_spawn(argv, errlog, &t->pid, e))
         return false;
     t->generation++;
+    return true;
+}
+
+/* Attach QMP and gdb to a spawned process; with a stream file, load it
+ * first (deferred: through QMP migrate-incoming). */
+static bool twin_attach(QdrvTwin *t, const QdrvSetup *s, const char *incoming, bool deferred, QdrvErr *e)
+{
+    char qmp[300], gdb[300], inc[300], uri[320];
+    twin_path(t, "qmp.sock", qmp, sizeof(qmp));
+    twin_path(t, "gdb.sock", gdb, sizeof(gdb));
+    twin_path(t, "in.sock", inc, sizeof(inc));
     int fd;
-    if (incoming && !qdrv_twin_feed(t, incoming, s->timeout_ms, e))
+    if (incoming && !deferred && !qdrv_twin_feed(t, incoming, s->timeout_ms, e))
         return false;
     if (!qdrv_connect(qmp, t->pid, s->timeout_ms, &fd, e) || !qdrv_qmp_open(&t->qmp, fd, s->timeout_ms, e))
+        return false;
+    snprintf(uri, sizeof(uri), "unix:%s", inc);
+    if (deferred && !(qdrv_qmp(&t->qmp, "migrate-incoming", json_pack("{s:s}", "uri", uri), NULL, e) &&
+                      qdrv_twin_feed(t, incoming, s->timeout_ms, e)))
         return false;
     if (incoming && !qdrv_twin_wait_loaded(t, s->timeout_ms, e))
         return false;
     if (!qdrv_qmp(&t->qmp, "migrate-set-parameters", json_pack("{s:I}", "max-bandwidth", (json_int_t)1 << 40), NULL, e))
         return false;
     return qdrv_connect(gdb, t->pid, s->timeout_ms, &fd, e) && qdrv_gdb_open(&t->gdb, fd, s->timeout_ms, e);
+}
+
+bool qdrv_twin_start(QdrvTwin *t, const QdrvSetup *s, const char *incoming, QdrvErr *e)
+{
+    return twin_spawn(t, s, incoming != NULL, false, e) && twin_attach(t, s, incoming, false, e);
+}
+
+bool qdrv_twin_spawn_deferred(QdrvTwin *t, const QdrvSetup *s, QdrvErr *e) { return twin_spawn(t, s, true, true, e); }
+
+bool qdrv_twin_load_deferred(QdrvTwin *t, const QdrvSetup *s, const char *file, QdrvErr *e)
+{
+    return twin_attach(t, s, file, true, e);
 }
 
 bool qdrv_twin_feed(QdrvTwin *t, const char *file, int timeout_ms, QdrvErr *e)
