@@ -10,7 +10,7 @@
  *   STM32_SYSCFG           the SYSCFG base
  *   STM32_EXTI (optional)  the EXTI base (F4 only)
  *   STM32_TIMER_PSC        the timers' prescaler: periods of about 1 to
- *                          13 ms at the board's timer clock (QEMU gives
+ *                          14 ms at the board's timer clock (QEMU gives
  *                          them 1 GHz on the F205, 48 MHz on the F405)
  *
  * It supplies board_irqs, board_rx, board_getc, board_putc and
