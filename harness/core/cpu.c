@@ -2,10 +2,12 @@
  * cpu.c - the ARMv6-M Thumb interpreter, exception entry/return, sleep and
  * the execution loop. See cpu.h; docs/cpu.md has the model and its limits.
  *
- * Hot path (run_burst): a 64 KiB table from halfword to operation, threaded
- * dispatch where the compiler allows it, direct loads from flash/SRAM
- * through the CpuBus pointers, flags as four bools; docs/cpu.md "Speed"
- * explains each part and why it cannot change what the guest sees. Every
+ * Hot path (run_burst): a 64 KiB table from halfword to operation (and one
+ * of handler addresses for threaded dispatch where the compiler allows it),
+ * pc, cycle count and flags held outside CpuState during a burst, inline
+ * flash/SRAM accesses, a trace slot per run rather than per instruction;
+ * docs/cpu.md "How it is fast" explains each part and why it cannot change
+ * what the guest sees. Every
  * decision about exceptions is taken at an instruction boundary, and only
  * when `check` says something changed (a pend, an enable, PRIMASK, an
  * exception return), so the common instruction pays one predictable branch.
