@@ -2,8 +2,8 @@
 # fuzz_test.sh VMSTRESS WORKDIR PART [DIR] - `vmstress qemu fuzz`, in
 # three parts that ctest runs separately:
 #   cli          bad options: exit 2 and one line naming what is wrong (no QEMU needed)
-#   short        a bounded 10-second fuzz of lm3s811evb: counts that add up, no QEMU and
-#                no temporary folder left behind
+#   short        a bounded 10-second fuzz of lm3s811evb: counts that add up, no QEMU (of
+#                the pool started ahead, either) and no temporary folder left behind
 #   regressions  (DIR: corpus/regressions/qemu-<board>, one test per board)
 #                every committed <signature>.bin of DIR fed
 #                to the installed QEMU again: each must still give the finding its
@@ -56,6 +56,7 @@ import json, sys
 d = json.loads(sys.stdin.read())
 assert d["machine"] == "lm3s811evb" and d["execs"] >= 1, d
 assert d["accepted"] + d["rejected"] + d["finding_execs"] + d["not_compared"] + d["guest_stuck"] == d["execs"], d
+assert d["duplicates"] >= 0, d  # repeated mutants: skipped, outside execs
 for f in d["findings"]:
     assert f["known"] or __import__("os").path.exists(sys.argv[1] + "/qemu-lm3s811evb/" + f["signature"] + ".bin"), f
 ' "$work/r" || { echo "FAIL short: $out"; bad=$((bad + 1)); }
