@@ -113,6 +113,7 @@ static json_t *result_json(const QdrvConfig *c, const QdrvResult *r, int status,
     json_object_set_new(j, "unconfirmed", races);
     json_object_set_new(j, "uart_bytes_in", json_integer((json_int_t)r->uart_in));
     json_object_set_new(j, "unsettled_checkpoints", json_integer((json_int_t)r->unsettled));
+    json_object_set_new(j, "blind_checkpoints", json_integer((json_int_t)r->blind));
     if (err)
         json_object_set_new(j, "error", json_string(err));
     return j;
@@ -154,8 +155,9 @@ static int run_one(const QdrvConfig *c, bool json)
         printf("qemu %s %s (QEMU %s): %llu checkpoints clean in %.1f s (%.0f per minute), %u difference(s) not confirmed at the next checkpoint\n",
                c->setup.machine, c->mode == QDRV_MIGRATE ? "migrate" : "snapshot", r.version, (unsigned long long)r.done,
                r.seconds, r.seconds > 0 ? r.done * 60.0 / r.seconds : 0.0, r.races);
-        printf("  UART input: %llu byte(s) fed; %u checkpoint(s) differed mid-event (an expired timer not yet run)\n",
-               (unsigned long long)r.uart_in, r.unsettled);
+        printf("  UART input: %llu byte(s) fed; %u checkpoint(s) differed mid-event; %u of %llu stopped on no carried "
+               "expired timer (could not confirm)\n",
+               (unsigned long long)r.uart_in, r.unsettled, r.blind, (unsigned long long)r.done);
         for (unsigned i = 0; i < r.races && i < QDRV_RACES_KEPT; i++)
             printf("  unconfirmed at checkpoint %llu: %s A %s B %s\n", (unsigned long long)r.race_cp[i],
                    r.race[i].path, r.race[i].a, r.race[i].b);

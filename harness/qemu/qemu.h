@@ -243,7 +243,8 @@ typedef struct QdrvResult {
     char detail[320];
     uint64_t done;          /* checkpoints completed */
     unsigned races;         /* differences not confirmed at the next checkpoint */
-    unsigned unsettled;     /* checkpoints that differed mid-event (qdrv_stream_unsettled) */
+    unsigned unsettled;     /* checkpoints that differed mid-event (see run.c, settled) */
+    unsigned blind;         /* checkpoints whose stop A held no expired timer at (could not confirm) */
     /* The first QDRV_RACES_KEPT of them, for the report: never dropped
      * silently, only not called findings (docs/qemu.md). */
 #define QDRV_RACES_KEPT 8
