@@ -1,14 +1,15 @@
 #!/bin/sh
-# cli_test.sh VMSTRESS WORKDIR PART - `vmstress qemu run` on real QEMU
+# cli_test.sh VMSTRESS WORKDIR PART ELFDIR - `vmstress qemu run` on real QEMU
 # boards, in three parts that ctest runs in parallel:
 #   clean    short runs in both modes on lm3s811evb and mps2-an385
 #   oracles  a planted corruption the oracle must name (and its replay), a
+#            real finding seen only at blind checkpoints still confirmed, a
 #            destination that dies while the source stays safe
 #   process  SIGTERM with no child and no temporary folder left behind, and
 #            one-line errors on bad input
 # Exit 77 (skipped) without qemu-system-arm.
 set -u
-vm=$1 work=$2 part=$3
+vm=$1 work=$2 part=$3 elfs=$4
 command -v qemu-system-arm >/dev/null 2>&1 || { echo "qemu-system-arm not found: skipped"; exit 77; }
 bad=0
 rm -rf "$work"; mkdir -p "$work/tmp"
@@ -49,11 +50,21 @@ if [ "$part" = oracles ]; then
 expect planted 1 "$vm" qemu run --machine lm3s811evb --mode migrate --checkpoints 2 \
   --corrupt pl061.0/dir:0x10:1 --json --results "$work/planted"
 has planted 'd["finding"]["oracle"] == "state-equality" and d["finding"]["path"] == "pl061.0/dir" and d["finding"]["a"] != d["finding"]["b"]'
+# Confirmed at the next checkpoint, which is settled (SysTick expired in both).
+has planted-settled 'd["finding"]["detail"].startswith("confirmed at checkpoint 2:")'
 for f in report.json repro.json a.bin b.bin uart-a.log uart-b.log stderr-a.log stderr-b.log; do
   [ -f "$work/planted/$f" ] || { echo "FAIL planted: no $f"; bad=$((bad + 1)); }
 done
 expect replay 1 "$vm" replay "$work/planted/repro.json" --results "$work/replayed" --json
 has replay 'd["finding"]["path"] == "pl061.0/dir"'
+
+# microbit-counting's only armed QEMU timer is the RNG's, which no stream
+# carries: every checkpoint is blind and cannot confirm, so its real finding
+# (the RNG stops after a round trip, docs/qemu.md) is confirmed by
+# persisting over the 8 checkpoints after it.
+expect blind 1 "$vm" qemu run --machine microbit --firmware "$elfs/microbit-counting.elf" --mode snapshot \
+  --checkpoints 2 --json --results "$work/blind"
+has blind 'd["finding"]["checkpoint"] == 2 and "none settled" in d["finding"]["detail"] and d["blind_checkpoints"] >= 9'
 
 # A destination that rejects its stream (the machine name in its configuration section damaged) is a
 # finding with QEMU's reason, and A stays equal to a never-migrated twin.
