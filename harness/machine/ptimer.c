@@ -187,8 +187,15 @@ static bool ptimer_post_load(void *opaque, int version_id, VmsMsg *why)
     if (p->last_event < 0 || p->last_event > now)
         return vms_fail(why, "field '%s.last_event' %lld is not in [0, now=%lld]", p->name,
                         (long long)p->last_event, (long long)now);
+    /* The deadline is delta periods after the last event; or, in a stream
+     * from QEMU, one period more: QEMU's ptimer with the wrap-after-one-
+     * period policy (the CMSDK watchdog's) reloads a periodic timer that
+     * has just expired with delta = limit and a deadline limit + 1 periods
+     * on, the counter resting at 0 for one period (docs/qemu-compat.md). */
     int64_t expect = add_sat(p->last_event, ptimer_ticks_ns(p, p->delta));
-    if (p->next_event != expect)
+    bool qemu_wrap = p->enabled == PTIMER_PERIODIC && p->delta == p->limit &&
+                     p->next_event == add_sat(p->last_event, ptimer_ticks_ns(p, p->delta + 1));
+    if (p->next_event != expect && !qemu_wrap)
         return vms_fail(why, "field '%s.next_event' %lld != last_event + delta * period = %lld", p->name,
                         (long long)p->next_event, (long long)expect);
     if (p->enabled == PTIMER_PERIODIC) {

@@ -235,14 +235,14 @@ static bool has_word(const char *s, const char *w)
     return false;
 }
 
-/* t's stream with the big-endian value of leaf `field` set to `value`. */
-static uint8_t *save_patched(DevTest *t, const char *field, uint64_t value, size_t *len)
+/* t's stream and where leaf `field` is in it. Devices are the last
+ * sections, so the last span with this path is the device's even if a core
+ * section has a field of the same name. */
+static uint8_t *save_find(DevTest *t, const char *field, size_t *len, VmsSpan *where)
 {
     VmsMap map;
     vms_map_init(&map);
     uint8_t *buf = devtest_save(t, len, &map);
-    /* Devices are the last sections, so the last span with this path is the
-     * device's even if a core section has a field of the same name. */
     const VmsSpan *hit = NULL;
     for (size_t i = map.n; i-- > 0 && !hit;)
         if (map.spans[i].path && strcmp(map.spans[i].path, field) == 0)
@@ -250,9 +250,37 @@ static uint8_t *save_patched(DevTest *t, const char *field, uint64_t value, size
     if (!hit)
         fail_msg("no field '%s' in the stream map", field);
     assert_true(hit->size <= 8 && hit->offset + hit->size <= *len);
-    put_be(buf + hit->offset, value, hit->size);
+    *where = *hit;
+    where->path = NULL;     /* owned by the map */
     vms_map_free(&map);
     return buf;
+}
+
+/* t's stream with the big-endian value of each patch's leaf set. */
+static uint8_t *save_patched(DevTest *t, const DevtestPatch *p, size_t n, size_t *len)
+{
+    VmsSpan at[4];
+    uint8_t *buf = NULL;
+    assert_true(n >= 1 && n <= 4);
+    for (size_t k = 0; k < n; k++) {
+        free(buf);      /* the same stream each time: keep the last */
+        buf = save_find(t, p[k].field, len, &at[k]);
+    }
+    for (size_t k = 0; k < n; k++)
+        put_be(buf + at[k].offset, p[k].value, at[k].size);
+    return buf;
+}
+
+uint64_t devtest_field(DevTest *t, const char *field)
+{
+    size_t len;
+    VmsSpan at;
+    uint8_t *buf = save_find(t, field, &len, &at);
+    uint64_t v = 0;
+    for (size_t i = 0; i < at.size; i++)
+        v = v << 8 | buf[at.offset + i];
+    free(buf);
+    return v;
 }
 
 void devtest_hostile(DevTest *t, const char *field, uint64_t value)
@@ -262,8 +290,13 @@ void devtest_hostile(DevTest *t, const char *field, uint64_t value)
 
 void devtest_hostile_error(DevTest *t, const char *field, uint64_t value, VmsError *out)
 {
+    devtest_hostile_patches(t, &(DevtestPatch){ field, value }, 1, out);
+}
+
+void devtest_hostile_patches(DevTest *t, const DevtestPatch *p, size_t n, VmsError *out)
+{
     size_t len;
-    uint8_t *buf = save_patched(t, field, value, &len);
+    uint8_t *buf = save_patched(t, p, n, &len);
 
     DevTest *fresh = devtest_twin(t);
     uint64_t power_on = mach_digest(fresh->m);
@@ -278,9 +311,9 @@ void devtest_hostile_error(DevTest *t, const char *field, uint64_t value, VmsErr
     char line[400];
     vms_error_format(&err, line, sizeof(line));
     if (ok)
-        fail_msg("a stream with %s = %llu loaded", field, (unsigned long long)value);
-    if (strcmp(err.field, field) != 0 && !has_word(err.msg, field))
-        fail_msg("error does not name '%s': %s", field, line);
+        fail_msg("a stream with %s = %llu loaded", p[0].field, (unsigned long long)p[0].value);
+    if (strcmp(err.field, p[0].field) != 0 && !has_word(err.msg, p[0].field))
+        fail_msg("error does not name '%s': %s", p[0].field, line);
     assert_int_equal(mach_digest(dst->m), power_on);
     devtest_free(dst);
     if (out)
@@ -289,10 +322,16 @@ void devtest_hostile_error(DevTest *t, const char *field, uint64_t value, VmsErr
 
 DevTest *devtest_migrate_patched(DevTest *t, const char *field, uint64_t value)
 {
+    return devtest_migrate_patches(t, &(DevtestPatch){ field, value }, 1);
+}
+
+DevTest *devtest_migrate_patches(DevTest *t, const DevtestPatch *p, size_t n)
+{
     size_t len;
-    uint8_t *buf = save_patched(t, field, value, &len);
+    uint8_t *buf = save_patched(t, p, n, &len);
     char what[160];
-    snprintf(what, sizeof(what), " with %s = %llu", field, (unsigned long long)value);
+    snprintf(what, sizeof(what), " with %s = %llu%s", p[0].field, (unsigned long long)p[0].value,
+             n > 1 ? " (and more)" : "");
     return load_into_twin(t, buf, len, what);
 }
 

@@ -86,6 +86,20 @@ void devtest_hostile_error(DevTest *t, const char *field, uint64_t value, VmsErr
  * `field` set to `value` and load it into a fresh machine, which must
  * accept it. Returns the target. */
 DevTest *devtest_migrate_patched(DevTest *t, const char *field, uint64_t value);
+
+/* The same with several leaves set at once (at most 4), for states whose
+ * fields must agree with each other (a timer's next_event and deadline);
+ * the hostile form's error must name the first patch's field. */
+typedef struct DevtestPatch {
+    const char *field;
+    uint64_t value;
+} DevtestPatch;
+DevTest *devtest_migrate_patches(DevTest *t, const DevtestPatch *p, size_t n);
+void devtest_hostile_patches(DevTest *t, const DevtestPatch *p, size_t n, VmsError *out);
+
+/* The value of leaf `field` (a member path such as "timer.next_event") in
+ * t's stream, as the wire has it (big-endian, at most 8 bytes). */
+uint64_t devtest_field(DevTest *t, const char *field);
 /* Save t, load the stream into a fresh machine, save that: the two streams
  * must be byte for byte the same. */
 void devtest_fixpoint(DevTest *t);

@@ -206,10 +206,38 @@ static void test_hostile_streams(void **state)
     (void)state;
 }
 
+/* QEMU 7.2's ptimer reloads the watchdog after an expiry (its wrap-after-
+ * one-period policy) with delta = limit and a deadline limit + 1 periods
+ * on. Such a stream, from a QEMU watchdog that has wrapped, loads; one
+ * period more than that is still refused. */
+static void test_qemu_wrap_deadline_loads(void **state)
+{
+    DevTest *t = new_wdog();
+    devtest_write(t, LOAD, 333);
+    devtest_write(t, CONTROL, INTEN);
+    devtest_idle(t, 340 * TICK);            /* past the first expiry: reloaded */
+    uint64_t limit = devtest_field(t, "timer.limit"), last = devtest_field(t, "timer.last_event"),
+             next = devtest_field(t, "timer.next_event");
+    assert_int_equal(devtest_field(t, "timer.delta"), limit);
+    assert_int_equal((next - last) % limit, 0);
+    uint64_t period = (next - last) / limit;
+    uint64_t qemu_next = last + (limit + 1) * period;
+    DevtestPatch qemu[] = { { "timer.next_event", qemu_next }, { "timer.timer", qemu_next } };
+    DevTest *b = devtest_migrate_patches(t, qemu, 2);
+    assert_int_equal(devtest_read(b, CONTROL), INTEN);
+    devtest_free(b);
+    uint64_t too_late = qemu_next + period;
+    DevtestPatch late[] = { { "timer.next_event", too_late }, { "timer.timer", too_late } };
+    devtest_hostile_patches(t, late, 2, NULL);
+    devtest_free(t);
+    (void)state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reset_values_and_ids),
+        cmocka_unit_test(test_qemu_wrap_deadline_loads),
         cmocka_unit_test(test_interrupt_then_reset),
         cmocka_unit_test(test_kick_prevents_reset),
         cmocka_unit_test(test_resen_clear_latches_reset_status),

@@ -74,14 +74,30 @@ static bool spawn(QtQemu *q, char *const *argv)
     return true;
 }
 
-/* Read into q->reply until it ends with the prompt, EOF, or the deadline. */
+/* The monitor has answered: the reply holds a prompt, and what follows the
+ * last one, if anything, is whole lines. QEMU's stderr shares the pipe, and
+ * messages a device prints on its own (ptimer's "Timer with period zero,
+ * disabling" when a guest starts a timer whose clock is not set up yet) can
+ * land right after the prompt, whenever the main loop gets to them. */
+static bool answered(const QtQemu *q)
+{
+    const char *last = NULL;
+    for (const char *p = strstr(q->reply, PROMPT); p; p = strstr(p + 1, PROMPT))
+        last = p;
+    if (!last)
+        return false;
+    const char *tail = last + strlen(PROMPT);
+    return !*tail || q->reply[q->len - 1] == '\n';
+}
+
+/* Read into q->reply until the monitor has answered, EOF, or the deadline. */
 static bool until_prompt(QtQemu *q, bool stop_at_eof)
 {
     int64_t deadline = now_ms() + QT_TIMEOUT_MS;
     q->len = 0;
     q->reply[0] = '\0';
     for (;;) {
-        if (q->len >= strlen(PROMPT) && !strcmp(q->reply + q->len - strlen(PROMPT), PROMPT))
+        if (answered(q))
             return true;
         int64_t left = deadline - now_ms();
         if (left <= 0)
