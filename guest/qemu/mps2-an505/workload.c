@@ -27,9 +27,9 @@
  *    CMSDK UART drains the byte at once and raises TX). The TX interrupts
  *    arrive on lines 35, 37, 39, 41 (measured with -trace nvic_set_pending;
  *    mps2-tz.c lists 34, 35 for UART 1's TX and RX);
- *  - the four PL081 DMA controllers copying memory, polled (their TC
- *    lines, 57, 60, 63 and 66, never showed as pending in a run traced with
- *    -trace nvic_set_pending, and 64 and up are past the runtime's vectors);
+ *  - the four PL081 DMA controllers copying memory, 0-2 with their TC
+ *    interrupts (57, 60, 63), 3 polled (its line, 66, is past the
+ *    runtime's 64 vectors);
  *  - the five PL022 SPI controllers in loopback (polled: the PL022 TX
  *    interrupt is asserted whenever the TX FIFO is half empty, a storm);
  *  - the four SBCon I2C controllers' lines; the SCC (CFG1, CFGDATA_OUT, a
@@ -90,6 +90,9 @@ const QrtIrq board_irqs[] = {
     { 37, 0x40202000u + 0x0C, 1, 2 },
     { 39, 0x40203000u + 0x0C, 1, 2 },
     { 41, 0x40204000u + 0x0C, 1, 2 },
+    { 57, 0x50110000u + 0x08, 1, 3 },   /* DMA 0-2 DMACINTTC: IntTCClear */
+    { 60, 0x50111000u + 0x08, 1, 3 },
+    { 63, 0x50112000u + 0x08, 1, 3 },
 };
 const unsigned board_nirqs = sizeof(board_irqs) / sizeof(board_irqs[0]);
 
@@ -187,6 +190,10 @@ static uint32_t dma_copy(uint32_t base, uint32_t *src, uint32_t *dst, uint32_t s
     REG32(base + 0x108) = 0;                          /* no linked list */
     REG32(base + 0x10C) = 16u | (2u << 18) | (2u << 21) | (1u << 26) | (1u << 27) | (1u << 31);
     REG32(base + 0x110) = 1u | (1u << 15);            /* enable, TC interrupt unmasked */
+    /* QEMU's PL081 updates its interrupt lines only after a write outside
+     * the channel registers (pl080_write returns early for those), so the
+     * completed transfer's TC interrupt rises at this DMACSync write. */
+    REG32(base + 0x034) = 0;                          /* DMACSync */
     uint32_t sum = REG32(base + 0x004);               /* IntTCStatus */
     for (unsigned i = 0; i < 16; i++)
         sum += dst[i];
