@@ -786,8 +786,6 @@ bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
     return vms_save(&mach_touch(m)->reg, out, opts, err);
 }
 
-/* All or nothing: the load starts from power-on and returns there on failure,
- * so no caller ever sees a machine with some sections loaded and others not. */
 /* The load itself, onto a machine at power-on (SRAM zeroed or kept);
  * every failure ends at power-on. */
 static bool load_from_power_on(Machine *m, const void *buf, size_t len, VmsError *err, bool ram_replaced)
@@ -813,6 +811,8 @@ static bool load_from_power_on(Machine *m, const void *buf, size_t len, VmsError
     return false;
 }
 
+/* All or nothing: the load starts from power-on and returns there on failure,
+ * so no caller ever sees a machine with some sections loaded and others not. */
 bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
 {
     if (!m->at_power_on)

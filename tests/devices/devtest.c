@@ -235,50 +235,46 @@ static bool has_word(const char *s, const char *w)
     return false;
 }
 
-/* t's stream and where leaf `field` is in it. Devices are the last
- * sections, so the last span with this path is the device's even if a core
- * section has a field of the same name. */
-static uint8_t *save_find(DevTest *t, const char *field, size_t *len, VmsSpan *where)
+/* Where leaf `field` is in a stream mapped by `map`. Devices are the last
+ * sections, so the last span with this path is the device's even if a
+ * core section has a field of the same name. */
+static VmsSpan find_leaf(const VmsMap *map, const char *field, size_t len)
+{
+    const VmsSpan *hit = NULL;
+    for (size_t i = map->n; i-- > 0 && !hit;)
+        if (map->spans[i].path && strcmp(map->spans[i].path, field) == 0)
+            hit = &map->spans[i];
+    if (!hit)
+        fail_msg("no field '%s' in the stream map", field);
+    assert_true(hit->size <= 8 && hit->offset + hit->size <= len);
+    return *hit;
+}
+
+/* t's stream (saved once) with the big-endian value of each patch's leaf set. */
+static uint8_t *save_patched(DevTest *t, const DevtestPatch *p, size_t n, size_t *len)
 {
     VmsMap map;
     vms_map_init(&map);
     uint8_t *buf = devtest_save(t, len, &map);
-    const VmsSpan *hit = NULL;
-    for (size_t i = map.n; i-- > 0 && !hit;)
-        if (map.spans[i].path && strcmp(map.spans[i].path, field) == 0)
-            hit = &map.spans[i];
-    if (!hit)
-        fail_msg("no field '%s' in the stream map", field);
-    assert_true(hit->size <= 8 && hit->offset + hit->size <= *len);
-    *where = *hit;
-    where->path = NULL;     /* owned by the map */
-    vms_map_free(&map);
-    return buf;
-}
-
-/* t's stream with the big-endian value of each patch's leaf set. */
-static uint8_t *save_patched(DevTest *t, const DevtestPatch *p, size_t n, size_t *len)
-{
-    VmsSpan at[4];
-    uint8_t *buf = NULL;
-    assert_true(n >= 1 && n <= 4);
     for (size_t k = 0; k < n; k++) {
-        free(buf);      /* the same stream each time: keep the last */
-        buf = save_find(t, p[k].field, len, &at[k]);
+        VmsSpan at = find_leaf(&map, p[k].field, *len);
+        put_be(buf + at.offset, p[k].value, at.size);
     }
-    for (size_t k = 0; k < n; k++)
-        put_be(buf + at[k].offset, p[k].value, at[k].size);
+    vms_map_free(&map);
     return buf;
 }
 
 uint64_t devtest_field(DevTest *t, const char *field)
 {
+    VmsMap map;
+    vms_map_init(&map);
     size_t len;
-    VmsSpan at;
-    uint8_t *buf = save_find(t, field, &len, &at);
+    uint8_t *buf = devtest_save(t, &len, &map);
+    VmsSpan at = find_leaf(&map, field, len);
     uint64_t v = 0;
     for (size_t i = 0; i < at.size; i++)
         v = v << 8 | buf[at.offset + i];
+    vms_map_free(&map);
     free(buf);
     return v;
 }

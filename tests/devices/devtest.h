@@ -87,7 +87,7 @@ void devtest_hostile_error(DevTest *t, const char *field, uint64_t value, VmsErr
  * accept it. Returns the target. */
 DevTest *devtest_migrate_patched(DevTest *t, const char *field, uint64_t value);
 
-/* The same with several leaves set at once (at most 4), for states whose
+/* The same with several leaves set at once, for states whose
  * fields must agree with each other (a timer's next_event and deadline);
  * the hostile form's error must name the first patch's field. */
 typedef struct DevtestPatch {
