@@ -17,7 +17,11 @@
  * operations, the rounds of save, load and memcpy interleaved so that a
  * neighbour's load on a shared machine hits all three alike.
  *
- * Usage: bench_stream [iterations] [firmware.elf]
+ * Usage: bench_stream [--devices] [iterations] [firmware.elf]
+ *   --devices  only the devices stream (for an instruction count:
+ *              valgrind --tool=callgrind --toggle-collect=vms_save
+ *              --toggle-collect=vms_load bench_stream --devices 700
+ *              counts iterations + 1 saves and iterations loads)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -179,7 +183,7 @@ static bool big_buffer(const char *idstr)
     return !strcmp(idstr, "sram") || !strcmp(idstr, "vmstress-virtblk-image");
 }
 
-static void bench_machine(int iters, const char *fw)
+static void bench_machine(int iters, const char *fw, bool devices_only)
 {
     VmsMsg why = { { 0 } };
     const Board *b = mach_board_find("vmstress-m0");
@@ -191,7 +195,8 @@ static void bench_machine(int iters, const char *fw)
     mach_reset(m);
     mach_run(m, 5000000);
     VmsRegistry *full = mach_registry(m);
-    measure("machine", full, iters);
+    if (!devices_only)
+        measure("machine", full, iters);
 
     /* The same sections and objects but the big buffers, in their own
      * registry (so nothing in the machine's changes). */
@@ -214,11 +219,17 @@ static void bench_machine(int iters, const char *fw)
 
 int main(int argc, char **argv)
 {
+    bool devices_only = argc > 1 && !strcmp(argv[1], "--devices");
+    if (devices_only) {
+        argc--;
+        argv++;
+    }
     int iters = argc > 1 ? atoi(argv[1]) : 7000;
     const char *fw = argc > 2 ? argv[2] : VMSTRESS_GUEST_DIR "/all.elf";
     if (iters <= 0)
         iters = 7000;
-    bench_synthetic(iters);
-    bench_machine(iters, fw);
+    if (!devices_only)
+        bench_synthetic(iters);
+    bench_machine(iters, fw, devices_only);
     return 0;
 }
