@@ -224,6 +224,11 @@ void mach_mark_dirty(Machine *m, uint32_t off, size_t len)
 
 static void mark_all_dirty(Machine *m) { memset(m->dirty, 1, m->n_pages); }
 
+/* SRAM may change where the log cannot see it: the next power-on reset
+ * zeroes all of it. */
+static void sram_escapes(Machine *m) { memset(m->pon_dirty, 1, m->n_pages); }
+
+
 size_t mach_n_pages(const Machine *m) { return m->n_pages; }
 
 int mach_page_writer(const Machine *m, size_t page)
@@ -231,20 +236,28 @@ int mach_page_writer(const Machine *m, size_t page)
     return page < m->n_pages && m->page_writer[page] != MACH_SRC_CORE ? m->page_writer[page] : -1;
 }
 
-VmsRam *mach_ram(Machine *m) { return mach_touch(m)->reg.ram; }
+VmsRam *mach_ram(Machine *m)
+{
+    sram_escapes(m);    /* loads through it bypass the log */
+    return mach_touch(m)->reg.ram;
+}
 uint64_t mach_dirty_pages_total(const Machine *m) { return m->dirty_total; }
 
-/* Every reader gets the pages written since any reader last synced. */
-static void fold_dirty(Machine *m)
+/* Every reader gets the pages written since any reader last synced; so
+ * does the power-on reset's map, unless the pages are its own zeroing. */
+static void fold_into(Machine *m, bool pon)
 {
     for (size_t p = 0; p < m->n_pages; p++) {
         if (!m->dirty[p])
             continue;
         m->dirty[p] = 0;
+        m->pon_dirty[p] |= pon;
         for (unsigned r = 0; r < m->n_readers; r++)
             m->reader_map[r][p] = 1;
     }
 }
+
+static void fold_dirty(Machine *m) { fold_into(m, true); }
 
 int mach_dirty_reader_new(Machine *m)
 {
@@ -419,10 +432,26 @@ static void reset_core_and_devices(Machine *m)
     m->quiet = false;
 }
 
+/* Zero only the pages written since the last power-on reset: the rest
+ * are zero already. Then every page counts as written for the log's
+ * readers (SRAM was replaced), but not for the next power-on reset. */
+static void zero_sram(Machine *m)
+{
+    uint32_t size = m->board->sram_size;
+    for (size_t p = 0; p < m->n_pages; p++) {
+        if (!m->dirty[p] && !m->pon_dirty[p])
+            continue;
+        size_t off = p << MACH_PAGE_BITS;
+        memset(m->sram + off, 0, size - off < MACH_PAGE_SIZE ? size - off : MACH_PAGE_SIZE);
+    }
+    mark_all_dirty(m);
+    fold_into(m, false);
+    memset(m->pon_dirty, 0, m->n_pages);
+}
+
 void mach_reset(Machine *m)
 {
-    memset(m->sram, 0, m->board->sram_size);
-    mark_all_dirty(m);
+    zero_sram(m);
     memset(m->page_writer, 0xff, m->n_pages * sizeof(*m->page_writer));
     mach_reset_keep_ram(m);
     m->at_power_on = true;
@@ -651,7 +680,8 @@ Machine *mach_new(const Board *board, VmsMsg *why)
     m->n_pages = ((size_t)board->sram_size + MACH_PAGE_SIZE - 1) >> MACH_PAGE_BITS;
     m->dirty = calloc(m->n_pages ? m->n_pages : 1, 1);
     m->page_writer = calloc(m->n_pages ? m->n_pages : 1, sizeof(*m->page_writer));
-    if (!m->flash || !m->sram || !m->dirty || !m->page_writer) {
+    m->pon_dirty = calloc(m->n_pages ? m->n_pages : 1, 1);
+    if (!m->flash || !m->sram || !m->dirty || !m->page_writer || !m->pon_dirty) {
         vms_fail(why, "out of memory for %u + %u bytes of memory", board->flash_size,
                  board->sram_size);
         mach_free(m);
@@ -719,6 +749,7 @@ void mach_free(Machine *m)
     for (unsigned r = 0; r < m->n_readers; r++)
         free(m->reader_map[r]);
     free(m->page_writer);
+    free(m->pon_dirty);
     free(m);
 }
 
@@ -732,7 +763,12 @@ VmsRegistry *mach_registry(Machine *m) { return &mach_touch(m)->reg; }
 size_t mach_n_shadows(const Machine *m) { return m->n_shadows; }
 size_t mach_n_fixed_sections(const Machine *m) { return m->n_fixed; }
 /* A shadow's state pointer is writable: it counts as touching. */
-const MachShadow *mach_shadow(Machine *m, size_t i) { return i < mach_touch(m)->n_shadows ? &m->shadows[i] : NULL; }
+const MachShadow *mach_shadow(Machine *m, size_t i)
+{
+    if (i == m->sram_sec)
+        sram_escapes(m);
+    return i < mach_touch(m)->n_shadows ? &m->shadows[i] : NULL;
+}
 
 /* ------------------------------------------------------ firmware */
 
@@ -790,6 +826,7 @@ bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
  * every failure ends at power-on. */
 static bool load_from_power_on(Machine *m, const void *buf, size_t len, VmsError *err, bool ram_replaced)
 {
+    sram_escapes(m);    /* the stream may carry SRAM, in full or in pages */
     if (vms_load(&mach_touch(m)->reg, buf, len, err)) {
         /* Sections a stream leaves out keep their reset state, so checks
          * that span sections run again once everything is in. */

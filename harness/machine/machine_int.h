@@ -56,6 +56,12 @@ struct Machine {
     uint8_t *reader_map[MACH_DIRTY_READERS];
     unsigned n_readers;
     uint16_t *page_writer;      /* per page: last device writer (board index), or MACH_SRC_CORE */
+    /* Per page: possibly non-zero since the last power-on reset, which
+     * zeroes only these (and the pages `dirty` still holds). Set by every
+     * fold of `dirty`, and for all pages wherever SRAM can change outside
+     * the log: a load (SRAM and RAM sections), a pointer handed out to
+     * SRAM (mach_ram, SRAM's shadow). */
+    uint8_t *pon_dirty;
     VmsRam ram;                 /* SRAM as the iterative "ram" section */
 
     VmsRegistry reg;

@@ -780,6 +780,80 @@ static void machine_load_keep_ram(void **state)
     mach_free(m);
 }
 
+/* A power-on reset zeroes only the pages written since the last one; the
+ * machine it leaves must be byte for byte the one a fresh machine has (the
+ * stream holds all of SRAM), whatever wrote SRAM and whether or not a
+ * reader synced the log between. */
+static void assert_power_on(Machine *m, Machine *fresh, const char *after)
+{
+    mach_reset(m);
+    VmsOut a, b;
+    save(m, &a, false);
+    save(fresh, &b, false);
+    if (a.len != b.len || memcmp(a.buf, b.buf, a.len) != 0)
+        fail_msg("after %s, a power-on reset left a machine unlike a fresh one", after);
+    vms_out_free(&a);
+    vms_out_free(&b);
+}
+
+static void machine_power_on_zeroes_written_pages(void **state)
+{
+    Machine *fresh = boot(BOARD_DEFAULT, "systick");
+    Machine *m = boot(BOARD_DEFAULT, "systick");
+    Machine *src = boot(BOARD_DEFAULT, "systick");
+    const uint8_t in[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    VmsError err;
+
+    mach_run(m, 30000);
+    assert_power_on(m, fresh, "a guest run");
+    mach_run(m, 30000);
+    mach_dirty_sync(m, NULL, 0);        /* a reader took the pages first */
+    assert_int_equal(mach_dirty_sync_reader(m, mach_dirty_reader_new(m), NULL, 0), 0);
+    assert_power_on(m, fresh, "a guest run and a sync of the log");
+    assert_true(mach_bus_write(m, MACH_SRAM_BASE + 5 * 1024 + 3, 4, 0xdeadbeef));
+    assert_true(mach_bus_write(m, MACH_SRAM_BASE + 0xffff, 1, 0x5a));
+    assert_power_on(m, fresh, "host writes");
+    assert_true(dev_mem_write(mach_device(m, 0), MACH_SRAM_BASE + 9 * 1024 - 4, in, sizeof in));
+    mach_dirty_sync(m, NULL, 0);
+    assert_power_on(m, fresh, "a device's DMA write across a page boundary");
+    mach_run(m, 20000);
+    dev_request_reset(mach_device(m, 0), "test");
+    mach_run(m, 100);                   /* a system reset keeps SRAM */
+    assert_power_on(m, fresh, "a system reset");
+
+    /* Loads: whole, onto SRAM as it is, and failing inside SRAM. */
+    mach_run(src, 30000);
+    VmsOut s, nosram;
+    save(src, &s, false);
+    assert_true(mach_load(m, s.buf, s.len, &err));
+    assert_power_on(m, fresh, "a load");
+    VmsSaveOpts opts = { .no_vmdesc = true, .omit = "sram" };
+    vms_out_init(&nosram, 0);
+    assert_true(mach_save(src, &nosram, &opts, &err));
+    mach_run(m, 30000);
+    mach_dirty_sync(m, NULL, 0);
+    assert_true(mach_load_keep_ram(m, nosram.buf, nosram.len, &err));
+    assert_power_on(m, fresh, "a load keeping SRAM");
+    mach_reset_keep_ram(m);
+    assert_true(mach_load_keep_ram(m, s.buf, s.len, &err));    /* SRAM in the stream after all */
+    assert_power_on(m, fresh, "a load keeping SRAM of a stream with SRAM");
+    assert_false(mach_load(m, s.buf, s.len / 2, &err));
+    assert_power_on(m, fresh, "a load cut inside SRAM");
+
+    /* Behind the log's back, through pointers the machine hands out. */
+    memset(mach_ram(m)->mem + 3 * 1024, 0xee, 100);
+    assert_power_on(m, fresh, "a write through the RAM block");
+    const MachShadow *sh = mach_shadow(m, mach_sram_section(m));
+    memset((uint8_t *)sh->state + 40 * 1024, 0xee, 100);
+    assert_power_on(m, fresh, "a write through SRAM's shadow");
+
+    vms_out_free(&s);
+    vms_out_free(&nosram);
+    mach_free(src);
+    mach_free(m);
+    mach_free(fresh);
+}
+
 /* Each page remembers the last device that wrote it through dev_mem_write;
  * CPU and host stores do not change that, a power-on reset forgets it. */
 static void machine_page_writer(void **state)
@@ -858,6 +932,7 @@ int main(void)
         cmocka_unit_test(machine_dirty_log),
         cmocka_unit_test(machine_dirty_readers),
         cmocka_unit_test(machine_load_keep_ram),
+        cmocka_unit_test(machine_power_on_zeroes_written_pages),
         cmocka_unit_test(machine_page_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
