@@ -223,59 +223,145 @@ static bool members_equal(const MachShadow *sh, const uint8_t *a, const uint8_t 
     return true;
 }
 
-/* Every part but `skip` (SIZE_MAX: none). */
-static bool shadows_equal_but(Machine *a, Machine *b, size_t skip, LoopFinding *f)
+bool loop_shadows_equal(Machine *a, Machine *b, LoopFinding *f)
 {
     size_t n = mach_n_shadows(a);
     for (size_t i = 0; i < n; i++) {
         const MachShadow *sa = mach_shadow(a, i), *sb = mach_shadow(b, i);
-        if (i != skip && !members_equal(sa, sa->state, sb->state, f))
+        if (!members_equal(sa, sa->state, sb->state, f))
             return false;
     }
     return true;
 }
 
-bool loop_shadows_equal(Machine *a, Machine *b, LoopFinding *f)
+/*
+ * The compared bytes of every part, as spans: each part's members that
+ * members_equal compares (not DEV_HOST or DEV_VOLATILE; of a DEV_TIMER only
+ * its deadline), sorted and coalesced, computed once per twin. Snapshots
+ * copy and compares memcmp the spans; members_equal runs only to name a
+ * difference the spans found. All machines of a twin share one layout.
+ */
+typedef struct Span {
+    size_t off, len;
+} Span;
+
+typedef struct PartSpans {
+    Span *span;                 /* every part's spans, part after part */
+    size_t *first;              /* part i's spans: span[first[i] .. first[i+1]) */
+    size_t n_parts;
+} PartSpans;
+
+static int span_cmp(const void *x, const void *y)
 {
-    return shadows_equal_but(a, b, SIZE_MAX, f);
+    const Span *a = x, *b = y;
+    return a->off < b->off ? -1 : a->off > b->off;
 }
 
-/* A copy of every part's bytes, to prove a save changed nothing. */
+static void spans_build(PartSpans *ps, Machine *m)
+{
+    size_t n = mach_n_shadows(m), total = 0;
+    for (size_t i = 0; i < n; i++)
+        for (const DevMember *mb = mach_shadow(m, i)->members; mb && mb->name; mb++)
+            total++;
+    ps->span = malloc((total ? total : 1) * sizeof(*ps->span));
+    ps->first = malloc((n + 1) * sizeof(*ps->first));
+    if (!ps->span || !ps->first)
+        abort();
+    ps->n_parts = n;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        ps->first[i] = k;
+        size_t start = k;
+        for (const DevMember *mb = mach_shadow(m, i)->members; mb && mb->name; mb++) {
+            if (mb->kind == DEV_M_HOST || mb->kind == DEV_M_VOLATILE || !mb->size)
+                continue;
+            ps->span[k++] = mb->kind == DEV_M_TIMER
+                                ? (Span){ mb->offset + offsetof(VTimer, deadline), sizeof(int64_t) }
+                                : (Span){ mb->offset, mb->size };
+        }
+        qsort(ps->span + start, k - start, sizeof(*ps->span), span_cmp);
+        size_t w = start;           /* coalesce touching or overlapping spans */
+        for (size_t r = start; r < k; r++) {
+            Span *last = w > start ? &ps->span[w - 1] : NULL;
+            if (last && ps->span[r].off <= last->off + last->len) {
+                size_t end = ps->span[r].off + ps->span[r].len;
+                if (end > last->off + last->len)
+                    last->len = end - last->off;
+            } else {
+                ps->span[w++] = ps->span[r];
+            }
+        }
+        k = w;
+    }
+    ps->first[n] = k;
+}
+
+static void spans_free(PartSpans *ps)
+{
+    free(ps->span);
+    free(ps->first);
+}
+
+/* Part i's compared bytes are equal in images a and b; otherwise f names
+ * the first differing member, as members_equal does. */
+static bool part_equal(const PartSpans *ps, size_t i, const MachShadow *sh, const uint8_t *a,
+                       const uint8_t *b, LoopFinding *f)
+{
+    for (size_t k = ps->first[i]; k < ps->first[i + 1]; k++) {
+        const Span *sp = &ps->span[k];
+        if (memcmp(a + sp->off, b + sp->off, sp->len))
+            return members_equal(sh, a, b, f);
+    }
+    return true;
+}
+
+/* Every part but those `skip` marks (NULL: none). */
+static bool shadows_equal_but(const PartSpans *ps, Machine *a, Machine *b, const bool *skip, LoopFinding *f)
+{
+    for (size_t i = 0; i < ps->n_parts; i++) {
+        const MachShadow *sa = mach_shadow(a, i), *sb = mach_shadow(b, i);
+        if (!(skip && skip[i]) && !part_equal(ps, i, sa, sa->state, sb->state, f))
+            return false;
+    }
+    return true;
+}
+
+/* A copy of every part's compared bytes, at the part's own offsets (the
+ * bytes between spans are zero), to prove a save changed nothing. */
 typedef struct Snapshot {
     uint8_t *buf;
     size_t cap;
 } Snapshot;
 
-/* Every part but `skip` (SIZE_MAX: none); the skipped part's bytes in the
- * snapshot are left as they were. */
-static void snapshot_take(Snapshot *s, Machine *m, size_t skip)
+/* Every part but those `skip` marks (NULL: none); a skipped part's bytes
+ * in the snapshot are left as they were. */
+static void snapshot_take(Snapshot *s, const PartSpans *ps, Machine *m, const bool *skip)
 {
-    size_t need = 0, n = mach_n_shadows(m);
-    for (size_t i = 0; i < n; i++)
+    size_t need = 0;
+    for (size_t i = 0; i < ps->n_parts; i++)
         need += mach_shadow(m, i)->size;
     if (need > s->cap) {
         free(s->buf);
-        s->buf = malloc(need);
+        s->buf = calloc(need, 1);
         if (!s->buf)
             abort();
         s->cap = need;
     }
     uint8_t *p = s->buf;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < ps->n_parts; i++) {
         const MachShadow *sh = mach_shadow(m, i);
-        if (i != skip)
-            memcpy(p, sh->state, sh->size);
+        for (size_t k = ps->first[i]; k < ps->first[i + 1] && !(skip && skip[i]); k++)
+            memcpy(p + ps->span[k].off, (const uint8_t *)sh->state + ps->span[k].off, ps->span[k].len);
         p += sh->size;
     }
 }
 
-static bool snapshot_equal(const Snapshot *s, Machine *m, size_t skip, LoopFinding *f)
+static bool snapshot_equal(const Snapshot *s, const PartSpans *ps, Machine *m, const bool *skip, LoopFinding *f)
 {
     const uint8_t *p = s->buf;
-    size_t n = mach_n_shadows(m);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < ps->n_parts; i++) {
         const MachShadow *sh = mach_shadow(m, i);
-        if (i != skip && !members_equal(sh, p, sh->state, f))
+        if (!(skip && skip[i]) && !part_equal(ps, i, sh, p, sh->state, f))
             return false;
         p += sh->size;
     }
@@ -366,6 +452,7 @@ struct LoopTwin {
     Machine *a, *b, *p;         /* p: power-on reference, never runs */
     EventLog ea, eb;
     VmsOut sa, sb, sb2;
+    PartSpans spans;            /* every part's compared bytes */
     Snapshot snap;
     LoopOrder order;            /* B's load order (cfg->permute) */
     bool loading;               /* the checkpoint in progress got to B's load */
@@ -391,6 +478,7 @@ struct LoopTwin {
     uint8_t *ram_copy[2];
     uint8_t *dirty[3];
     size_t bm_len;
+    bool *inc_skip;             /* per part: left out of incremental compares */
     bool inc_ready, force_full, last_full;
     uint64_t full_checkpoints;
 };
@@ -453,6 +541,8 @@ void loop_twin_free(LoopTwin *t)
     vms_out_free(&t->sb2);
     vms_out_free(&t->live);
     free(t->snap.buf);
+    spans_free(&t->spans);
+    free(t->inc_skip);
     for (int k = 0; k < 3; k++)
         free(t->dirty[k]);
     free(t->ram_copy[0]);
@@ -491,7 +581,12 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
     mach_set_event_sink(t->a, event_sink, &t->ea);
     mach_set_event_sink(t->b, event_sink, &t->eb);
     loop_order_init(&t->order, t->b, cfg->seed);
+    spans_build(&t->spans, t->a);
     t->ram_sec = mach_sram_section(t->a);
+    t->inc_skip = calloc(mach_n_shadows(t->a), sizeof(*t->inc_skip));
+    if (!t->inc_skip)
+        abort();
+    t->inc_skip[t->ram_sec] = true;
     t->ram_id = mach_registry(t->a)->sec[t->ram_sec].idstr;
     t->reader[0] = mach_dirty_reader_new(t->a);
     t->reader[1] = mach_dirty_reader_new(t->b);
@@ -968,24 +1063,24 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
     f->checkpoint = ++t->checkpoints;
     f->cycle = mach_cycles(t->a);
     const char *omit = full ? NULL : t->ram_id;
-    size_t skip = full ? SIZE_MAX : t->ram_sec;
+    const bool *skip = full ? NULL : t->inc_skip;
     const MachShadow *ram_a = mach_shadow(t->a, t->ram_sec), *ram_b = mach_shadow(t->b, t->ram_sec);
     double t0 = phase_start();
     if (!full)
         ram_catch_up(t);
     /* A: its save must change nothing (then saving A is harmless). */
-    snapshot_take(&t->snap, t->a, skip);
+    snapshot_take(&t->snap, &t->spans, t->a, skip);
     if (!save_or_fail(t->a, &t->sa, "A", NULL, omit, f))
         return false;
-    if (!snapshot_equal(&t->snap, t->a, skip, f) || (!full && !ram_save_pure(t, 0, f))) {
+    if (!snapshot_equal(&t->snap, &t->spans, t->a, skip, f) || (!full && !ram_save_pure(t, 0, f))) {
         blame_save(t, 0, full, &t->sa, f);
         return false;
     }
     /* B: the same, and a second save gives the same bytes. */
-    snapshot_take(&t->snap, t->b, skip);
+    snapshot_take(&t->snap, &t->spans, t->b, skip);
     if (!save_or_fail(t->b, &t->sb, "B", t->order.at, omit, f))
         return false;
-    if (!snapshot_equal(&t->snap, t->b, skip, f) || (!full && !ram_save_pure(t, 1, f))) {
+    if (!snapshot_equal(&t->snap, &t->spans, t->b, skip, f) || (!full && !ram_save_pure(t, 1, f))) {
         blame_save(t, 1, full, &t->sb, f);
         return false;
     }
@@ -1004,7 +1099,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
         name_stream_diff(t->a, t->b, &t->sa, &t->sb, omit, f);
         return false;
     }
-    if (!shadows_equal_but(t->a, t->b, skip, f) ||
+    if (!shadows_equal_but(&t->spans, t->a, t->b, skip, f) ||
         (!full && !ram_pages_equal(ram_a, ram_a->state, ram_b->state, t->dirty[0], t->dirty[1], f))) {
         finding_wrap(f, LOOP_SHADOW, "before the round trip, ");
         return false;
@@ -1019,7 +1114,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
     else
         mach_reset_keep_ram(t->b);
     phase_end(t, 1, t0);
-    if (!shadows_equal_but(t->p, t->b, skip, f)) {
+    if (!shadows_equal_but(&t->spans, t->p, t->b, skip, f)) {
         mach_set_event_sink(t->b, event_sink, &t->eb);
         finding_wrap(f, LOOP_RESET, "after reset, B differs from power-on: ");
         loop_blame_reset(t->b, t->sb.buf, t->sb.len, f);
@@ -1062,7 +1157,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
         name_stream_diff(t->b, t->b, &t->sb, &t->sb2, omit, f);
         return false;
     }
-    if (!shadows_equal_but(t->a, t->b, skip, f)) {
+    if (!shadows_equal_but(&t->spans, t->a, t->b, skip, f)) {
         finding_wrap(f, LOOP_SHADOW, "after the round trip, ");
         return false;
     }
