@@ -75,20 +75,26 @@ Machine *fz_machine_new(const char *const *overrides, size_t n_overrides);
 void fz_check_rejected(const char *target, const VmsError *e);
 
 /*
- * After an accepted load: run the guest for `cycles`, then save, load,
- * save; the two streams must be identical and both steps must succeed.
- * s1 and s2 are scratch streams kept by the caller (reused across inputs).
- * Leaves the machine at power-on, as a rejected load does.
+ * After an accepted load: read the registers of every device (of device
+ * `device`, a board index, when it is >= 0: the only one a per-device
+ * input loads), run the guest for `cycles`, then save, load, save; the two
+ * streams must be identical and both steps must succeed. s1 and s2 are
+ * scratch streams kept by the caller (reused across inputs). Leaves the
+ * machine at power-on, as a rejected load does.
  */
-void fz_check_fixpoint(const char *target, Machine *m, uint64_t cycles, VmsOut *s1, VmsOut *s2);
+void fz_check_fixpoint(const char *target, Machine *m, uint64_t cycles, int device, VmsOut *s1,
+                       VmsOut *s2);
 
 /*
- * Frame `body` as the only section of a stream for machine type `mt`:
- * magic, version, configuration, FULL header (idstr, instance, version,
- * section id), body, footer, EOF. False if out overflows.
+ * A stream for machine type `mt` whose only section is a body, in three
+ * parts: the prefix (magic, version, configuration, FULL header with
+ * idstr, instance, version and section id), the body, then the suffix
+ * (footer, EOF). The prefix depends on nothing but its arguments, so a
+ * target builds it once. False if out overflows.
  */
-bool fz_frame_section(VmsOut *out, const char *mt, const char *idstr, uint32_t section_id,
-                      uint32_t instance, uint32_t version, const void *body, size_t len);
+bool fz_frame_prefix(VmsOut *out, const char *mt, const char *idstr, uint32_t section_id,
+                     uint32_t instance, uint32_t version);
+bool fz_frame_suffix(VmsOut *out, uint32_t section_id);
 
 /*
  * The structure-aware mutator (mutator.c). The stream is loaded into a

@@ -168,11 +168,14 @@ static void save_or_die(const char *target, Machine *m, VmsOut *o, const char *w
 }
 
 /* Read every register a driver might (the first 256 bytes and the ID
- * block of each device), so that a loaded index or count that escaped its
- * validator is used at once, where the sanitizers see it. */
-static void read_registers(Machine *m)
+ * block of each device, or of device `only` when it is >= 0), so that a
+ * loaded index or count that escaped its validator is used at once, where
+ * the sanitizers see it. */
+static void read_registers(Machine *m, int only)
 {
     for (size_t i = 0; i < mach_n_devices(m); i++) {
+        if (only >= 0 && i != (size_t)only)
+            continue;
         uint32_t base = mach_device_base(m, i), v;
         for (uint32_t off = 0; off < 0x100; off += 4)
             mach_bus_read(m, base + off, 4, &v);
@@ -181,7 +184,8 @@ static void read_registers(Machine *m)
     }
 }
 
-void fz_check_fixpoint(const char *target, Machine *m, uint64_t cycles, VmsOut *s1, VmsOut *s2)
+void fz_check_fixpoint(const char *target, Machine *m, uint64_t cycles, int device, VmsOut *s1,
+                       VmsOut *s2)
 {
     /* Declared ranges are an oracle of their own: a value the load should
      * have refused is a finding even where no sanitizer would notice its use
@@ -192,7 +196,7 @@ void fz_check_fixpoint(const char *target, Machine *m, uint64_t cycles, VmsOut *
         lint_format(&lf, line, sizeof(line));
         fz_finding(target, "%s", line);
     }
-    read_registers(m);
+    read_registers(m, device);
     mach_run(m, cycles);
     save_or_die(target, m, s1, "after an accepted load and a run");
     VmsError err;
@@ -230,8 +234,8 @@ void fz_check_fixpoint(const char *target, Machine *m, uint64_t cycles, VmsOut *
     mach_reset(m);
 }
 
-bool fz_frame_section(VmsOut *out, const char *mt, const char *idstr, uint32_t section_id,
-                      uint32_t instance, uint32_t version, const void *body, size_t len)
+bool fz_frame_prefix(VmsOut *out, const char *mt, const char *idstr, uint32_t section_id,
+                     uint32_t instance, uint32_t version)
 {
     /* The configuration section is whatever the engine writes for an empty
      * registry of this machine type, minus its EOF byte. */
@@ -248,7 +252,11 @@ bool fz_frame_section(VmsOut *out, const char *mt, const char *idstr, uint32_t s
     size_t idlen = strlen(idstr);
     return idlen < 256 && vms_out_u8(out, VMS_SEC_FULL) && vms_out_be32(out, section_id) &&
            vms_out_u8(out, (uint8_t)idlen) && vms_out_bytes(out, idstr, idlen) &&
-           vms_out_be32(out, instance) && vms_out_be32(out, version) &&
-           vms_out_bytes(out, body, len) && vms_out_u8(out, VMS_SEC_FOOTER) &&
-           vms_out_be32(out, section_id) && vms_out_u8(out, VMS_SEC_EOF);
+           vms_out_be32(out, instance) && vms_out_be32(out, version);
+}
+
+bool fz_frame_suffix(VmsOut *out, uint32_t section_id)
+{
+    return vms_out_u8(out, VMS_SEC_FOOTER) && vms_out_be32(out, section_id) &&
+           vms_out_u8(out, VMS_SEC_EOF);
 }

@@ -37,6 +37,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_check_rejected("fuzz_load", &err);
         return 0;
     }
-    fz_check_fixpoint("fuzz_load", machine, FZ_RUN_CYCLES, &s1, &s2);
+    fz_check_fixpoint("fuzz_load", machine, FZ_RUN_CYCLES, -1, &s1, &s2);
     return 0;
 }
