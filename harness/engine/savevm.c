@@ -368,6 +368,22 @@ static bool load_config(Loader *L)
 
 static bool load_footer(Loader *L, const char *idstr, int64_t inst, uint32_t sid);
 
+/* The section (idstr, inst) of a record: our streams number sections by
+ * registration, so the record's section id is first tried as an index
+ * (an idstr and instance name one section at most, so a hit is the
+ * answer); any other stream (QEMU's, a reordered or fuzzed one) is
+ * looked up by name. */
+static VmsSection *find_section(VmsRegistry *r, uint32_t sid, const char *idstr, size_t idlen,
+                                uint32_t inst)
+{
+    if (sid < r->n) {
+        VmsSection *s = &r->sec[sid];
+        if (s->instance_id == inst && idlen < sizeof(s->idstr) && !memcmp(s->idstr, idstr, idlen + 1))
+            return s;
+    }
+    return vms_registry_find(r, idstr, inst);
+}
+
 static bool load_full_section(Loader *L, size_t tpos)
 {
     VmsIn *in = &L->in;
@@ -384,7 +400,7 @@ static bool load_full_section(Loader *L, size_t tpos)
     size_t vpos = in->pos;
     if (!vms_in_be32(in, &ver))
         return truncated(L, idstr, inst, "a section header");
-    VmsSection *s = strlen(idstr) == idlen ? vms_registry_find(L->r, idstr, inst) : NULL;
+    VmsSection *s = strlen(idstr) == idlen ? find_section(L->r, sid, idstr, idlen, inst) : NULL;
     if (!s)
         return vms_stream_fail(L->err, VMS_ERR_UNKNOWN, idstr, inst, tpos,
                            "unknown section or instance '%s' %u", idstr, inst);

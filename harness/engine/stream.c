@@ -96,9 +96,7 @@ bool vms_out_be16(VmsOut *o, uint16_t v)
 {
     if (!out_reserve(o, 2))
         return false;
-    uint8_t *p = o->buf + o->len;
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
+    vms_put_be16(o->buf + o->len, v);
     o->len += 2;
     return true;
 }
@@ -107,11 +105,7 @@ bool vms_out_be32(VmsOut *o, uint32_t v)
 {
     if (!out_reserve(o, 4))
         return false;
-    uint8_t *p = o->buf + o->len;
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
+    vms_put_be32(o->buf + o->len, v);
     o->len += 4;
     return true;
 }
@@ -120,9 +114,7 @@ bool vms_out_be64(VmsOut *o, uint64_t v)
 {
     if (!out_reserve(o, 8))
         return false;
-    uint8_t *p = o->buf + o->len;
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (56 - 8 * i));
+    vms_put_be64(o->buf + o->len, v);
     o->len += 8;
     return true;
 }
@@ -131,10 +123,7 @@ void vms_out_patch_be32(VmsOut *o, size_t at, uint32_t v)
 {
     if (at > o->len || o->len - at < 4)
         return;
-    o->buf[at] = (uint8_t)(v >> 24);
-    o->buf[at + 1] = (uint8_t)(v >> 16);
-    o->buf[at + 2] = (uint8_t)(v >> 8);
-    o->buf[at + 3] = (uint8_t)v;
+    vms_put_be32(o->buf + at, v);
 }
 
 /* ------------------------------------------------------------ input */
@@ -192,7 +181,7 @@ bool vms_in_be16(VmsIn *in, uint16_t *v)
     const uint8_t *s = in_take(in, 2);
     if (!s)
         return false;
-    *v = (uint16_t)((s[0] << 8) | s[1]);
+    *v = vms_get_be16(s);
     return true;
 }
 
@@ -201,7 +190,7 @@ bool vms_in_be32(VmsIn *in, uint32_t *v)
     const uint8_t *s = in_take(in, 4);
     if (!s)
         return false;
-    *v = ((uint32_t)s[0] << 24) | ((uint32_t)s[1] << 16) | ((uint32_t)s[2] << 8) | s[3];
+    *v = vms_get_be32(s);
     return true;
 }
 
@@ -210,10 +199,7 @@ bool vms_in_be64(VmsIn *in, uint64_t *v)
     const uint8_t *s = in_take(in, 8);
     if (!s)
         return false;
-    uint64_t r = 0;
-    for (int i = 0; i < 8; i++)
-        r = (r << 8) | s[i];
-    *v = r;
+    *v = vms_get_be64(s);
     return true;
 }
 

@@ -45,8 +45,46 @@ bool vms_out_u8(VmsOut *o, uint8_t v);
 bool vms_out_be16(VmsOut *o, uint16_t v);
 bool vms_out_be32(VmsOut *o, uint32_t v);
 bool vms_out_be64(VmsOut *o, uint64_t v);
+/* The place to write n more bytes at without growing, or NULL when the
+ * buffer must grow first (or has failed): then use the writers above, which
+ * grow it or fail. Bytes written there count once vms_out_advance(o, n)
+ * says so. The engine's walker moves runs of plain integers this way, one
+ * bounds check for the run instead of one per value. */
+static inline uint8_t *vms_out_room(VmsOut *o, size_t n)
+{
+    return !o->failed && n <= o->cap - o->len && o->len + n <= o->limit ? o->buf + o->len : NULL;
+}
+static inline void vms_out_advance(VmsOut *o, size_t n) { o->len += n; }
 /* Overwrite 4 bytes already written at offset at (used for back-patched lengths). */
 void vms_out_patch_be32(VmsOut *o, size_t at, uint32_t v);
+
+/* Big-endian values at p (no bounds: the caller has checked them). */
+static inline void vms_put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static inline void vms_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+static inline void vms_put_be64(uint8_t *p, uint64_t v)
+{
+    vms_put_be32(p, (uint32_t)(v >> 32));
+    vms_put_be32(p + 4, (uint32_t)v);
+}
+static inline uint16_t vms_get_be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline uint32_t vms_get_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static inline uint64_t vms_get_be64(const uint8_t *p)
+{
+    return ((uint64_t)vms_get_be32(p) << 32) | vms_get_be32(p + 4);
+}
 
 /* Input over caller-owned memory. */
 void vms_in_init(VmsIn *in, const void *buf, size_t len);

@@ -94,10 +94,17 @@ void vms_error_vmsg(VmsError *e, const char *fmt, va_list ap)
         memcpy(e->msg + sizeof(e->msg) - 4, "...", 4);
 }
 
+/* Every part empty: each walk clears its error, so this touches only the
+ * first byte of each string (all that readers look at), not the whole
+ * half-kilobyte struct. */
 void vms_error_clear(VmsError *e)
 {
-    memset(e, 0, sizeof(*e));
+    e->cls = VMS_ERR_NONE;
+    e->section[0] = 0;
     e->instance = -1;
+    e->field[0] = 0;
+    e->offset = 0;
+    e->msg[0] = 0;
 }
 
 bool vms_fail(VmsMsg *m, const char *fmt, ...)
@@ -532,64 +539,159 @@ static bool map_add(Walk *w, const VmsDesc *d, const VmsField *f, uint32_t index
     return true;
 }
 
-/* ---------------------------------------------------------------- fast arrays */
+/* ---------------------------------------------------------------- fast paths */
 
 /*
- * Arrays of plain integers are the bulk of device state (FIFOs, register
- * banks). When nothing watches the walk, they are converted in one pass
- * over a reserved block instead of one codec call per element. Only the
- * plain codecs qualify: EQUAL/le/bool have per-element semantics.
+ * Most device state is plain integers: single registers and fixed arrays
+ * (FIFOs, register banks) in the struct itself. When nothing watches the
+ * walk (no leaf observer, no map, no vmdesc JSON), such a field moves in one
+ * bounds check and one conversion loop, without the path stack, the codec
+ * call and the per-element checks of the general path (see fast_field).
+ *
+ * A codec qualifies by the function it uses, for the field's own element
+ * size: on save the EQUAL and le codecs too (they write exactly as the plain
+ * ones do), on load only the plain ones (EQUAL, le and bool check or change
+ * each value).
  */
-static size_t plain_width(const VmsInfo *info)
+static size_t put_width(const VmsField *f)
 {
-    if (info == &vms_info_uint32 || info == &vms_info_int32)
-        return 4;
-    if (info == &vms_info_uint16 || info == &vms_info_int16)
-        return 2;
-    if (info == &vms_info_uint64 || info == &vms_info_int64)
-        return 8;
-    if (info == &vms_info_uint8 || info == &vms_info_int8)
-        return 1;
-    return 0;
+    bool (*put)(VmsOut *, const void *, size_t, const VmsField *, VmsMsg *) = f->info->put;
+    switch (f->size) {
+    case 1: return put == put_u8 ? 1 : 0;
+    case 2: return put == put_u16 ? 2 : 0;
+    case 4: return put == put_u32 ? 4 : 0;
+    case 8: return put == put_u64 ? 8 : 0;
+    default: return 0;
+    }
+}
+
+static size_t get_width(const VmsField *f)
+{
+    bool (*get)(VmsIn *, void *, size_t, const VmsField *, VmsMsg *) = f->info->get;
+    switch (f->size) {
+    case 1: return get == get_u8 ? 1 : 0;
+    case 2: return get == get_u16 ? 2 : 0;
+    case 4: return get == get_u32 ? 4 : 0;
+    case 8: return get == get_u64 ? 8 : 0;
+    default: return 0;
+    }
 }
 
 static bool walk_is_plain(const Walk *w) { return !w->c->observe && !w->c->map; }
 
+/* The general path's shortcut for a whole array (also behind a pointer or
+ * with a count member): n elements of the codec's width, converted in one go. */
 static bool fast_array_ok(const Walk *w, const VmsField *f, const uint8_t *base, uint32_t n,
                           size_t size)
 {
-    return n > 1 && base && walk_is_plain(w) &&
-           !(f->flags & (VMS_STRUCT | VMS_ARRAY_OF_PTR)) && plain_width(f->info) == size;
+    if (n <= 1 || !base || !walk_is_plain(w) || (f->flags & (VMS_STRUCT | VMS_ARRAY_OF_PTR)))
+        return false;
+    size_t width = w->in ? get_width(f) : put_width(f);
+    return width && width == size;
 }
 
-static void to_be(uint8_t *d, const uint8_t *s, uint32_t n, size_t width)
+/* Inlined: most calls move one value, and the switch then folds away. */
+static inline __attribute__((always_inline)) void to_be(uint8_t *d, const uint8_t *s, uint32_t n, size_t width)
 {
-    for (uint32_t i = 0; i < n; i++, d += width, s += width) {
-        uint64_t x;
-        switch (width) {
-        case 1: x = s[0]; break;
-        case 2: { uint16_t t; memcpy(&t, s, 2); x = t; break; }
-        case 4: { uint32_t t; memcpy(&t, s, 4); x = t; break; }
-        default: memcpy(&x, s, 8); break;
+    uint16_t v16;
+    uint32_t v32;
+    uint64_t v64;
+    switch (width) {
+    case 1:
+        memcpy(d, s, n);
+        break;
+    case 2:
+        for (size_t i = 0; i < n; i++) {
+            memcpy(&v16, s + 2 * i, 2);
+            vms_put_be16(d + 2 * i, v16);
         }
-        for (size_t k = 0; k < width; k++)
-            d[k] = (uint8_t)(x >> (8 * (width - 1 - k)));
+        break;
+    case 4:
+        for (size_t i = 0; i < n; i++) {
+            memcpy(&v32, s + 4 * i, 4);
+            vms_put_be32(d + 4 * i, v32);
+        }
+        break;
+    default:
+        for (size_t i = 0; i < n; i++) {
+            memcpy(&v64, s + 8 * i, 8);
+            vms_put_be64(d + 8 * i, v64);
+        }
+        break;
     }
 }
 
-static void from_be(uint8_t *d, const uint8_t *s, uint32_t n, size_t width)
+static inline __attribute__((always_inline)) void from_be(uint8_t *d, const uint8_t *s, uint32_t n, size_t width)
 {
-    for (uint32_t i = 0; i < n; i++, d += width, s += width) {
-        uint64_t x = 0;
-        for (size_t k = 0; k < width; k++)
-            x = (x << 8) | s[k];
-        switch (width) {
-        case 1: d[0] = (uint8_t)x; break;
-        case 2: { uint16_t t = (uint16_t)x; memcpy(d, &t, 2); break; }
-        case 4: { uint32_t t = (uint32_t)x; memcpy(d, &t, 4); break; }
-        default: memcpy(d, &x, 8); break;
+    uint16_t v16;
+    uint32_t v32;
+    uint64_t v64;
+    switch (width) {
+    case 1:
+        memcpy(d, s, n);
+        break;
+    case 2:
+        for (size_t i = 0; i < n; i++) {
+            v16 = vms_get_be16(s + 2 * i);
+            memcpy(d + 2 * i, &v16, 2);
         }
+        break;
+    case 4:
+        for (size_t i = 0; i < n; i++) {
+            v32 = vms_get_be32(s + 4 * i);
+            memcpy(d + 4 * i, &v32, 4);
+        }
+        break;
+    default:
+        for (size_t i = 0; i < n; i++) {
+            v64 = vms_get_be64(s + 8 * i);
+            memcpy(d + 8 * i, &v64, 8);
+        }
+        break;
     }
+}
+
+/*
+ * A field the walk may move without the general path: plain integers (see
+ * put_width), one or a fixed array, in the struct itself (no pointer, count
+ * member, struct or buffer), present by version alone (no field_exists).
+ * Returns its element count, or 0 to take the general path.
+ */
+static inline uint32_t fast_count(const VmsField *f, int version)
+{
+    if ((f->flags & ~(uint32_t)VMS_ARRAY) || f->field_exists || f->version_id > version)
+        return 0;
+    return (f->flags & VMS_ARRAY) ? f->num : 1;
+}
+
+/*
+ * Save or load f in one go when it qualifies and will succeed (there is
+ * room in the output, or the bytes are in the input); false leaves
+ * everything as it was, for the general path, which then does the same
+ * or reports the failure exactly as it always has. So the fast path never
+ * reports anything, and needs no field path.
+ */
+static inline bool save_fast(VmsOut *out, const VmsField *f, const void *opaque, int version)
+{
+    uint32_t n = fast_count(f, version);
+    size_t width = n ? put_width(f) : 0;
+    uint8_t *dst = width ? vms_out_room(out, (size_t)n * width) : NULL;
+    if (!dst)
+        return false;
+    to_be(dst, (const uint8_t *)opaque + f->offset, n, width);
+    vms_out_advance(out, (size_t)n * width);
+    return true;
+}
+
+static inline bool load_fast(VmsIn *in, const VmsField *f, void *opaque, int version)
+{
+    uint32_t n = fast_count(f, version);
+    size_t width = n ? get_width(f) : 0;
+    if (!width || in->failed || vms_in_left(in) < (size_t)n * width)
+        return false;
+    from_be((uint8_t *)opaque + f->offset, in->buf + in->pos, n, width);
+    in->pos += (size_t)n * width;
+    return true;
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -793,7 +895,10 @@ static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd, int v
         json_object_set_new(jd, "fields", jfields);
     }
     bool ok = true;
+    bool fast = !jfields && walk_is_plain(w);
     for (const VmsField *f = d->fields; ok && f && !(f->flags & VMS_END); f++) {
+        if (fast && save_fast(w->out, f, opaque, version))
+            continue;
         path_push(w, f->name);
         if (f->flags & VMS_MUST_EXIST) {
             if (!validate_ok(w, f, opaque, version))
@@ -920,7 +1025,7 @@ static const VmsDesc *find_subsection(const VmsDesc *d, const uint8_t *name, siz
 static bool load_subsections(Walk *w, const VmsDesc *d, void *opaque)
 {
     VmsIn *in = w->in;
-    size_t plen = strlen(d->name);
+    size_t plen = 0;
     uint64_t seen = 0;
     for (;;) {
         uint8_t b, len;
@@ -928,6 +1033,8 @@ static bool load_subsections(Walk *w, const VmsDesc *d, void *opaque)
          * the parent's name is ours; anything else belongs to whoever reads next. */
         if (!vms_in_peek(in, 0, &b) || b != SUBSECTION_MARK)
             return true;
+        if (!plen)
+            plen = strlen(d->name);     /* only where a subsection may start */
         /* A mark whose header the stream cuts short (the length byte, or a
          * name that is ours as far as it goes) is a truncated stream, not
          * someone else's bytes. */
@@ -1018,8 +1125,15 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
     size_t fpos[FPOS_MAX];
     size_t k = 0;
     char what[160];
+    bool fast = !w->c->observe;
     for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++, k++) {
         bool ok = true;
+        size_t at = w->in->pos;
+        if (fast && load_fast(w->in, f, opaque, version)) {
+            if (k < FPOS_MAX)
+                fpos[k] = at;
+            continue;
+        }
         if (k < FPOS_MAX)
             fpos[k] = SIZE_MAX;
         path_push(w, f->name);

@@ -63,6 +63,8 @@ const char *vms_error_class_name(VmsErrClass cls);
  * escaped); a shorter one gets a line ending in "...". */
 #define VMS_ERROR_LINE_MAX 2048
 int vms_error_format(const VmsError *e, char *buf, size_t n);
+/* No error: class NONE, empty strings, instance -1, offset 0 (only each
+ * string's first byte is written; the bytes past it are not looked at). */
 void vms_error_clear(VmsError *e);
 /* Set e->msg; a message too long for it ends in "..." (never cut silently). */
 void vms_error_vmsg(VmsError *e, const char *fmt, va_list ap);
