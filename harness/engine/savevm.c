@@ -175,9 +175,16 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
     size_t idlen = strlen(s->idstr);
     size_t start = out->len;
     int version = s->version_id ? s->version_id : s->vmsd->version_id;
-    if (!(vms_out_u8(out, VMS_SEC_FULL) && vms_out_be32(out, s->section_id) &&
-          vms_out_u8(out, (uint8_t)idlen) && vms_out_bytes(out, s->idstr, idlen) &&
-          vms_out_be32(out, s->instance_id) && vms_out_be32(out, (uint32_t)version)))
+    /* The header in one write (the checkpoint path saves ~20 sections, four
+     * times): type, section id, counted idstr, instance, version. */
+    uint8_t hdr[1 + 4 + 1 + sizeof(s->idstr) + 4 + 4];
+    hdr[0] = VMS_SEC_FULL;
+    vms_put_be32(hdr + 1, s->section_id);
+    hdr[5] = (uint8_t)idlen;
+    memcpy(hdr + 6, s->idstr, idlen);
+    vms_put_be32(hdr + 6 + idlen, s->instance_id);
+    vms_put_be32(hdr + 10 + idlen, (uint32_t)version);
+    if (!vms_out_bytes(out, hdr, 14 + idlen))
         return vms_stream_fail(err, VMS_ERR_LIMIT, s->idstr, s->instance_id, start,
                            "output over its limit");
     json_t *jd = NULL;
@@ -197,7 +204,9 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
         return false;
     map_tag(map, first_span, (int32_t)i);
     size_t fpos = out->len;
-    if (!(vms_out_u8(out, VMS_SEC_FOOTER) && vms_out_be32(out, s->section_id)))
+    uint8_t foot[5] = { VMS_SEC_FOOTER };
+    vms_put_be32(foot + 1, s->section_id);
+    if (!vms_out_bytes(out, foot, sizeof(foot)))
         return vms_stream_fail(err, VMS_ERR_LIMIT, s->idstr, s->instance_id, fpos,
                            "output over its limit");
     return true;

@@ -553,7 +553,7 @@ static bool map_add(Walk *w, const VmsDesc *d, const VmsField *f, uint32_t index
  * ones do), on load only the plain ones (EQUAL, le and bool check or change
  * each value).
  */
-static size_t put_width(const VmsField *f)
+static inline __attribute__((always_inline)) size_t put_width(const VmsField *f)
 {
     bool (*put)(VmsOut *, const void *, size_t, const VmsField *, VmsMsg *) = f->info->put;
     switch (f->size) {
@@ -565,7 +565,7 @@ static size_t put_width(const VmsField *f)
     }
 }
 
-static size_t get_width(const VmsField *f)
+static inline __attribute__((always_inline)) size_t get_width(const VmsField *f)
 {
     bool (*get)(VmsIn *, void *, size_t, const VmsField *, VmsMsg *) = f->info->get;
     switch (f->size) {

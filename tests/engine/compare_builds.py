@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""compare_builds.py BEFORE AFTER [SOURCE_DIR] - two builds of vmstress, the same bytes and lines.
+"""compare_builds.py BEFORE AFTER [SOURCE_DIR [GUEST_DIR]] - two builds of vmstress, the same bytes and lines.
 
 Run by hand when the engine's walk changes (it needs a second build, so
 ctest does not run it): BEFORE and AFTER are two `vmstress` binaries, e.g.
-the tree before a change and after it, each built with its guest firmware
-(BINARY/../../guest). For every stream under SOURCE_DIR/corpus (the fuzz
+the tree before a change and after it (copy them aside first if a build
+may run meanwhile). SOURCE_DIR is the tree with corpus/ (default: this
+one), GUEST_DIR the built firmware both builds run (default:
+AFTER/../../guest). For every stream under SOURCE_DIR/corpus (the fuzz
 corpora, the regressions, the frozen golden streams, gunzipped), and for
 cut and bit-flipped copies of each (deterministic: 12 cuts and 12 flips
 spread over the stream), both builds must print the same thing, byte for
@@ -85,7 +87,7 @@ def main():
             for k, part in enumerate(("exit status", "stdout", "stderr", "saved stream")):
                 if a[k] != b[k]:
                     diffs += 1
-                    print("DIFF %s: %s differs" % (what, part))
+                    print("DIFF %s: %s differs" % (what, part), flush=True)
                     return
 
         for rel, data in streams(src):
@@ -95,8 +97,8 @@ def main():
                 what = rel + (" " + tag if tag else "")
                 same("load " + what, ["load", sfile, "-o", "OUT"])
                 same("decode " + what, ["decode", sfile])
-        # The same firmware files for both builds: AFTER's.
-        guest = os.path.join(os.path.dirname(after), "..", "..", "guest")
+        # The same firmware files for both builds.
+        guest = sys.argv[4] if len(sys.argv) > 4 else os.path.join(os.path.dirname(after), "..", "..", "guest")
         boards = (("vmstress-m0", guest), ("vmstress-m0-1.0", guest), ("vmstress-m0-1.1", guest),
                   ("vmstress-m0-small", os.path.join(guest, "small")))
         for board, d in boards:
