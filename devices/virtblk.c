@@ -51,7 +51,7 @@
  * VALIDATE entry checks against the queue size before the array is read;
  * post_load checks every request and re-arms the completion timer.
  * The backing image (64 KiB, zero at power-on, cleared by reset like a RAM
- * disk) is migrated as a section of its own, "vmstress-virtblk-image", up
+ * disk; tracked memory with a dirty log, device.h) is migrated as a section of its own, "vmstress-virtblk-image", up
  * to the end of the last sector ever written (its high-water mark).
  * Declared shared storage (not in the stream, surviving B's reset) is the
  * other policy; the property shared-image=1 asks for it and is refused
@@ -293,6 +293,8 @@ static bool transfer(VirtblkState *s, const VirtblkReq *r)
 {
     uint8_t *disk = s->img.data + (size_t)r->sector * VIRTBLK_SECTOR;
     for (uint32_t i = 0; i < r->nseg; i++) {
+        if (r->type == REQ_OUT)     /* the guest's bytes go into the image */
+            dev_mark_dirty(s->dev, disk, r->seg_len[i]);
         bool ok = r->type == REQ_IN ? dev_mem_write(s->dev, r->seg_addr[i], disk, r->seg_len[i])
                                     : dev_mem_read(s->dev, r->seg_addr[i], disk, r->seg_len[i]);
         if (!ok)
@@ -300,8 +302,10 @@ static bool transfer(VirtblkState *s, const VirtblkReq *r)
         disk += r->seg_len[i];
     }
     uint32_t end = (uint32_t)(disk - s->img.data);
-    if (r->type == REQ_OUT && end > s->img.len)
+    if (r->type == REQ_OUT && end > s->img.len) {
         s->img.len = end;
+        dev_mark_dirty(s->dev, &s->img.len, sizeof(s->img.len));
+    }
     return true;
 }
 
@@ -619,6 +623,10 @@ static bool virtblk_realize(Device *dev, void *opaque, VmsMsg *why)
         return vms_fail(why, "%s: cannot map MMIO", dev_name(dev));
     char part[48];
     snprintf(part, sizeof(part), "%s/image", dev_name(dev));
+    /* Tracked memory (device.h): the machine zeroes it at every reset and
+     * logs the pages written, so checkpoints compare only those. */
+    if (!dev_track_memory(dev, &s->img, sizeof(s->img)))
+        return vms_fail(why, "%s: cannot track the image's memory", dev_name(dev));
     if (!dev_register_section(dev, &vmstate_virtblk_image, &s->img, virtblk_image_members,
                               sizeof(VirtblkImage), part))
         return vms_fail(why, "%s: cannot register the image section", dev_name(dev));
@@ -629,7 +637,8 @@ static void virtblk_reset(void *opaque)
 {
     VirtblkState *s = opaque;
     write_status(s, 0);
-    memset(&s->img, 0, sizeof(s->img));     /* a RAM disk: zero at power-on and after reset */
+    /* The image, a RAM disk, is tracked memory: the machine zeroes it at
+     * power-on and at every system reset (device.h, dev_track_memory). */
 }
 
 /* What the register explorer may write (device.h), in a driver's order:

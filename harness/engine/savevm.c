@@ -237,6 +237,7 @@ static bool save_sections(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, 
 {
     VmsMap *map = opts ? opts->map : NULL;
     const char *omit = opts ? opts->omit : NULL;
+    const bool *omit_set = opts ? opts->omit_set : NULL;
     json_t *jdevs = root ? json_object_get(root, "devices") : NULL;
     bool ok = true;
     size_t *at = opts ? opts->sec_start : NULL;
@@ -245,7 +246,8 @@ static bool save_sections(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, 
         if (at)
             at[i] = SIZE_MAX;
         /* As in QEMU, a top-level needed() that says no skips the whole section. */
-        if ((s->vmsd->needed && !s->vmsd->needed(s->opaque)) || (omit && !strcmp(omit, s->idstr)))
+        if ((s->vmsd->needed && !s->vmsd->needed(s->opaque)) || (omit && !strcmp(omit, s->idstr)) ||
+            (omit_set && omit_set[i]))
             continue;
         if (at)
             at[i] = out->len;

@@ -372,7 +372,7 @@ static bool snapshot_equal(const Snapshot *s, const PartSpans *ps, Machine *m, c
 
 /* Name the first difference between two streams of machines a and b. */
 static void name_stream_diff(Machine *a, Machine *b, const VmsOut *sa, const VmsOut *sb,
-                             const char *omit, LoopFinding *f)
+                             const bool *omit, LoopFinding *f)
 {
     size_t n = sa->len < sb->len ? sa->len : sb->len, off = 0;
     while (off < n && sa->buf[off] == sb->buf[off])
@@ -385,8 +385,8 @@ static void name_stream_diff(Machine *a, Machine *b, const VmsOut *sa, const Vms
     vms_out_init(&ta, 0);
     vms_out_init(&tb, 0);
     VmsError err;
-    VmsSaveOpts oa = { .no_vmdesc = true, .map = &ma, .omit = omit };
-    VmsSaveOpts ob = { .no_vmdesc = true, .map = &mb, .omit = omit };
+    VmsSaveOpts oa = { .no_vmdesc = true, .map = &ma, .omit_set = omit };
+    VmsSaveOpts ob = { .no_vmdesc = true, .map = &mb, .omit_set = omit };
     bool ok = mach_save(a, &ta, &oa, &err) && mach_save(b, &tb, &ob, &err);
     const VmsSpan *span = ok ? vms_map_find(&ma, off) : NULL;
     if (!span && ok)
@@ -433,6 +433,14 @@ static bool streams_equal(const VmsOut *x, const VmsOut *y)
 
 /* ------------------------------------------------------------ the twins */
 
+/* One piece of tracked memory, for incremental checkpoints. */
+typedef struct LoopTracked {
+    size_t part;                /* its part (and section) index */
+    size_t bm_len;              /* bytes of a page bitmap */
+    uint8_t *copy[2];           /* A's, B's bytes as of the last checkpoint */
+    uint8_t *dirty[3];          /* pages synced: A's, B's, scratch (after a save or load) */
+} LoopTracked;
+
 typedef enum OpKind { OP_RUN, OP_IDLE, OP_INPUT, OP_WRITE, OP_READ } OpKind;
 
 /* Every operation applied to the twins, so an un-migrated machine can be
@@ -467,18 +475,18 @@ struct LoopTwin {
     LoopFinding *live_f;
     uint64_t live_passes, live_pages;
     /* Incremental checkpoints (LoopConfig.full_every): each twin's reader
-     * of its dirty log, its SRAM as of its last checkpoint (the copy a
-     * save's purity is judged against), the pages its last sync reported
-     * (dirty[2]: scratch for syncs after a save or a load). inc_ready:
-     * the copies are exact and A's and B's SRAM were proven equal at the
-     * last checkpoint; without it the next checkpoint is full. */
-    size_t ram_sec;
-    const char *ram_id;
+     * of its dirty logs and, per piece of tracked memory (SRAM, device
+     * buffers: mach_n_tracked), its bytes as of its last checkpoint (the
+     * copy a save's purity is judged against) and the pages its last sync
+     * reported. inc_ready: the copies are exact and A's and B's tracked
+     * memory was proven equal at the last checkpoint; without it the next
+     * checkpoint is full. inc_skip: per part (and section), tracked memory
+     * left out of incremental streams, snapshots and compares. */
     int reader[2];
-    uint8_t *ram_copy[2];
-    uint8_t *dirty[3];
-    size_t bm_len;
-    bool *inc_skip;             /* per part: left out of incremental compares */
+    LoopTracked *mem;
+    size_t n_mem;
+    bool *inc_skip;
+    bool inc_possible;          /* every piece of tracked memory is a part of its own */
     bool inc_ready, force_full, last_full;
     uint64_t full_checkpoints;
 };
@@ -543,10 +551,13 @@ void loop_twin_free(LoopTwin *t)
     free(t->snap.buf);
     spans_free(&t->spans);
     free(t->inc_skip);
-    for (int k = 0; k < 3; k++)
-        free(t->dirty[k]);
-    free(t->ram_copy[0]);
-    free(t->ram_copy[1]);
+    for (size_t k = 0; k < t->n_mem; k++) {
+        for (int j = 0; j < 3; j++)
+            free(t->mem[k].dirty[j]);
+        free(t->mem[k].copy[0]);
+        free(t->mem[k].copy[1]);
+    }
+    free(t->mem);
     if (t->order.at)
         loop_order_free(&t->order);
     free(t->ops);
@@ -582,22 +593,29 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
     mach_set_event_sink(t->b, event_sink, &t->eb);
     loop_order_init(&t->order, t->b, cfg->seed);
     spans_build(&t->spans, t->a);
-    t->ram_sec = mach_sram_section(t->a);
     t->inc_skip = calloc(mach_n_shadows(t->a), sizeof(*t->inc_skip));
-    if (!t->inc_skip)
-        abort();
-    t->inc_skip[t->ram_sec] = true;
-    t->ram_id = mach_registry(t->a)->sec[t->ram_sec].idstr;
+    t->n_mem = mach_n_tracked(t->a);
+    t->mem = calloc(t->n_mem, sizeof(*t->mem));
     t->reader[0] = mach_dirty_reader_new(t->a);
     t->reader[1] = mach_dirty_reader_new(t->b);
-    t->bm_len = (mach_n_pages(t->a) + 7) / 8;
-    size_t ram_size = mach_shadow(t->a, t->ram_sec)->size;
-    t->ram_copy[0] = malloc(ram_size ? ram_size : 1);
-    t->ram_copy[1] = malloc(ram_size ? ram_size : 1);
-    for (int k = 0; k < 3; k++)
-        t->dirty[k] = calloc(t->bm_len ? t->bm_len : 1, 1);
-    if (t->reader[0] < 0 || t->reader[1] < 0 || !t->ram_copy[0] || !t->ram_copy[1] || !t->dirty[0] ||
-        !t->dirty[1] || !t->dirty[2])
+    bool ok = t->inc_skip && t->mem && t->reader[0] >= 0 && t->reader[1] >= 0;
+    t->inc_possible = true;
+    for (size_t k = 0; ok && k < t->n_mem; k++) {
+        LoopTracked *tm = &t->mem[k];
+        tm->part = mach_tracked_part(t->a, k);
+        if (tm->part == SIZE_MAX) {
+            t->inc_possible = false;    /* B could not keep it: every checkpoint full */
+            continue;
+        }
+        t->inc_skip[tm->part] = true;
+        tm->bm_len = (mach_tracked_pages(t->a, k) + 7) / 8;
+        size_t size = mach_shadow(t->a, tm->part)->size;
+        for (int w = 0; w < 2; w++)
+            ok = ok && (tm->copy[w] = malloc(size ? size : 1));
+        for (int j = 0; j < 3; j++)
+            ok = ok && (tm->dirty[j] = calloc(tm->bm_len ? tm->bm_len : 1, 1));
+    }
+    if (!ok)
         abort();    /* out of host memory, or a machine with every reader taken */
     if (cfg->on_machine) {
         cfg->on_machine(t->a, 0, cfg->on_machine_opaque);
@@ -726,11 +744,11 @@ bool loop_twin_read(LoopTwin *t, uint32_t addr, unsigned size, LoopFinding *f)
     return compare_after(t, f);
 }
 
-static bool save_or_fail(Machine *m, VmsOut *out, const char *who, size_t *sec_start, const char *omit,
+static bool save_or_fail(Machine *m, VmsOut *out, const char *who, size_t *sec_start, const bool *omit,
                          LoopFinding *f)
 {
     VmsError err;
-    VmsSaveOpts opts = { .no_vmdesc = true, .map = NULL, .sec_start = sec_start, .omit = omit };
+    VmsSaveOpts opts = { .no_vmdesc = true, .map = NULL, .sec_start = sec_start, .omit_set = omit };
     vms_out_reset(out);
     if (mach_save(m, out, &opts, &err))
         return true;
@@ -885,10 +903,11 @@ static const VmsOut *loaded_stream(LoopTwin *t)
 static Machine *twin(LoopTwin *t, int which) { return which ? t->b : t->a; }
 static bool page_marked(const uint8_t *bm, size_t p) { return bm && (bm[p / 8] >> (p % 8) & 1); }
 
-/* The pages twin `which`'s log marked since its last sync, into bm. */
-static void ram_sync(LoopTwin *t, int which, uint8_t *bm)
+/* The pages twin `which`'s log of tracked memory k marked since its last
+ * sync, into bm. */
+static void ram_sync(LoopTwin *t, int which, size_t k, uint8_t *bm)
 {
-    mach_dirty_sync_reader(twin(t, which), t->reader[which], bm, t->bm_len);
+    mach_dirty_sync_tracked(twin(t, which), t->reader[which], k, bm, t->mem[k].bm_len);
 }
 
 /* Page p's bytes within a RAM part of `size` bytes (the last may be short). */
@@ -912,58 +931,91 @@ static bool ram_pages_equal(const MachShadow *sh, const uint8_t *x, const uint8_
     return true;
 }
 
-/* Copy the pages marked in bm from twin `which`'s SRAM into its copy. */
-static void ram_copy_pages(LoopTwin *t, int which, const uint8_t *bm)
+/* Copy the pages marked in bm from twin `which`'s tracked memory k into
+ * its copy. */
+static void ram_copy_pages(LoopTwin *t, int which, size_t k, const uint8_t *bm)
 {
-    const MachShadow *sh = mach_shadow(twin(t, which), t->ram_sec);
+    const MachShadow *sh = mach_shadow(twin(t, which), t->mem[k].part);
     size_t n = (sh->size + MACH_PAGE_SIZE - 1) / MACH_PAGE_SIZE;
     for (size_t p = 0; p < n; p++)
         if (page_marked(bm, p))
-            memcpy(t->ram_copy[which] + p * MACH_PAGE_SIZE, (const uint8_t *)sh->state + p * MACH_PAGE_SIZE,
+            memcpy(t->mem[k].copy[which] + p * MACH_PAGE_SIZE, (const uint8_t *)sh->state + p * MACH_PAGE_SIZE,
                    page_len(sh->size, p));
 }
 
-/* After a full checkpoint: both copies are SRAM as it is, both logs clean. */
+/* After a full checkpoint: every copy is memory as it is, every log clean. */
 static void ram_rebase(LoopTwin *t)
 {
-    for (int w = 0; w < 2; w++) {
-        const MachShadow *sh = mach_shadow(twin(t, w), t->ram_sec);
-        ram_sync(t, w, t->dirty[2]);
-        memcpy(t->ram_copy[w], sh->state, sh->size);
-    }
+    if (!t->inc_possible)
+        return;
+    for (size_t k = 0; k < t->n_mem; k++)
+        for (int w = 0; w < 2; w++) {
+            const MachShadow *sh = mach_shadow(twin(t, w), t->mem[k].part);
+            ram_sync(t, w, k, t->mem[k].dirty[2]);
+            memcpy(t->mem[k].copy[w], sh->state, sh->size);
+        }
     t->inc_ready = true;
 }
 
-/* Incremental checkpoint, before saving: what the guest wrote since the
- * last checkpoint goes into each twin's copy (t->dirty[0], [1] keep the
- * pages for the A-B compare). */
+/* Incremental checkpoint, before saving: what the guest and the devices
+ * wrote since the last checkpoint goes into each twin's copies (dirty[0],
+ * [1] keep the pages for the A-B compare). */
 static void ram_catch_up(LoopTwin *t)
 {
-    for (int w = 0; w < 2; w++) {
-        ram_sync(t, w, t->dirty[w]);
-        ram_copy_pages(t, w, t->dirty[w]);
-    }
+    for (size_t k = 0; k < t->n_mem; k++)
+        for (int w = 0; w < 2; w++) {
+            ram_sync(t, w, k, t->mem[k].dirty[w]);
+            ram_copy_pages(t, w, k, t->mem[k].dirty[w]);
+        }
 }
 
 /* Incremental checkpoint, after a save: the pages the save wrote (if any)
  * still hold what they held before it (the copy). */
 static bool ram_save_pure(LoopTwin *t, int which, LoopFinding *f)
 {
-    ram_sync(t, which, t->dirty[2]);
-    const MachShadow *sh = mach_shadow(twin(t, which), t->ram_sec);
-    return ram_pages_equal(sh, t->ram_copy[which], sh->state, t->dirty[2], NULL, f);
+    for (size_t k = 0; k < t->n_mem; k++) {
+        LoopTracked *tm = &t->mem[k];
+        ram_sync(t, which, k, tm->dirty[2]);
+        const MachShadow *sh = mach_shadow(twin(t, which), tm->part);
+        if (!ram_pages_equal(sh, tm->copy[which], sh->state, tm->dirty[2], NULL, f))
+            return false;
+    }
+    return true;
+}
+
+/* Tracked memory is equal in A and B in the pages marked in dirty[m1] or
+ * dirty[m2] (-1: none). */
+static bool ram_twins_equal(LoopTwin *t, int m1, int m2, LoopFinding *f)
+{
+    for (size_t k = 0; k < t->n_mem; k++) {
+        LoopTracked *tm = &t->mem[k];
+        const MachShadow *sa = mach_shadow(t->a, tm->part), *sb = mach_shadow(t->b, tm->part);
+        if (!ram_pages_equal(sa, sa->state, sb->state, tm->dirty[m1], m2 >= 0 ? tm->dirty[m2] : NULL, f))
+            return false;
+    }
+    return true;
+}
+
+/* After B's reset and load: pages a hook wrote are A's again. */
+static bool ram_after_load(LoopTwin *t, LoopFinding *f)
+{
+    for (size_t k = 0; k < t->n_mem; k++) {
+        ram_sync(t, 1, k, t->mem[k].dirty[2]);
+        ram_copy_pages(t, 1, k, t->mem[k].dirty[2]);
+    }
+    return ram_twins_equal(t, 2, -1, f);
 }
 
 /* A purity finding's blame needs every part as it was before the save:
- * an incremental snapshot left SRAM out, and the copy has it. */
+ * an incremental snapshot left tracked memory out, and the copies have it. */
 static void blame_save(LoopTwin *t, int which, bool full, const VmsOut *saved, LoopFinding *f)
 {
     Machine *m = twin(t, which);
-    if (!full) {
+    for (size_t k = 0; !full && k < t->n_mem; k++) {
         size_t off = 0;
-        for (size_t i = 0; i < t->ram_sec; i++)
+        for (size_t i = 0; i < t->mem[k].part; i++)
             off += mach_shadow(m, i)->size;
-        memcpy(t->snap.buf + off, t->ram_copy[which], mach_shadow(m, t->ram_sec)->size);
+        memcpy(t->snap.buf + off, t->mem[k].copy[which], mach_shadow(m, t->mem[k].part)->size);
     }
     finding_wrap(f, LOOP_PURITY, "saving changed ");
     loop_blame_save(t->p, saved->buf, saved->len, t->snap.buf, f);
@@ -973,7 +1025,7 @@ static void blame_save(LoopTwin *t, int which, bool full, const VmsOut *saved, L
 static bool next_is_full(const LoopTwin *t)
 {
     uint32_t every = t->cfg->full_every;
-    return !t->inc_ready || t->force_full || t->cfg->precopy || every <= 1 || (t->checkpoints + 1) % every == 0;
+    return !t->inc_ready || !t->inc_possible || t->force_full || t->cfg->precopy || every <= 1 || (t->checkpoints + 1) % every == 0;
 }
 
 /* A full-stream record of the state B saved, for the cause and order
@@ -1062,9 +1114,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
 {
     f->checkpoint = ++t->checkpoints;
     f->cycle = mach_cycles(t->a);
-    const char *omit = full ? NULL : t->ram_id;
-    const bool *skip = full ? NULL : t->inc_skip;
-    const MachShadow *ram_a = mach_shadow(t->a, t->ram_sec), *ram_b = mach_shadow(t->b, t->ram_sec);
+    const bool *skip = full ? NULL : t->inc_skip, *omit = skip;
     double t0 = phase_start();
     if (!full)
         ram_catch_up(t);
@@ -1100,7 +1150,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
         return false;
     }
     if (!shadows_equal_but(&t->spans, t->a, t->b, skip, f) ||
-        (!full && !ram_pages_equal(ram_a, ram_a->state, ram_b->state, t->dirty[0], t->dirty[1], f))) {
+        (!full && !ram_twins_equal(t, 0, 1, f))) {
         finding_wrap(f, LOOP_SHADOW, "before the round trip, ");
         return false;
     }
@@ -1143,9 +1193,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
     t0 = phase_start();
     if (!full) {
         /* Pages a hook wrote while B reset or loaded are A's again. */
-        ram_sync(t, 1, t->dirty[2]);
-        ram_copy_pages(t, 1, t->dirty[2]);
-        if (!ram_pages_equal(ram_a, ram_a->state, ram_b->state, t->dirty[2], NULL, f)) {
+        if (!ram_after_load(t, f)) {
             finding_wrap(f, LOOP_SHADOW, "after the round trip, ");
             return false;
         }

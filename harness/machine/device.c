@@ -1,6 +1,7 @@
 /*
  * device.c - the services the machine offers devices (device.h).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "machine_int.h"
@@ -74,6 +75,25 @@ bool dev_mem_read(Device *dev, uint32_t addr, void *buf, size_t len)
 bool dev_mem_write(Device *dev, uint32_t addr, const void *buf, size_t len)
 {
     return mach_mem_write(dev->m, dev->index, addr, buf, len);
+}
+
+bool dev_track_memory(Device *dev, void *buf, size_t size)
+{
+    return mach_track_memory(dev->m, buf, size);
+}
+
+void dev_mark_dirty(Device *dev, const void *p, size_t len)
+{
+    Machine *m = dev->m;
+    const uint8_t *b = p;
+    if (!len)
+        return;
+    for (size_t k = 1; k < m->n_mem; k++)
+        if (b >= m->mem[k].buf && (size_t)(b - m->mem[k].buf) < m->mem[k].size) {
+            mach_mark_tracked(m, k, (size_t)(b - m->mem[k].buf), len);
+            return;
+        }
+    abort();    /* not tracked memory: a device bug, which would go unseen */
 }
 
 bool dev_bus_read(Device *dev, uint32_t addr, unsigned size, uint32_t *val)

@@ -180,6 +180,26 @@ void dev_request_reset(Device *dev, const char *why);
 bool dev_mem_read(Device *dev, uint32_t addr, void *buf, size_t len);
 bool dev_mem_write(Device *dev, uint32_t addr, const void *buf, size_t len);
 
+/* Device-owned memory with a dirty log, like SRAM's (machine.h, "tracked
+ * memory"): a large buffer of the device's state (a disk image, a flash
+ * array), registered from realize. The machine keeps one dirty byte per
+ * MACH_PAGE_SIZE page of it, with the same readers as SRAM's log, so the
+ * round-trip loop compares and copies only the pages written since its
+ * last checkpoint. The device marks every byte it writes there with
+ * dev_mark_dirty, on every path (MMIO, timers, DMA into it, load hooks);
+ * the machine marks all of it when it zeroes it (every reset: power-on and
+ * system, but not mach_reset_keep_ram, which keeps it as it keeps SRAM)
+ * or a load replaces it. So the device's reset hook must not touch it.
+ * When the buffer is exactly a section of its own (registered with
+ * dev_register_section, opaque = buf, size = size), a stream may leave that
+ * section out (VmsSaveOpts.omit_set) and a destination keep the buffer
+ * (mach_load_keep_ram). False if size is 0, it overlaps tracked memory, or
+ * out of memory. */
+bool dev_track_memory(Device *dev, void *buf, size_t size);
+/* Mark [p, p + len) of a buffer dev_track_memory registered (aborts on
+ * an address outside tracked memory: a write nothing would see). */
+void dev_mark_dirty(Device *dev, const void *p, size_t len);
+
 /* The SSI bus a master (an SSP) drives: its slaves are the devices of the
  * board whose "ssi-bus" property equals the master's base address, so the
  * board wires them as data and neither device names the other. A frame goes

@@ -216,13 +216,24 @@ bool mach_mem_write(Machine *m, unsigned writer, uint32_t addr, const void *buf,
 
 /* ------------------------------------------------------ dirty-page log */
 
-void mach_mark_dirty(Machine *m, uint32_t off, size_t len)
+void mach_mark_tracked(Machine *m, size_t k, size_t off, size_t len)
 {
     size_t first = off >> MACH_PAGE_BITS, last = (off + len - 1) >> MACH_PAGE_BITS;
-    memset(m->dirty + first, 1, last - first + 1);
+    memset(m->mem[k].dirty + first, 1, last - first + 1);
 }
 
-static void mark_all_dirty(Machine *m) { memset(m->dirty, 1, m->n_pages); }
+void mach_mark_dirty(Machine *m, uint32_t off, size_t len) { mach_mark_tracked(m, 0, off, len); }
+
+/* Tracked memory from `from` on, zeroed (a reset) or replaced (a load):
+ * every page marked. */
+static void mark_all_tracked(Machine *m, size_t from, bool zero)
+{
+    for (size_t k = from; k < m->n_mem; k++) {
+        if (zero)
+            memset(m->mem[k].buf, 0, m->mem[k].size);
+        memset(m->mem[k].dirty, 1, m->mem[k].n_pages);
+    }
+}
 
 /* SRAM may change where the log cannot see it: the next power-on reset
  * zeroes all of it. */
@@ -244,43 +255,88 @@ VmsRam *mach_ram(Machine *m)
 uint64_t mach_dirty_pages_total(const Machine *m) { return m->dirty_total; }
 
 /* Every reader gets the pages written since any reader last synced; so
- * does the power-on reset's map, unless the pages are its own zeroing. */
-static void fold_into(Machine *m, bool pon)
+ * does the power-on reset's map `pon` (SRAM's; NULL: none), unless the
+ * pages are its own zeroing. */
+static void fold_into(Machine *m, MachMemLog *l, uint8_t *pon)
 {
-    for (size_t p = 0; p < m->n_pages; p++) {
-        if (!m->dirty[p])
+    for (size_t p = 0; p < l->n_pages; p++) {
+        if (!l->dirty[p])
             continue;
-        m->dirty[p] = 0;
-        m->pon_dirty[p] |= pon;
+        l->dirty[p] = 0;
+        if (pon)
+            pon[p] = 1;
         for (unsigned r = 0; r < m->n_readers; r++)
-            m->reader_map[r][p] = 1;
+            l->reader_map[r][p] = 1;
     }
 }
 
-static void fold_dirty(Machine *m) { fold_into(m, true); }
+static void fold_dirty(Machine *m, MachMemLog *l) { fold_into(m, l, l == m->mem ? m->pon_dirty : NULL); }
+
+/* A reader's map (all clear) for every log from `from` on. */
+static bool add_reader_maps(Machine *m, unsigned reader, size_t from)
+{
+    for (size_t k = from; k < m->n_mem; k++) {
+        MachMemLog *l = &m->mem[k];
+        fold_dirty(m, l);       /* what was written before it is the others' */
+        if (!l->reader_map[reader] && !(l->reader_map[reader] = calloc(l->n_pages ? l->n_pages : 1, 1)))
+            return false;
+    }
+    return true;
+}
 
 int mach_dirty_reader_new(Machine *m)
 {
-    if (m->n_readers >= MACH_DIRTY_READERS)
+    if (m->n_readers >= MACH_DIRTY_READERS || !add_reader_maps(m, m->n_readers, 0))
         return -1;
-    uint8_t *map = calloc(m->n_pages ? m->n_pages : 1, 1);
-    if (!map)
-        return -1;
-    fold_dirty(m);      /* what was written before it is the others' */
-    m->reader_map[m->n_readers] = map;
     return (int)m->n_readers++;
 }
 
-size_t mach_dirty_sync_reader(Machine *m, int reader, uint8_t *bitmap, size_t n)
+/* A buffer of `size` bytes, its log and a map per reader. */
+static bool mem_add(Machine *m, void *buf, size_t size)
+{
+    if (m->n_mem == m->cap_mem) {
+        size_t cap = m->cap_mem ? 2 * m->cap_mem : 4;
+        MachMemLog *p = realloc(m->mem, cap * sizeof(*p));
+        if (!p)
+            return false;
+        m->mem = p;
+        m->cap_mem = cap;
+    }
+    MachMemLog *l = &m->mem[m->n_mem];
+    *l = (MachMemLog){ .buf = buf, .size = size, .part = SIZE_MAX };
+    l->n_pages = (size + MACH_PAGE_SIZE - 1) >> MACH_PAGE_BITS;
+    if (!(l->dirty = calloc(l->n_pages ? l->n_pages : 1, 1)))
+        return false;
+    m->n_mem++;
+    for (unsigned r = 0; r < m->n_readers; r++)
+        if (!add_reader_maps(m, r, m->n_mem - 1))
+            return false;
+    return true;
+}
+
+bool mach_track_memory(Machine *m, void *buf, size_t size)
+{
+    for (size_t k = 0; k < m->n_mem; k++)
+        if ((uint8_t *)buf < m->mem[k].buf + m->mem[k].size && m->mem[k].buf < (uint8_t *)buf + size)
+            return false;       /* overlaps tracked memory */
+    return size && mem_add(m, buf, size);
+}
+
+size_t mach_n_tracked(const Machine *m) { return m->n_mem; }
+size_t mach_tracked_part(const Machine *m, size_t k) { return k < m->n_mem ? m->mem[k].part : SIZE_MAX; }
+size_t mach_tracked_pages(const Machine *m, size_t k) { return k < m->n_mem ? m->mem[k].n_pages : 0; }
+
+size_t mach_dirty_sync_tracked(Machine *m, int reader, size_t k, uint8_t *bitmap, size_t n)
 {
     size_t count = 0;
     if (n)
         memset(bitmap, 0, n);
-    if (reader < 0 || (unsigned)reader >= m->n_readers)
+    if (reader < 0 || (unsigned)reader >= m->n_readers || k >= m->n_mem)
         return 0;
-    fold_dirty(m);
-    uint8_t *map = m->reader_map[reader];
-    for (size_t p = 0; p < m->n_pages; p++) {
+    MachMemLog *l = &m->mem[k];
+    fold_dirty(m, l);
+    uint8_t *map = l->reader_map[reader];
+    for (size_t p = 0; p < l->n_pages; p++) {
         if (!map[p])
             continue;
         map[p] = 0;
@@ -289,6 +345,11 @@ size_t mach_dirty_sync_reader(Machine *m, int reader, uint8_t *bitmap, size_t n)
             bitmap[p / 8] |= (uint8_t)(1u << (p % 8));
     }
     return count;
+}
+
+size_t mach_dirty_sync_reader(Machine *m, int reader, uint8_t *bitmap, size_t n)
+{
+    return mach_dirty_sync_tracked(m, reader, 0, bitmap, n);
 }
 
 size_t mach_dirty_sync(Machine *m, uint8_t *bitmap, size_t n)
@@ -439,13 +500,13 @@ static void zero_sram(Machine *m)
 {
     uint32_t size = m->board->sram_size;
     for (size_t p = 0; p < m->n_pages; p++) {
-        if (!m->dirty[p] && !m->pon_dirty[p])
+        if (!m->mem[0].dirty[p] && !m->pon_dirty[p])
             continue;
         size_t off = p << MACH_PAGE_BITS;
         memset(m->sram + off, 0, size - off < MACH_PAGE_SIZE ? size - off : MACH_PAGE_SIZE);
     }
-    mark_all_dirty(m);
-    fold_into(m, false);
+    memset(m->mem[0].dirty, 1, m->n_pages);
+    fold_into(m, &m->mem[0], NULL);
     memset(m->pon_dirty, 0, m->n_pages);
 }
 
@@ -454,6 +515,7 @@ static void snapshot_power_on(Machine *m);
 void mach_reset(Machine *m)
 {
     zero_sram(m);
+    mark_all_tracked(m, 1, true);   /* device memory zeroed */
     memset(m->page_writer, 0xff, m->n_pages * sizeof(*m->page_writer));
     mach_reset_keep_ram(m);
     m->at_power_on = true;
@@ -461,7 +523,8 @@ void mach_reset(Machine *m)
         snapshot_power_on(m);
 }
 
-/* Not at power-on afterwards: SRAM still holds what it held. */
+/* Not at power-on afterwards: SRAM and device memory still hold what they
+ * held. */
 void mach_reset_keep_ram(Machine *m)
 {
     disarm_all_timers(&m->ms.clock);
@@ -476,6 +539,7 @@ void mach_reset_keep_ram(Machine *m)
  * clock is the host's view of elapsed cycles, not a register of the chip). */
 static void system_reset(Machine *m)
 {
+    mark_all_tracked(m, 1, true);   /* device memory is the devices' state */
     reset_core_and_devices(m);
     mach_emit(m, MACH_SRC_CORE, MACH_EV_RESET, 0, 0);
 }
@@ -668,6 +732,16 @@ static bool add_core_sections(Machine *m, VmsMsg *why)
     return true;
 }
 
+/* Each tracked buffer's part: the one whose state is exactly the buffer
+ * (a section of its own, which a stream can leave out), if any. */
+static void find_tracked_parts(Machine *m)
+{
+    for (size_t k = 0; k < m->n_mem; k++)
+        for (size_t i = 0; i < m->n_shadows && m->mem[k].part == SIZE_MAX; i++)
+            if (m->shadows[i].state == m->mem[k].buf && m->shadows[i].size == m->mem[k].size)
+                m->mem[k].part = i;
+}
+
 Machine *mach_new(const Board *board, VmsMsg *why)
 {
     Machine *m = calloc(1, sizeof(*m));
@@ -682,10 +756,9 @@ Machine *mach_new(const Board *board, VmsMsg *why)
     m->flash = malloc(board->flash_size ? board->flash_size : 1);
     m->sram = calloc(1, board->sram_size ? board->sram_size : 1);
     m->n_pages = ((size_t)board->sram_size + MACH_PAGE_SIZE - 1) >> MACH_PAGE_BITS;
-    m->dirty = calloc(m->n_pages ? m->n_pages : 1, 1);
     m->page_writer = calloc(m->n_pages ? m->n_pages : 1, sizeof(*m->page_writer));
     m->pon_dirty = calloc(m->n_pages ? m->n_pages : 1, 1);
-    if (!m->flash || !m->sram || !m->dirty || !m->page_writer || !m->pon_dirty) {
+    if (!m->flash || !m->sram || !m->page_writer || !m->pon_dirty || !mem_add(m, m->sram, board->sram_size)) {
         vms_fail(why, "out of memory for %u + %u bytes of memory", board->flash_size,
                  board->sram_size);
         mach_free(m);
@@ -699,7 +772,7 @@ Machine *mach_new(const Board *board, VmsMsg *why)
         .sram = m->sram,
         .sram_base = MACH_SRAM_BASE,
         .sram_size = board->sram_size,
-        .sram_dirty = m->dirty,
+        .sram_dirty = m->mem[0].dirty,
         .read = bus_read,
         .write = bus_write,
         .sysreset = sysreset,
@@ -723,6 +796,7 @@ Machine *mach_new(const Board *board, VmsMsg *why)
         mach_free(m);
         return NULL;
     }
+    find_tracked_parts(m);
     /* SRAM may also travel as QEMU's iterative RAM section (live migration),
      * in whole pages, under an id no device section has. */
     if (board->sram_size && board->sram_size % MACH_PAGE_SIZE == 0) {
@@ -749,9 +823,12 @@ void mach_free(Machine *m)
     vms_out_free(&m->scratch);
     free(m->flash);
     free(m->sram);
-    free(m->dirty);
-    for (unsigned r = 0; r < m->n_readers; r++)
-        free(m->reader_map[r]);
+    for (size_t k = 0; k < m->n_mem; k++) {
+        free(m->mem[k].dirty);
+        for (unsigned r = 0; r < MACH_DIRTY_READERS; r++)
+            free(m->mem[k].reader_map[r]);
+    }
+    free(m->mem);
     free(m->page_writer);
     free(m->pon_dirty);
     free(m->loaded);
@@ -990,7 +1067,7 @@ static bool load_from_power_on(Machine *m, const void *buf, size_t len, VmsError
         VmsMsg why = { "" };
         if (cpu_loaded_state_ok(m->cpu, &why)) {
             if (ram_replaced)
-                mark_all_dirty(m);  /* SRAM was replaced wholesale (the dirty log) */
+                mark_all_tracked(m, 0, false);  /* replaced wholesale (the dirty log) */
             return true;
         }
         vms_error_clear(err);

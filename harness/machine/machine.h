@@ -114,11 +114,13 @@ void mach_free(Machine *m);
 bool mach_load_elf(Machine *m, const char *path, VmsMsg *why);
 bool mach_load_image(Machine *m, const void *data, size_t len, VmsMsg *why);
 
-/* Power-on reset: SRAM zeroed, clock to 0, core and devices to reset state. */
+/* Power-on reset: SRAM and device memory (dev_track_memory) zeroed, clock
+ * to 0, core and devices to reset state. */
 void mach_reset(Machine *m);
-/* The same power-on reset of everything but SRAM, which keeps its bytes and
- * marks no page dirty: a destination that already holds guest memory (as
- * after a pre-copy), about to receive device state. */
+/* The same power-on reset of everything but tracked memory (SRAM and device
+ * memory), which keeps its bytes and marks no page dirty: a destination
+ * that already holds guest memory and disk images (as after a pre-copy),
+ * about to receive device state. */
 void mach_reset_keep_ram(Machine *m);
 
 /* Run for up to `cycles` virtual cycles (stops early on halt or lockup).
@@ -176,10 +178,11 @@ bool mach_desc_overrides(Machine *m, const char *const *overrides, size_t n_over
  * there on failure. */
 bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err);
 bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err);
-/* Load a stream that carries no SRAM (saved with VmsSaveOpts.omit = the
- * SRAM section's idstr) onto SRAM as it is: mach_reset_keep_ram, then the
- * load; pages are marked only where a hook wrote them. On failure the
- * machine goes to power-on (SRAM zeroed), as mach_load's does. */
+/* Load a stream that carries no tracked memory (saved with the sections of
+ * SRAM and of every device buffer with a part, mach_tracked_part, left out:
+ * VmsSaveOpts.omit_set) onto that memory as it is: mach_reset_keep_ram,
+ * then the load; pages are marked only where a hook wrote them. On failure
+ * the machine goes to power-on (memory zeroed), as mach_load's does. */
 bool mach_load_keep_ram(Machine *m, const void *buf, size_t len, VmsError *err);
 /* The index of the SRAM section (and shadow part) in registration order. */
 size_t mach_sram_section(const Machine *m);
@@ -226,6 +229,18 @@ int mach_dirty_reader_new(Machine *m);
 /* mach_dirty_sync for one reader (a bad reader reports nothing, returns 0).
  * mach_dirty_pages_total counts reader 0's syncs only. */
 size_t mach_dirty_sync_reader(Machine *m, int reader, uint8_t *bitmap, size_t n);
+/* Tracked memory: SRAM is number 0, then each buffer a device registered
+ * with dev_track_memory (device.h), each with a log like SRAM's, the same
+ * readers, and pages of MACH_PAGE_SIZE bytes (the last may be partial). A
+ * reset zeroes device memory and marks it all (a system reset too: it is
+ * device state); a load marks it all; the device marks what it writes. */
+size_t mach_n_tracked(const Machine *m);
+/* The part (shadow and section index) whose state is exactly tracked
+ * memory k, or SIZE_MAX (then it travels inside a larger part). */
+size_t mach_tracked_part(const Machine *m, size_t k);
+size_t mach_tracked_pages(const Machine *m, size_t k);
+/* mach_dirty_sync_reader for tracked memory k (0: SRAM). */
+size_t mach_dirty_sync_tracked(Machine *m, int reader, size_t k, uint8_t *bitmap, size_t n);
 /* The sum of every mach_dirty_sync's count since mach_new. */
 uint64_t mach_dirty_pages_total(const Machine *m);
 /* The device (board index) that last wrote page p through dev_mem_write

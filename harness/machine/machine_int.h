@@ -26,6 +26,18 @@ typedef struct MachMmio {
     void *s;
 } MachMmio;
 
+/* One piece of tracked memory and its dirty log: one byte per page, set
+ * by writers; readers (mach_dirty_reader_new) each get a map of their own,
+ * into which a sync folds `dirty` before clearing it, so one reader never
+ * takes another's pages. Reader 0 is mach_dirty_sync's. */
+typedef struct MachMemLog {
+    uint8_t *buf;
+    size_t size, n_pages;
+    uint8_t *dirty;
+    uint8_t *reader_map[MACH_DIRTY_READERS];
+    size_t part;                /* the shadow part whose state is exactly buf, or SIZE_MAX */
+} MachMemLog;
+
 /* The machine's own section: the clock and a pending system reset. */
 typedef struct MachState {
     VClock clock;
@@ -45,16 +57,14 @@ struct Machine {
     MachMmio *mmio;             /* sorted by base, non-overlapping */
     size_t n_mmio, cap_mmio;
 
-    /* The dirty log (machine.h): one byte per page, shared with the core,
-     * which sets bytes on its stores; mach_dirty_sync clears them. */
-    uint8_t *dirty;
-    size_t n_pages;
+    /* Tracked memory (machine.h): mem[0] is SRAM, whose dirty bytes the
+     * core shares and sets on its stores; the others are device buffers
+     * (dev_track_memory). mach_dirty_sync clears SRAM's. */
+    MachMemLog *mem;
+    size_t n_mem, cap_mem;
+    size_t n_pages;             /* SRAM's */
     uint64_t dirty_total;
-    /* Readers of the log (mach_dirty_reader_new): each sync folds `dirty`
-     * into every reader's own map before clearing it, so one reader never
-     * takes another's pages. Reader 0 is mach_dirty_sync's. */
-    uint8_t *reader_map[MACH_DIRTY_READERS];
-    unsigned n_readers;
+    unsigned n_readers;         /* readers of every log (mach_dirty_reader_new) */
     uint16_t *page_writer;      /* per page: last device writer (board index), or MACH_SRC_CORE */
     /* Per page: possibly non-zero since the last power-on reset, which
      * zeroes only these (and the pages `dirty` still holds). Set by every
@@ -121,6 +131,10 @@ static inline Machine *mach_touch(Machine *m)
 }
 /* Mark the pages of SRAM bytes [off, off + len) dirty (len > 0). */
 void mach_mark_dirty(Machine *m, uint32_t off, size_t len);
+/* Mark bytes [off, off + len) of tracked memory k dirty (len > 0). */
+void mach_mark_tracked(Machine *m, size_t k, size_t off, size_t len);
+/* Add a device buffer to the tracked memory (dev_track_memory). */
+bool mach_track_memory(Machine *m, void *buf, size_t size);
 bool mach_map(Machine *m, uint32_t base, uint32_t size, const DevMmioOps *ops, void *s);
 
 /* elf.c: validate a whole ELF32 ARM image, then copy its loadable bytes into

@@ -135,19 +135,11 @@ static void test_divergence_is_named(void **state)
 #define TEST_CKPTS 8
 #define TEST_INTERVAL 30000
 
-static size_t part_index(Machine *m, const char *name)
-{
-    for (size_t i = 0; i < mach_n_shadows(m); i++)
-        if (!strcmp(mach_shadow(m, i)->name, name))
-            return i;
-    fail_msg("no part '%s'", name);
-    return 0;
-}
-
-/* A page of SRAM that neither twin writes in checkpoints 2..TEST_CKPTS of
- * the schedule (a dry run of the same seed, through a dirty-log reader of
- * the test's own, beside the loop's), and not the first one either. */
-static size_t untouched_page(const LoopConfig *c)
+/* A page of tracked memory k (0: SRAM, then device buffers) that neither
+ * twin writes in checkpoints 2..TEST_CKPTS of the schedule (a dry run of
+ * the same seed, through a dirty-log reader of the test's own, beside the
+ * loop's), and not the first one either. */
+static size_t untouched_page(const LoopConfig *c, size_t k)
 {
     LoopFinding f;
     LoopTwin *t = loop_twin_new(c, NULL, 0, &f);
@@ -156,32 +148,68 @@ static size_t untouched_page(const LoopConfig *c)
     int ra = mach_dirty_reader_new(a), rb = mach_dirty_reader_new(b);
     assert_true(ra > 0 && rb > 0);
     uint8_t any[64] = { 0 }, bm[64];
-    size_t n = mach_n_pages(a);
+    size_t n = mach_tracked_pages(a, k);
     assert_true(n <= 8 * sizeof bm);
     /* The guest's writes: between checkpoints (a full one loads all of B). */
-    for (int k = 1; k <= TEST_CKPTS; k++) {
-        mach_dirty_sync_reader(a, ra, NULL, 0);
-        mach_dirty_sync_reader(b, rb, NULL, 0);
+    for (int j = 1; j <= TEST_CKPTS; j++) {
+        mach_dirty_sync_tracked(a, ra, k, NULL, 0);
+        mach_dirty_sync_tracked(b, rb, k, NULL, 0);
         assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
-        for (int w = 0; w < 2 && k > 1; w++) {
-            mach_dirty_sync_reader(w ? b : a, w ? rb : ra, bm, sizeof bm);
+        for (int w = 0; w < 2 && j > 1; w++) {
+            mach_dirty_sync_tracked(w ? b : a, w ? rb : ra, k, bm, sizeof bm);
             for (size_t i = 0; i < sizeof bm; i++)
                 any[i] |= bm[i];
         }
         assert_true(loop_twin_checkpoint(t, &f));
     }
     loop_twin_free(t);
-    for (size_t p = n; p-- > 1;)
+    for (size_t p = n - 1; p-- > 1;)   /* not the last, maybe partial, page */
         if (!(any[p / 8] >> (p % 8) & 1))
             return p;
     fail_msg("the workload writes every page");
     return 0;
 }
 
+/* Whether part i of m is tracked memory. */
+static bool is_tracked(Machine *m, size_t i)
+{
+    for (size_t k = 0; k < mach_n_tracked(m); k++)
+        if (mach_tracked_part(m, k) == i)
+            return true;
+    return false;
+}
+
+/* Plant a difference in B's tracked memory k at byte `off` behind the
+ * loop's back: incremental checkpoints 2 .. TEST_FULL_EVERY-1 do not see
+ * it, the full one at TEST_FULL_EVERY does; f is its finding. */
+static void plant_unlogged(const LoopConfig *c, size_t k, size_t off, LoopFinding *f)
+{
+    LoopTwin *t = loop_twin_new(c, NULL, 0, f);
+    assert_non_null(t);
+    Machine *b = loop_twin_machine(t, 1);
+    uint8_t *mem = mach_shadow(b, mach_tracked_part(b, k))->state;
+    assert_true(loop_twin_run(t, TEST_INTERVAL, f));
+    assert_true(loop_twin_checkpoint(t, f));       /* 1: full */
+    assert_true(f->full);
+    mem[off] ^= 0x5a;                               /* behind the loop's back */
+    for (int j = 2; j < TEST_FULL_EVERY; j++) {
+        assert_true(loop_twin_run(t, TEST_INTERVAL, f));
+        assert_true(loop_twin_checkpoint(t, f));   /* incremental: the page is untouched */
+        assert_false(f->full);
+    }
+    assert_true(loop_twin_run(t, TEST_INTERVAL, f));
+    assert_false(loop_twin_checkpoint(t, f));      /* TEST_FULL_EVERY: full */
+    assert_true(f->full);
+    assert_int_equal(f->checkpoint, TEST_FULL_EVERY);
+    loop_twin_free(t);
+}
+
 /* A difference planted behind the loop's back (no dirty log sees it) in
- * a page neither twin touches is not seen by incremental checkpoints, and
- * is found by the next full one; one in a device's state is found at the
- * very next checkpoint (every device part is compared at every one). */
+ * a page of tracked memory (SRAM, a device's disk image) neither twin
+ * touches is not seen by incremental checkpoints, and is found by the next
+ * full one; one the device marks, or one in a device's other state, is
+ * found at the very next checkpoint (every other part is compared at every
+ * one). */
 static void test_incremental_checkpoints(void **state)
 {
     (void)state;
@@ -189,31 +217,45 @@ static void test_incremental_checkpoints(void **state)
     LoopFinding f;
     config(&c, 5);
     c.full_every = TEST_FULL_EVERY;
-    size_t page = untouched_page(&c);
-
-    LoopTwin *t = loop_twin_new(&c, NULL, 0, &f);
-    assert_non_null(t);
-    Machine *b = loop_twin_machine(t, 1);
-    uint8_t *ram = mach_shadow(b, part_index(b, "sram"))->state;
-    int k = 1;
-    assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
-    assert_true(loop_twin_checkpoint(t, &f));      /* 1: full */
-    assert_true(f.full);
-    ram[page * MACH_PAGE_SIZE + 100] ^= 0x5a;      /* behind the loop's back */
-    for (k = 2; k < TEST_FULL_EVERY; k++) {
-        assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
-        assert_true(loop_twin_checkpoint(t, &f));  /* incremental: the page is untouched */
-        assert_false(f.full);
-    }
-    assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
-    assert_false(loop_twin_checkpoint(t, &f));     /* TEST_FULL_EVERY: full */
-    assert_true(f.full);
-    assert_int_equal(f.checkpoint, TEST_FULL_EVERY);
+    size_t page = untouched_page(&c, 0);
+    plant_unlogged(&c, 0, page * MACH_PAGE_SIZE + 100, &f);
     assert_int_equal(f.oracle, LOOP_STATE);
     assert_string_equal(f.where, "sram");
     char at[64];
     snprintf(at, sizeof at, "sram[+0x%zx]", page * MACH_PAGE_SIZE + 100);
     assert_non_null(strstr(f.what, at));
+
+    /* The same in a device's tracked memory (the disk image): named by the
+     * stream or, past the part the stream carries, by the member compare. */
+    LoopTwin *t = loop_twin_new(&c, NULL, 0, &f);
+    assert_non_null(t);
+    Machine *b = loop_twin_machine(t, 1);
+    assert_true(mach_n_tracked(b) >= 2);
+    const MachShadow *dm = mach_shadow(b, mach_tracked_part(b, 1));
+    loop_twin_free(t);
+    page = untouched_page(&c, 1);
+    plant_unlogged(&c, 1, page * MACH_PAGE_SIZE + 100, &f);
+    assert_true(f.oracle == LOOP_STATE || f.oracle == LOOP_SHADOW);
+    if (strcmp(f.where, dm->vmsd->name) && strcmp(f.where, dm->name))
+        fail_msg("found in %s (%s), planted in %s: %s", f.where, f.what, dm->name, f.detail);
+
+    /* A write to it that the device marks (as its own writes are), in B
+     * only: found at the very next checkpoint, an incremental one. */
+    t = loop_twin_new(&c, NULL, 0, &f);
+    assert_non_null(t);
+    b = loop_twin_machine(t, 1);
+    dm = mach_shadow(b, mach_tracked_part(b, 1));
+    assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+    assert_true(loop_twin_checkpoint(t, &f));
+    assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+    uint8_t *byte = (uint8_t *)dm->state + page * MACH_PAGE_SIZE + 7;
+    *byte ^= 0x81;
+    dev_mark_dirty(mach_device(b, 0), byte, 1);
+    assert_false(loop_twin_checkpoint(t, &f));
+    assert_false(f.full);
+    assert_int_equal(f.checkpoint, 2);
+    assert_int_equal(f.oracle, LOOP_SHADOW);
+    assert_string_equal(f.where, dm->name);
     loop_twin_free(t);
 
     /* A device's state: found at the next checkpoint, incremental or not. */
@@ -222,19 +264,19 @@ static void test_incremental_checkpoints(void **state)
     b = loop_twin_machine(t, 1);
     assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
     assert_true(loop_twin_checkpoint(t, &f));
-    /* The largest guest-state member of any device (a disk image the
-     * workload seldom writes): its last byte. */
+    /* The largest guest-state member of any device outside tracked memory
+     * (a flash array the workload seldom writes): its last byte. */
     const MachShadow *img = NULL;
     const DevMember *mem = NULL;
     for (size_t i = mach_n_fixed_sections(b); i < mach_n_shadows(b); i++)
-        for (const DevMember *d = mach_shadow(b, i)->members; d && d->name; d++)
+        for (const DevMember *d = mach_shadow(b, i)->members; d && d->name && !is_tracked(b, i); d++)
             if (d->kind == DEV_M_STATE && (!mem || d->size > mem->size)) {
                 img = mach_shadow(b, i);
                 mem = d;
             }
     assert_non_null(mem);
-    ((uint8_t *)img->state)[mem->offset + mem->size - 1] ^= 0x5a;
     assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+    ((uint8_t *)img->state)[mem->offset + mem->size - 1] ^= 0x5a;  /* after the guest ran */
     assert_false(loop_twin_checkpoint(t, &f));
     assert_false(f.full);
     assert_int_equal(f.checkpoint, 2);

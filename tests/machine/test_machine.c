@@ -907,6 +907,34 @@ static void machine_failed_device_load_is_power_on(void **state)
     mach_free(fresh);
 }
 
+/* Device memory with a dirty log (dev_track_memory): the device's marks
+ * reach the readers, a keep-reset keeps it and marks nothing, a power-on
+ * reset zeroes it and marks it all. The default board's disk image is one. */
+static void machine_tracked_memory(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, "hello");
+    assert_true(mach_n_tracked(m) >= 2);
+    assert_int_equal(mach_tracked_part(m, 0), mach_sram_section(m));
+    size_t part = mach_tracked_part(m, 1), pages = mach_tracked_pages(m, 1);
+    assert_true(part != SIZE_MAX && pages > 4);
+    uint8_t *buf = mach_shadow(m, part)->state, bm[16];
+    assert_true(pages <= 8 * sizeof bm);
+    mach_dirty_sync_tracked(m, 0, 1, NULL, 0);
+    buf[3 * MACH_PAGE_SIZE + 5] = 0xa5;
+    dev_mark_dirty(mach_device(m, 0), buf + 3 * MACH_PAGE_SIZE + 5, 1);
+    assert_int_equal(mach_dirty_sync_tracked(m, 0, 1, bm, sizeof bm), 1);
+    assert_int_equal(bm[0], 1u << 3);
+    mach_reset_keep_ram(m);
+    assert_int_equal(buf[3 * MACH_PAGE_SIZE + 5], 0xa5);
+    assert_int_equal(mach_dirty_sync_tracked(m, 0, 1, NULL, 0), 0);
+    mach_reset(m);
+    assert_int_equal(buf[3 * MACH_PAGE_SIZE + 5], 0);
+    assert_int_equal(mach_dirty_sync_tracked(m, 0, 1, NULL, 0), pages);
+    assert_int_equal(mach_dirty_sync_tracked(m, 9, 1, bm, sizeof bm), 0);  /* no such reader */
+    assert_int_equal(mach_dirty_sync_tracked(m, 0, 99, bm, sizeof bm), 0); /* no such memory */
+    mach_free(m);
+}
+
 /* Each page remembers the last device that wrote it through dev_mem_write;
  * CPU and host stores do not change that, a power-on reset forgets it. */
 static void machine_page_writer(void **state)
@@ -987,6 +1015,7 @@ int main(void)
         cmocka_unit_test(machine_load_keep_ram),
         cmocka_unit_test(machine_power_on_zeroes_written_pages),
         cmocka_unit_test(machine_failed_device_load_is_power_on),
+        cmocka_unit_test(machine_tracked_memory),
         cmocka_unit_test(machine_page_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
