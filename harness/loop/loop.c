@@ -1056,7 +1056,12 @@ bool loop_twin_checkpoint(LoopTwin *t, LoopFinding *f)
     t->last_full = f->full = full;
     t->full_checkpoints += full;
     if (checkpoint_oracles(t, f, full)) {
-        if (full)
+        /* The copies only serve an incremental checkpoint: none when the
+         * next compares everything anyway (full_every 1, the explorer). */
+        t->inc_ready = true;
+        if (full && next_is_full(t))
+            t->inc_ready = false;
+        else if (full)
             ram_rebase(t);
         return true;
     }
