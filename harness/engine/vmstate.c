@@ -590,8 +590,14 @@ static bool fast_array_ok(const Walk *w, const VmsField *f, const uint8_t *base,
     return width && width == size;
 }
 
-/* Inlined: most calls move one value, and the switch then folds away. */
-static inline __attribute__((always_inline)) void to_be(uint8_t *d, const uint8_t *s, uint32_t n, size_t width)
+/*
+ * n elements of `width` bytes between host order (s) and the wire's big
+ * endian (d), or back: the byte order of the host and big endian are
+ * either the same or each other's reverse, so one permutation serves both
+ * directions (load calls it with the stream as s). Inlined: most calls move
+ * one value, and the switch then folds away.
+ */
+static inline __attribute__((always_inline)) void swap_be(uint8_t *d, const uint8_t *s, uint32_t n, size_t width)
 {
     uint16_t v16;
     uint32_t v32;
@@ -616,36 +622,6 @@ static inline __attribute__((always_inline)) void to_be(uint8_t *d, const uint8_
         for (size_t i = 0; i < n; i++) {
             memcpy(&v64, s + 8 * i, 8);
             vms_put_be64(d + 8 * i, v64);
-        }
-        break;
-    }
-}
-
-static inline __attribute__((always_inline)) void from_be(uint8_t *d, const uint8_t *s, uint32_t n, size_t width)
-{
-    uint16_t v16;
-    uint32_t v32;
-    uint64_t v64;
-    switch (width) {
-    case 1:
-        memcpy(d, s, n);
-        break;
-    case 2:
-        for (size_t i = 0; i < n; i++) {
-            v16 = vms_get_be16(s + 2 * i);
-            memcpy(d + 2 * i, &v16, 2);
-        }
-        break;
-    case 4:
-        for (size_t i = 0; i < n; i++) {
-            v32 = vms_get_be32(s + 4 * i);
-            memcpy(d + 4 * i, &v32, 4);
-        }
-        break;
-    default:
-        for (size_t i = 0; i < n; i++) {
-            v64 = vms_get_be64(s + 8 * i);
-            memcpy(d + 8 * i, &v64, 8);
         }
         break;
     }
@@ -678,7 +654,7 @@ static inline bool save_fast(VmsOut *out, const VmsField *f, const void *opaque,
     uint8_t *dst = width ? vms_out_room(out, (size_t)n * width) : NULL;
     if (!dst)
         return false;
-    to_be(dst, (const uint8_t *)opaque + f->offset, n, width);
+    swap_be(dst, (const uint8_t *)opaque + f->offset, n, width);
     vms_out_advance(out, (size_t)n * width);
     return true;
 }
@@ -689,7 +665,7 @@ static inline bool load_fast(VmsIn *in, const VmsField *f, void *opaque, int ver
     size_t width = n ? get_width(f) : 0;
     if (!width || in->failed || vms_in_left(in) < (size_t)n * width)
         return false;
-    from_be((uint8_t *)opaque + f->offset, in->buf + in->pos, n, width);
+    swap_be((uint8_t *)opaque + f->offset, in->buf + in->pos, n, width);
     in->pos += (size_t)n * width;
     return true;
 }
@@ -800,7 +776,7 @@ static bool save_field(Walk *w, const VmsDesc *d, const VmsField *f, void *opaqu
         size_t start = w->out->len;
         if (!vms_out_zeros(w->out, (size_t)n * size))
             return fail_limit(w, start);
-        to_be(w->out->buf + start, base, n, size);
+        swap_be(w->out->buf + start, base, n, size);
         return true;
     }
 
@@ -995,7 +971,7 @@ static bool load_field(Walk *w, const VmsDesc *d, const VmsField *f, void *opaqu
         return false;
     uint8_t *base = field_base(f, opaque);
     if (fast_array_ok(w, f, base, n, size) && vms_in_left(w->in) >= (size_t)n * size) {
-        from_be(base, w->in->buf + w->in->pos, n, size);
+        swap_be(base, w->in->buf + w->in->pos, n, size);
         w->in->pos += (size_t)n * size;
         return true;
     }
