@@ -420,8 +420,6 @@ static bool load_full_section(Loader *L, size_t tpos)
         return vms_stream_fail(L->err, VMS_ERR_DUPLICATE, idstr, inst, tpos,
                            "section '%s' %u appears twice", idstr, inst);
     L->seen[idx] = 1;
-    if (L->r->loaded)
-        L->r->loaded[idx] = 1;
     const VmsDesc *d = s->vmsd;
     if (ver > (uint32_t)d->version_id || (int64_t)ver < d->minimum_version_id)
         return vms_stream_fail(L->err, VMS_ERR_VERSION, idstr, inst, vpos,
@@ -486,8 +484,6 @@ static bool load_ram_chunk(Loader *L, size_t tpos, uint8_t type)
         if (type == VMS_SEC_END)
             L->ram_state = RAM_ENDED;
     }
-    if (L->r->loaded)
-        L->r->loaded[L->r->n] = 1;
     return vms_ram_load_chunk(L->r->ram, in, &L->ram, type == VMS_SEC_START, L->err) &&
            load_footer(L, VMS_RAM_IDSTR, 0, sid);
 }

@@ -117,10 +117,6 @@ typedef struct VmsRegistry {
     /* RAM that a stream may carry in an iterative "ram" section; NULL:
      * such a section is refused as unknown. */
     VmsRam *ram;
-    /* Optional, n + 1 bytes: vms_load sets [i] once it has found section
-     * i's header in the stream (before any of its body), and [n] once a RAM
-     * chunk's; it never clears them. What a failed load may have changed. */
-    uint8_t *loaded;
 } VmsRegistry;
 
 /* The largest vmdescription trailer a load accepts, parsed or not. Our own

@@ -510,8 +510,6 @@ static void zero_sram(Machine *m)
     memset(m->pon_dirty, 0, m->n_pages);
 }
 
-static void snapshot_power_on(Machine *m);
-
 void mach_reset(Machine *m)
 {
     zero_sram(m);
@@ -519,8 +517,6 @@ void mach_reset(Machine *m)
     memset(m->page_writer, 0xff, m->n_pages * sizeof(*m->page_writer));
     mach_reset_keep_ram(m);
     m->at_power_on = true;
-    if (!m->pon_state_ok)
-        snapshot_power_on(m);
 }
 
 /* Not at power-on afterwards: SRAM and device memory still hold what they
@@ -831,10 +827,6 @@ void mach_free(Machine *m)
     free(m->mem);
     free(m->page_writer);
     free(m->pon_dirty);
-    free(m->loaded);
-    free(m->pon_state);
-    free(m->dev_undo);
-    free(m->pon_timers);
     free(m);
 }
 
@@ -860,7 +852,6 @@ const MachShadow *mach_shadow(Machine *m, size_t i)
 /* The reset vector is read from flash, so new firmware changes power-on. */
 bool mach_load_image(Machine *m, const void *data, size_t len, VmsMsg *why)
 {
-    m->pon_state_ok = false;    /* the core's reset reads its vectors from flash */
     return elf_load_flash(data, len, mach_touch(m)->flash, MACH_FLASH_BASE, m->board->flash_size, why);
 }
 
@@ -908,160 +899,12 @@ bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
     return vms_save(&mach_touch(m)->reg, out, opts, err);
 }
 
-/* ------------------------------------------- undoing a failed load */
-
-/* Records (record) or compares with the record the armed timer list. */
-static bool armed_timers_at_power_on(Machine *m, bool record)
-{
-    size_t n = 0;
-    for (const VTimer *t = m->ms.clock.armed; t; t = t->next, n++) {
-        if (record && n == m->pon_timers_cap) {
-            size_t cap = m->pon_timers_cap ? 2 * m->pon_timers_cap : 16;
-            void *p = realloc(m->pon_timers, cap * sizeof(*m->pon_timers));
-            if (!p)
-                return false;
-            m->pon_timers = p;
-            m->pon_timers_cap = cap;
-        }
-        if (record) {
-            m->pon_timers[n].t = t;
-            m->pon_timers[n].deadline = t->deadline;
-        } else if (n >= m->pon_n_timers || m->pon_timers[n].t != t ||
-                   m->pon_timers[n].deadline != t->deadline) {
-            return false;
-        }
-    }
-    if (record)
-        m->pon_n_timers = n;
-    return n == m->pon_n_timers;
-}
-
-/* Every part but SRAM, in shadow order, as a full power-on reset left it. */
-static void snapshot_power_on(Machine *m)
-{
-    size_t len = 0;
-    for (size_t i = 0; i < m->n_shadows; i++)
-        len += i == m->sram_sec ? 0 : m->shadows[i].size;
-    if (len > m->pon_state_len) {
-        uint8_t *p = realloc(m->pon_state, len);
-        if (!p)
-            return;
-        m->pon_state = p;
-        m->pon_state_len = len;
-    }
-    if (!m->dev_undo && !(m->dev_undo = calloc(m->n_devs ? m->n_devs : 1, 1)))
-        return;
-    size_t off = 0;
-    for (size_t i = 0; i < m->n_shadows; i++)
-        if (i != m->sram_sec) {
-            memcpy(m->pon_state + off, m->shadows[i].state, m->shadows[i].size);
-            off += m->shadows[i].size;
-        }
-    m->pon_state_ok = armed_timers_at_power_on(m, true);
-}
-
-/* The device whose state object holds `state` (its own section's object,
- * or one inside it: an inline timer's section), or NULL. */
-static Device *device_owning(Machine *m, const void *state)
-{
-    const uint8_t *p = state;
-    for (size_t k = 0; k < m->n_devs; k++) {
-        const uint8_t *base = m->devs[k].state;
-        if (p >= base && p < base + (m->devs[k].type->state_size ? m->devs[k].type->state_size : 1))
-            return &m->devs[k];
-    }
-    return NULL;
-}
-
-/* Whether every part but SRAM holds its power-on bytes. With mark: marks
- * the devices that hold a part the load reached or that differs, and is
- * false only if the load reached a part no device holds (the bytes of
- * those are checked again after the devices' resets). */
-static bool parts_at_power_on(Machine *m, bool mark)
-{
-    size_t off = 0;
-    for (size_t i = 0; i < m->n_shadows; i++) {
-        const MachShadow *sh = &m->shadows[i];
-        if (i == m->sram_sec)
-            continue;
-        bool differs = (mark && m->loaded[i]) || memcmp(sh->state, m->pon_state + off, sh->size) != 0;
-        off += sh->size;
-        if (!differs)
-            continue;
-        if (!mark)
-            return false;
-        Device *d = device_owning(m, sh->state);
-        if (d)
-            m->dev_undo[d->index] = 1;
-        else if (m->loaded[i])
-            return false;   /* the clock, the core, or what lives behind a pointer */
-    }
-    return true;
-}
-
-/*
- * Back to power-on after a failed load without a full reset, when the load
- * reached device sections only: the devices holding a part it reached, or
- * one whose bytes differ from power-on, get their reset hook (board order),
- * SRAM loses what hooks wrote into it (zero_sram), and then every part but
- * SRAM must hold its power-on bytes again, and the same timers be armed
- * for the same deadlines, or this gives up. False: the
- * caller resets in full. Not with a reset observer (it would miss parts).
- */
-static bool undo_failed_load(Machine *m)
-{
-    if (!m->pon_state_ok || m->reset_obs || m->loaded_n != m->reg.n + 1 || m->n_shadows != m->reg.n ||
-        m->loaded[m->reg.n] || m->loaded[m->sram_sec] || m->ms.reset_pending)
-        return false;
-    memset(m->dev_undo, 0, m->n_devs);
-    if (!parts_at_power_on(m, true))
-        return false;
-    m->quiet = true;
-    for (size_t k = 0; k < m->n_devs; k++)
-        if (m->dev_undo[k] && m->devs[k].type->reset)
-            m->devs[k].type->reset(m->devs[k].state);
-    m->quiet = false;
-    /* A timer a hook armed and a reset disarmed leaves next_cycle early:
-     * derive it again, as a full reset does. */
-    vclock_set_cycles(&m->ms.clock, m->ms.clock.cycles);
-    if (m->ms.reset_pending || !parts_at_power_on(m, false) || !armed_timers_at_power_on(m, false))
-        return false;
-    zero_sram(m);
-    memset(m->page_writer, 0xff, m->n_pages * sizeof(*m->page_writer));
-    m->at_power_on = true;
-    return true;
-}
-
-/* reg.loaded, cleared, for a load about to start (NULL when out of memory:
- * then the load counts as having reached everything). */
-static uint8_t *track_load(Machine *m)
-{
-    size_t n = m->reg.n + 1;
-    if (m->loaded_n != n) {
-        uint8_t *p = realloc(m->loaded, n);
-        if (!p) {
-            m->loaded_n = 0;
-            return m->reg.loaded = NULL;
-        }
-        m->loaded = p;
-        m->loaded_n = n;
-    }
-    memset(m->loaded, 0, n);
-    return m->reg.loaded = m->loaded;
-}
-
 /* The load itself, onto a machine at power-on (SRAM zeroed or kept);
  * every failure ends at power-on. */
 static bool load_from_power_on(Machine *m, const void *buf, size_t len, VmsError *err, bool ram_replaced)
 {
-    bool tracked = track_load(m) != NULL;
-    bool ok = vms_load(&mach_touch(m)->reg, buf, len, err);
-    m->reg.loaded = NULL;
-    /* SRAM changed outside the log if the stream carried it, in full or
-     * in pages (a failed load may stop half-way through). */
-    if (!tracked || m->loaded[m->sram_sec] || m->loaded[m->reg.n])
-        sram_escapes(m);
-    if (ok) {
+    sram_escapes(m);    /* the stream may carry SRAM, in full or in pages */
+    if (vms_load(&mach_touch(m)->reg, buf, len, err)) {
         /* Sections a stream leaves out keep their reset state, so checks
          * that span sections run again once everything is in. */
         VmsMsg why = { "" };
@@ -1078,8 +921,7 @@ static bool load_from_power_on(Machine *m, const void *buf, size_t len, VmsError
         snprintf(err->field, sizeof(err->field), "active");
         snprintf(err->msg, sizeof(err->msg), "after the whole stream: %s", why.text);
     }
-    if (!tracked || !undo_failed_load(m))
-        mach_reset(m);
+    mach_reset(m);
     return false;
 }
 

@@ -97,20 +97,6 @@ struct Machine {
      * clears it (mach_touch); only mach_reset sets it. */
     bool at_power_on;
     VmsOut scratch;             /* mach_digest's buffer */
-    /* A failed load goes back to power-on by resetting only the devices it
-     * may have changed (undo_failed_load): reg.loaded (reg.n + 1 bytes)
-     * says which sections it reached, and pon_state holds every part but
-     * SRAM as the last full power-on reset left it, in shadow order. */
-    uint8_t *loaded;
-    size_t loaded_n;
-    uint8_t *pon_state;
-    size_t pon_state_len;
-    bool pon_state_ok;          /* cleared when the power-on state changes (firmware) */
-    uint8_t *dev_undo;          /* per device: reset by undo_failed_load */
-    /* The armed timers at power-on, in list order (a timer may live outside
-     * the parts' bytes, behind a pointer). */
-    struct { const VTimer *t; int64_t deadline; } *pon_timers;
-    size_t pon_n_timers, pon_timers_cap;
 };
 
 /* machine.c */

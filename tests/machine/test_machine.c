@@ -854,59 +854,6 @@ static void machine_power_on_zeroes_written_pages(void **state)
     mach_free(fresh);
 }
 
-/* A failed load of device sections only is undone by resetting the
- * devices it reached, not the whole machine; the result must still be the
- * machine a full power-on reset gives, byte for byte and in what it does
- * next. Each device section of a machine that ran is loaded alone, cut
- * inside its body, corrupted, and whole but followed by garbage (its
- * post_load has run: timers armed, lines raised). */
-static void machine_failed_device_load_is_power_on(void **state)
-{
-    Machine *fresh = boot(BOARD_DEFAULT, "all");
-    Machine *m = boot(BOARD_DEFAULT, "all");
-    Machine *src = boot(BOARD_DEFAULT, "all");
-    mach_run(src, 400000);   /* every device in use, the disk written */
-    VmsRegistry *r = mach_registry(src);
-    size_t *at = calloc(r->n + 1, sizeof(*at));
-    VmsOut s, one;
-    vms_out_init(&s, 0);
-    VmsSaveOpts opts = { .no_vmdesc = true, .sec_start = at };
-    VmsError err;
-    assert_true(mach_save(src, &s, &opts, &err));
-    uint64_t power_on = mach_digest(fresh);
-    for (size_t i = mach_n_fixed_sections(src); i < r->n; i++) {
-        size_t end = i + 1 < r->n ? at[i + 1] : at[r->n];
-        assert_true(end > at[i] + 8);
-        for (int variant = 0; variant < 3; variant++) {
-            vms_out_init(&one, 0);
-            assert_true(vms_out_bytes(&one, s.buf, at[0]));    /* header and configuration */
-            size_t body = end - at[i];
-            assert_true(vms_out_bytes(&one, s.buf + at[i], variant == 0 ? body / 2 : body));
-            if (variant == 1)
-                one.buf[at[0] + body / 2] ^= 0xa5;
-            if (variant == 2)
-                assert_true(vms_out_u8(&one, 0x7e));   /* no such section type */
-            assert_false(mach_load(m, one.buf, one.len, &err));
-            if (mach_digest(m) != power_on)
-                fail_msg("section %s, variant %d: not at power-on after a failed load",
-                         r->sec[i].idstr, variant);
-            mach_run(m, 20000);
-            mach_run(fresh, 20000);
-            if (mach_digest(m) != mach_digest(fresh))
-                fail_msg("section %s, variant %d: runs apart from a fresh machine", r->sec[i].idstr,
-                         variant);
-            mach_reset(m);
-            mach_reset(fresh);
-            vms_out_free(&one);
-        }
-    }
-    free(at);
-    vms_out_free(&s);
-    mach_free(src);
-    mach_free(m);
-    mach_free(fresh);
-}
-
 /* Device memory with a dirty log (dev_track_memory): the device's marks
  * reach the readers, a keep-reset keeps it and marks nothing, a power-on
  * reset zeroes it and marks it all. The default board's disk image is one. */
@@ -1014,7 +961,6 @@ int main(void)
         cmocka_unit_test(machine_dirty_readers),
         cmocka_unit_test(machine_load_keep_ram),
         cmocka_unit_test(machine_power_on_zeroes_written_pages),
-        cmocka_unit_test(machine_failed_device_load_is_power_on),
         cmocka_unit_test(machine_tracked_memory),
         cmocka_unit_test(machine_page_writer),
     };
