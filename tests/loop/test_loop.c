@@ -232,12 +232,15 @@ static void test_incremental_checkpoints(void **state)
     Machine *b = loop_twin_machine(t, 1);
     assert_true(mach_n_tracked(b) >= 2);
     const MachShadow *dm = mach_shadow(b, mach_tracked_part(b, 1));
-    loop_twin_free(t);
+    char part[sizeof dm->name], desc[64];
+    snprintf(part, sizeof part, "%s", dm->name);
+    snprintf(desc, sizeof desc, "%s", dm->vmsd->name);
+    loop_twin_free(t);      /* dm goes with it: its names were copied */
     page = untouched_page(&c, 1);
     plant_unlogged(&c, 1, page * MACH_PAGE_SIZE + 100, &f);
     assert_true(f.oracle == LOOP_STATE || f.oracle == LOOP_SHADOW);
-    if (strcmp(f.where, dm->vmsd->name) && strcmp(f.where, dm->name))
-        fail_msg("found in %s (%s), planted in %s: %s", f.where, f.what, dm->name, f.detail);
+    if (strcmp(f.where, desc) && strcmp(f.where, part))
+        fail_msg("found in %s (%s), planted in %s: %s", f.where, f.what, part, f.detail);
 
     /* A write to it that the device marks (as its own writes are), in B
      * only: found at the very next checkpoint, an incremental one. */
