@@ -182,6 +182,7 @@ static json_t *results_json(const LoopConfig *cfg, const JobResult *r, size_t n,
             json_object_set_new(one, "results", json_string(r[k].results_dir));
         json_array_append_new(runs, one);
         tot.checkpoints += r[k].st.checkpoints;
+        tot.full_checkpoints += r[k].st.full_checkpoints;
         tot.cycles += r[k].st.cycles;
         tot.interrupted |= r[k].st.interrupted;
         tot.explored += r[k].st.explored;

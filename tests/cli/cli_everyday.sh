@@ -72,6 +72,7 @@ d = json.loads(sys.stdin.read())
 assert d["status"] == "clean" and d["jobs"] == 3, d
 assert [r["seed"] for r in d["runs"]] == [5, 6, 7], d["runs"]
 assert d["checkpoints"] == sum(r["checkpoints"] for r in d["runs"]) == 90, d
+assert d["full_checkpoints"] == sum(r["full_checkpoints"] for r in d["runs"]) >= 3, d
 assert d["guest_cycles"] == sum(r["guest_cycles"] for r in d["runs"]) and "phases" in d
 assert abs(d["seconds"] - sum(r["seconds"] for r in d["runs"])) < 1e-6
 assert d["wall_seconds"] == max(r["seconds"] for r in d["runs"])
