@@ -236,7 +236,6 @@ static bool save_sections(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, 
                           VmsError *err)
 {
     VmsMap *map = opts ? opts->map : NULL;
-    const char *omit = opts ? opts->omit : NULL;
     const bool *omit_set = opts ? opts->omit_set : NULL;
     json_t *jdevs = root ? json_object_get(root, "devices") : NULL;
     bool ok = true;
@@ -246,8 +245,7 @@ static bool save_sections(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, 
         if (at)
             at[i] = SIZE_MAX;
         /* As in QEMU, a top-level needed() that says no skips the whole section. */
-        if ((s->vmsd->needed && !s->vmsd->needed(s->opaque)) || (omit && !strcmp(omit, s->idstr)) ||
-            (omit_set && omit_set[i]))
+        if ((s->vmsd->needed && !s->vmsd->needed(s->opaque)) || (omit_set && omit_set[i]))
             continue;
         if (at)
             at[i] = out->len;

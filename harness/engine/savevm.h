@@ -134,10 +134,9 @@ VmsSection *vms_registry_find(VmsRegistry *r, const char *idstr, uint32_t instan
 typedef struct VmsSaveOpts {
     bool no_vmdesc;     /* omit the JSON trailer (faster; the loop's hot path) */
     VmsMap *map;        /* optional: record every leaf's stream span */
-    const char *omit;   /* optional: a section not written (its state travels otherwise) */
-    /* Optional, r->n entries: the set of sections not written (by index,
-     * as omit by name; the loop's incremental checkpoints leave out every
-     * part of tracked memory). */
+    /* Optional, r->n entries: the sections not written, by index (their
+     * state travels otherwise: pre-copy's RAM, mach_omit_sram; the loop's
+     * incremental checkpoints leave out every part of tracked memory). */
     const bool *omit_set;
     uint32_t page_size; /* the trailer's page_size; 0: the registry's */
     /* Optional, r->n + 1 entries: where section i's record starts in out

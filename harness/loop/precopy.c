@@ -96,7 +96,7 @@ bool loop_precopy_save(Machine *m, VmsOut *out, const LoopPrecopyPlan *plan, Loo
     }
     /* The guest is stopped: the last dirty pages, then the devices. */
     uint64_t before = res->pages_sent;
-    VmsSaveOpts opts = { .no_vmdesc = !vmdesc, .omit = "sram", .page_size = MACH_PAGE_SIZE };
+    VmsSaveOpts opts = { .no_vmdesc = !vmdesc, .omit_set = mach_omit_sram(m), .page_size = MACH_PAGE_SIZE };
     ok = ok && send_pages(ram, out, bm, true, sent, &res->pages_sent) &&
          vms_save_end(reg, out, &opts, err);
     res->pages_final = res->pages_sent - before;
@@ -150,7 +150,7 @@ void loop_predict_precopy(Machine *m, double bandwidth, double max_downtime, uns
     /* Everything but RAM, as it would travel while stopped. */
     VmsOut dev;
     vms_out_init(&dev, 0);
-    VmsSaveOpts opts = { .no_vmdesc = true, .omit = "sram" };
+    VmsSaveOpts opts = { .no_vmdesc = true, .omit_set = mach_omit_sram(m) };
     if (vms_save(mach_registry(m), &dev, &opts, NULL))
         p->device_bytes = dev.len;
     vms_out_free(&dev);

@@ -793,6 +793,12 @@ Machine *mach_new(const Board *board, VmsMsg *why)
         return NULL;
     }
     find_tracked_parts(m);
+    if (!(m->omit_sram = calloc(m->reg.n, sizeof(*m->omit_sram)))) {
+        vms_fail(why, "out of memory");
+        mach_free(m);
+        return NULL;
+    }
+    m->omit_sram[m->sram_sec] = true;
     /* SRAM may also travel as QEMU's iterative RAM section (live migration),
      * in whole pages, under an id no device section has. */
     if (board->sram_size && board->sram_size % MACH_PAGE_SIZE == 0) {
@@ -827,6 +833,7 @@ void mach_free(Machine *m)
     free(m->mem);
     free(m->page_writer);
     free(m->pon_dirty);
+    free(m->omit_sram);
     free(m);
 }
 
@@ -941,6 +948,7 @@ bool mach_load_keep_ram(Machine *m, const void *buf, size_t len, VmsError *err)
 }
 
 size_t mach_sram_section(const Machine *m) { return m->sram_sec; }
+const bool *mach_omit_sram(const Machine *m) { return m->omit_sram; }
 
 /* FNV-1a over the stream without its JSON trailer: every section's bytes. */
 uint64_t mach_digest(Machine *m)

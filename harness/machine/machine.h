@@ -186,6 +186,9 @@ bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err);
 bool mach_load_keep_ram(Machine *m, const void *buf, size_t len, VmsError *err);
 /* The index of the SRAM section (and shadow part) in registration order. */
 size_t mach_sram_section(const Machine *m);
+/* A VmsSaveOpts.omit_set with only the SRAM section set: a stream of
+ * everything but SRAM (pre-copy's device half, a mach_load_keep_ram). */
+const bool *mach_omit_sram(const Machine *m);
 
 /* Guest-visible behaviour goes to the sink as it happens (NULL to stop). */
 void mach_set_event_sink(Machine *m, MachEventSink *sink, void *opaque);

@@ -79,6 +79,7 @@ struct Machine {
     size_t n_shadows, cap_shadows;
     size_t n_fixed;             /* sections before the first device's (mach_n_fixed_sections) */
     size_t sram_sec;            /* the SRAM section's index (mach_sram_section) */
+    bool *omit_sram;            /* per section: only sram_sec set (mach_omit_sram) */
 
     /* The SRAM section: one buffer field covering all of SRAM. */
     VmsField sram_fields[2];
