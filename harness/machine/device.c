@@ -79,7 +79,7 @@ bool dev_mem_write(Device *dev, uint32_t addr, const void *buf, size_t len)
 
 bool dev_track_memory(Device *dev, void *buf, size_t size)
 {
-    return mach_track_memory(dev->m, buf, size);
+    return mach_track_memory(dev->m, dev->index, buf, size);
 }
 
 void dev_mark_dirty(Device *dev, const void *p, size_t len)

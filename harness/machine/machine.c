@@ -224,20 +224,25 @@ void mach_mark_tracked(Machine *m, size_t k, size_t off, size_t len)
 
 void mach_mark_dirty(Machine *m, uint32_t off, size_t len) { mach_mark_tracked(m, 0, off, len); }
 
-/* Tracked memory from `from` on, zeroed (a reset) or replaced (a load):
- * every page marked. */
-static void mark_all_tracked(Machine *m, size_t from, bool zero)
+/* All tracked memory replaced (a load): every page marked. */
+static void mark_all_tracked(Machine *m)
 {
-    for (size_t k = from; k < m->n_mem; k++) {
-        if (zero)
-            memset(m->mem[k].buf, 0, m->mem[k].size);
+    for (size_t k = 0; k < m->n_mem; k++)
         memset(m->mem[k].dirty, 1, m->mem[k].n_pages);
-    }
 }
 
-/* SRAM may change where the log cannot see it: the next power-on reset
+/* Tracked memory may change where its log cannot see it: the next zeroing
  * zeroes all of it. */
-static void sram_escapes(Machine *m) { memset(m->pon_dirty, 1, m->n_pages); }
+static void mem_escapes(MachMemLog *l) { memset(l->unzeroed, 1, l->n_pages); }
+
+/* Every log of memory that may change through the state of shadow part
+ * `part` or device `dev` (SIZE_MAX: none) handed out as a pointer. */
+static void escapes_through(Machine *m, size_t part, size_t dev)
+{
+    for (size_t k = 0; k < m->n_mem; k++)
+        if ((part != SIZE_MAX && m->mem[k].part == part) || (dev != SIZE_MAX && m->mem[k].owner == dev))
+            mem_escapes(&m->mem[k]);
+}
 
 
 size_t mach_n_pages(const Machine *m) { return m->n_pages; }
@@ -249,28 +254,24 @@ int mach_page_writer(const Machine *m, size_t page)
 
 VmsRam *mach_ram(Machine *m)
 {
-    sram_escapes(m);    /* loads through it bypass the log */
+    mem_escapes(&m->mem[0]);    /* loads through it bypass the log */
     return mach_touch(m)->reg.ram;
 }
 uint64_t mach_dirty_pages_total(const Machine *m) { return m->dirty_total; }
 
 /* Every reader gets the pages written since any reader last synced; so
- * does the power-on reset's map `pon` (SRAM's; NULL: none), unless the
- * pages are its own zeroing. */
-static void fold_into(Machine *m, MachMemLog *l, uint8_t *pon)
+ * does the next zeroing (`unzeroed`). */
+static void fold_dirty(Machine *m, MachMemLog *l)
 {
     for (size_t p = 0; p < l->n_pages; p++) {
         if (!l->dirty[p])
             continue;
         l->dirty[p] = 0;
-        if (pon)
-            pon[p] = 1;
+        l->unzeroed[p] = 1;
         for (unsigned r = 0; r < m->n_readers; r++)
             l->reader_map[r][p] = 1;
     }
 }
-
-static void fold_dirty(Machine *m, MachMemLog *l) { fold_into(m, l, l == m->mem ? m->pon_dirty : NULL); }
 
 /* A reader's map (all clear) for every log from `from` on. */
 static bool add_reader_maps(Machine *m, unsigned reader, size_t from)
@@ -291,8 +292,10 @@ int mach_dirty_reader_new(Machine *m)
     return (int)m->n_readers++;
 }
 
-/* A buffer of `size` bytes, its log and a map per reader. */
-static bool mem_add(Machine *m, void *buf, size_t size)
+/* A buffer of `size` bytes of device `owner` (SIZE_MAX: SRAM), its log
+ * and a map per reader; every page counts as possibly non-zero until the
+ * first zeroing. */
+static bool mem_add(Machine *m, size_t owner, void *buf, size_t size)
 {
     if (m->n_mem == m->cap_mem) {
         size_t cap = m->cap_mem ? 2 * m->cap_mem : 4;
@@ -303,10 +306,16 @@ static bool mem_add(Machine *m, void *buf, size_t size)
         m->cap_mem = cap;
     }
     MachMemLog *l = &m->mem[m->n_mem];
-    *l = (MachMemLog){ .buf = buf, .size = size, .part = SIZE_MAX };
+    *l = (MachMemLog){ .buf = buf, .size = size, .part = SIZE_MAX, .owner = owner };
     l->n_pages = (size + MACH_PAGE_SIZE - 1) >> MACH_PAGE_BITS;
-    if (!(l->dirty = calloc(l->n_pages ? l->n_pages : 1, 1)))
+    l->dirty = calloc(l->n_pages ? l->n_pages : 1, 1);
+    l->unzeroed = malloc(l->n_pages ? l->n_pages : 1);
+    if (!l->dirty || !l->unzeroed) {
+        free(l->dirty);
+        free(l->unzeroed);
         return false;
+    }
+    mem_escapes(l);
     m->n_mem++;
     for (unsigned r = 0; r < m->n_readers; r++)
         if (!add_reader_maps(m, r, m->n_mem - 1))
@@ -314,12 +323,12 @@ static bool mem_add(Machine *m, void *buf, size_t size)
     return true;
 }
 
-bool mach_track_memory(Machine *m, void *buf, size_t size)
+bool mach_track_memory(Machine *m, size_t owner, void *buf, size_t size)
 {
     for (size_t k = 0; k < m->n_mem; k++)
         if ((uint8_t *)buf < m->mem[k].buf + m->mem[k].size && m->mem[k].buf < (uint8_t *)buf + size)
             return false;       /* overlaps tracked memory */
-    return size && mem_add(m, buf, size);
+    return size && mem_add(m, owner, buf, size);
 }
 
 size_t mach_n_tracked(const Machine *m) { return m->n_mem; }
@@ -493,27 +502,30 @@ static void reset_core_and_devices(Machine *m)
     m->quiet = false;
 }
 
-/* Zero only the pages written since the last power-on reset: the rest
- * are zero already. Then every page counts as written for the log's
- * readers (SRAM was replaced), but not for the next power-on reset. */
-static void zero_sram(Machine *m)
+/* Zero tracked memory from `from` on, but only the pages written since
+ * each was last zeroed: the rest are zero already. Then every page counts
+ * as written for the logs' readers (the memory was replaced), but not for
+ * the next zeroing. */
+static void zero_tracked(Machine *m, size_t from)
 {
-    uint32_t size = m->board->sram_size;
-    for (size_t p = 0; p < m->n_pages; p++) {
-        if (!m->mem[0].dirty[p] && !m->pon_dirty[p])
-            continue;
-        size_t off = p << MACH_PAGE_BITS;
-        memset(m->sram + off, 0, size - off < MACH_PAGE_SIZE ? size - off : MACH_PAGE_SIZE);
+    for (size_t k = from; k < m->n_mem; k++) {
+        MachMemLog *l = &m->mem[k];
+        for (size_t p = 0; p < l->n_pages; p++) {
+            if (!l->dirty[p] && !l->unzeroed[p])
+                continue;
+            size_t off = p << MACH_PAGE_BITS;
+            memset(l->buf + off, 0, l->size - off < MACH_PAGE_SIZE ? l->size - off : MACH_PAGE_SIZE);
+        }
+        for (unsigned r = 0; r < m->n_readers; r++)
+            memset(l->reader_map[r], 1, l->n_pages);
+        memset(l->dirty, 0, l->n_pages);
+        memset(l->unzeroed, 0, l->n_pages);
     }
-    memset(m->mem[0].dirty, 1, m->n_pages);
-    fold_into(m, &m->mem[0], NULL);
-    memset(m->pon_dirty, 0, m->n_pages);
 }
 
 void mach_reset(Machine *m)
 {
-    zero_sram(m);
-    mark_all_tracked(m, 1, true);   /* device memory zeroed */
+    zero_tracked(m, 0);     /* SRAM and device memory */
     memset(m->page_writer, 0xff, m->n_pages * sizeof(*m->page_writer));
     mach_reset_keep_ram(m);
     m->at_power_on = true;
@@ -535,7 +547,7 @@ void mach_reset_keep_ram(Machine *m)
  * clock is the host's view of elapsed cycles, not a register of the chip). */
 static void system_reset(Machine *m)
 {
-    mark_all_tracked(m, 1, true);   /* device memory is the devices' state */
+    zero_tracked(m, 1);     /* device memory is the devices' state */
     reset_core_and_devices(m);
     mach_emit(m, MACH_SRC_CORE, MACH_EV_RESET, 0, 0);
 }
@@ -753,8 +765,7 @@ Machine *mach_new(const Board *board, VmsMsg *why)
     m->sram = calloc(1, board->sram_size ? board->sram_size : 1);
     m->n_pages = ((size_t)board->sram_size + MACH_PAGE_SIZE - 1) >> MACH_PAGE_BITS;
     m->page_writer = calloc(m->n_pages ? m->n_pages : 1, sizeof(*m->page_writer));
-    m->pon_dirty = calloc(m->n_pages ? m->n_pages : 1, 1);
-    if (!m->flash || !m->sram || !m->page_writer || !m->pon_dirty || !mem_add(m, m->sram, board->sram_size)) {
+    if (!m->flash || !m->sram || !m->page_writer || !mem_add(m, SIZE_MAX, m->sram, board->sram_size)) {
         vms_fail(why, "out of memory for %u + %u bytes of memory", board->flash_size,
                  board->sram_size);
         mach_free(m);
@@ -827,12 +838,12 @@ void mach_free(Machine *m)
     free(m->sram);
     for (size_t k = 0; k < m->n_mem; k++) {
         free(m->mem[k].dirty);
+        free(m->mem[k].unzeroed);
         for (unsigned r = 0; r < MACH_DIRTY_READERS; r++)
             free(m->mem[k].reader_map[r]);
     }
     free(m->mem);
     free(m->page_writer);
-    free(m->pon_dirty);
     free(m->omit_sram);
     free(m);
 }
@@ -842,15 +853,21 @@ void mach_free(Machine *m)
 size_t mach_n_devices(const Machine *m) { return m->n_devs; }
 Device *mach_device(Machine *m, size_t i) { return i < mach_touch(m)->n_devs ? &m->devs[i] : NULL; }
 const DevType *mach_device_type(const Machine *m, size_t i) { return i < m->n_devs ? m->devs[i].type : NULL; }
-void *mach_device_state(Machine *m, size_t i) { return i < mach_touch(m)->n_devs ? m->devs[i].state : NULL; }
+/* A device's state pointer is writable, tracked memory inside it too. */
+void *mach_device_state(Machine *m, size_t i)
+{
+    if (i >= mach_touch(m)->n_devs)
+        return NULL;
+    escapes_through(m, SIZE_MAX, i);
+    return m->devs[i].state;
+}
 VmsRegistry *mach_registry(Machine *m) { return &mach_touch(m)->reg; }
 size_t mach_n_shadows(const Machine *m) { return m->n_shadows; }
 size_t mach_n_fixed_sections(const Machine *m) { return m->n_fixed; }
 /* A shadow's state pointer is writable: it counts as touching. */
 const MachShadow *mach_shadow(Machine *m, size_t i)
 {
-    if (i == m->sram_sec)
-        sram_escapes(m);
+    escapes_through(m, i, SIZE_MAX);
     return i < mach_touch(m)->n_shadows ? &m->shadows[i] : NULL;
 }
 
@@ -910,14 +927,15 @@ bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
  * every failure ends at power-on. */
 static bool load_from_power_on(Machine *m, const void *buf, size_t len, VmsError *err, bool ram_replaced)
 {
-    sram_escapes(m);    /* the stream may carry SRAM, in full or in pages */
+    for (size_t k = 0; k < m->n_mem; k++)
+        mem_escapes(&m->mem[k]);    /* the stream may carry any of it (SRAM in pages too) */
     if (vms_load(&mach_touch(m)->reg, buf, len, err)) {
         /* Sections a stream leaves out keep their reset state, so checks
          * that span sections run again once everything is in. */
         VmsMsg why = { "" };
         if (cpu_loaded_state_ok(m->cpu, &why)) {
             if (ram_replaced)
-                mark_all_tracked(m, 0, false);  /* replaced wholesale (the dirty log) */
+                mark_all_tracked(m);    /* replaced wholesale (the dirty log) */
             return true;
         }
         vms_error_clear(err);

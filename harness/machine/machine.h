@@ -114,8 +114,9 @@ void mach_free(Machine *m);
 bool mach_load_elf(Machine *m, const char *path, VmsMsg *why);
 bool mach_load_image(Machine *m, const void *data, size_t len, VmsMsg *why);
 
-/* Power-on reset: SRAM and device memory (dev_track_memory) zeroed, clock
- * to 0, core and devices to reset state. */
+/* Power-on reset: SRAM and device memory (dev_track_memory) zeroed (only
+ * the pages written since each was last zeroed), clock to 0, core and
+ * devices to reset state. */
 void mach_reset(Machine *m);
 /* The same power-on reset of everything but tracked memory (SRAM and device
  * memory), which keeps its bytes and marks no page dirty: a destination
@@ -236,7 +237,8 @@ size_t mach_dirty_sync_reader(Machine *m, int reader, uint8_t *bitmap, size_t n)
  * with dev_track_memory (device.h), each with a log like SRAM's, the same
  * readers, and pages of MACH_PAGE_SIZE bytes (the last may be partial). A
  * reset zeroes device memory and marks it all (a system reset too: it is
- * device state); a load marks it all; the device marks what it writes. */
+ * device state), writing only the pages written since it was last zeroed;
+ * a load marks it all; the device marks what it writes. */
 size_t mach_n_tracked(const Machine *m);
 /* The part (shadow and section index) whose state is exactly tracked
  * memory k, or SIZE_MAX (then it travels inside a larger part). */

@@ -36,6 +36,14 @@ typedef struct MachMemLog {
     uint8_t *dirty;
     uint8_t *reader_map[MACH_DIRTY_READERS];
     size_t part;                /* the shadow part whose state is exactly buf, or SIZE_MAX */
+    size_t owner;               /* the device that registered it (board index), or SIZE_MAX (SRAM) */
+    /* Per page: possibly non-zero since the memory was last zeroed (every
+     * power-on reset; device memory also at a system reset), which zeroes
+     * only these and the pages `dirty` still holds. Set by every fold of
+     * `dirty`, and for all pages wherever the memory can change outside the
+     * log: a load, a pointer handed out to it (mach_ram, its part's shadow,
+     * its owner's mach_device_state). */
+    uint8_t *unzeroed;
 } MachMemLog;
 
 /* The machine's own section: the clock and a pending system reset. */
@@ -66,12 +74,6 @@ struct Machine {
     uint64_t dirty_total;
     unsigned n_readers;         /* readers of every log (mach_dirty_reader_new) */
     uint16_t *page_writer;      /* per page: last device writer (board index), or MACH_SRC_CORE */
-    /* Per page: possibly non-zero since the last power-on reset, which
-     * zeroes only these (and the pages `dirty` still holds). Set by every
-     * fold of `dirty`, and for all pages wherever SRAM can change outside
-     * the log: a load (SRAM and RAM sections), a pointer handed out to
-     * SRAM (mach_ram, SRAM's shadow). */
-    uint8_t *pon_dirty;
     VmsRam ram;                 /* SRAM as the iterative "ram" section */
 
     VmsRegistry reg;
@@ -121,7 +123,7 @@ void mach_mark_dirty(Machine *m, uint32_t off, size_t len);
 /* Mark bytes [off, off + len) of tracked memory k dirty (len > 0). */
 void mach_mark_tracked(Machine *m, size_t k, size_t off, size_t len);
 /* Add a device buffer to the tracked memory (dev_track_memory). */
-bool mach_track_memory(Machine *m, void *buf, size_t size);
+bool mach_track_memory(Machine *m, size_t owner, void *buf, size_t size);
 bool mach_map(Machine *m, uint32_t base, uint32_t size, const DevMmioOps *ops, void *s);
 
 /* elf.c: validate a whole ELF32 ARM image, then copy its loadable bytes into

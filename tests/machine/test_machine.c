@@ -855,6 +855,82 @@ static void machine_power_on_zeroes_written_pages(void **state)
     mach_free(fresh);
 }
 
+/* The same for device memory (tracked memory 1, the virtblk disk image):
+ * whatever wrote it, a power-on reset leaves a machine byte for byte like
+ * a fresh one, a system reset zeroes it too, and a page nothing marked
+ * and no pointer reached since it was last zeroed is not zeroed again. */
+/* assert_power_on, and every byte of the buffer zero (a stream may carry
+ * only part of it: the image section sends the disk's used length). */
+static void assert_zeroed(Machine *m, Machine *fresh, const uint8_t *buf, size_t size, const char *after)
+{
+    assert_power_on(m, fresh, after);
+    for (size_t i = 0; i < size; i++)
+        if (buf[i])
+            fail_msg("after %s, a power-on reset left byte %zu of device memory at 0x%02x", after, i, buf[i]);
+}
+
+static void machine_power_on_zeroes_written_device_pages(void **state)
+{
+    Machine *fresh = boot(BOARD_DEFAULT, "all");
+    Machine *m = boot(BOARD_DEFAULT, "all");
+    Machine *src = boot(BOARD_DEFAULT, "all");
+    size_t part = mach_tracked_part(m, 1), size = mach_shadow(m, part)->size, dev = 0;
+    assert_true(part != SIZE_MAX && size > 12 * MACH_PAGE_SIZE);
+    while (strcmp(mach_device_type(m, dev)->name, "vmstress-virtblk"))
+        dev++;
+    uint8_t *img = mach_shadow(m, part)->state;     /* kept: reading it hands nothing out */
+    VmsError err;
+
+    mach_reset(m);
+    mach_run(m, 3000000);
+    size_t used = 0;
+    for (size_t i = 0; i < size; i++)
+        used += img[i] != 0;
+    assert_true(used > 0);              /* the workload wrote the disk */
+    assert_zeroed(m, fresh, img, size, "the guest's disk writes");
+    img[7 * MACH_PAGE_SIZE + 3] = 0x5a;
+    dev_mark_dirty(mach_device(m, dev), img + 7 * MACH_PAGE_SIZE + 3, 1);
+    mach_dirty_sync_tracked(m, 0, 1, NULL, 0);      /* a reader took the page first */
+    assert_zeroed(m, fresh, img, size, "a marked write and a sync of the log");
+    mach_run(m, 3000000);
+    img[9 * MACH_PAGE_SIZE] = 0x5a;
+    dev_mark_dirty(mach_device(m, dev), img + 9 * MACH_PAGE_SIZE, 1);
+    dev_request_reset(mach_device(m, 0), "test");
+    mach_run(m, 100);                   /* a system reset zeroes device memory */
+    assert_int_equal(img[9 * MACH_PAGE_SIZE], 0);
+    assert_zeroed(m, fresh, img, size, "a system reset");
+
+    /* Loads: whole, onto memory as it is, and cut. */
+    mach_run(src, 3000000);
+    VmsOut s;
+    save(src, &s, false);
+    assert_true(mach_load(m, s.buf, s.len, &err));
+    assert_zeroed(m, fresh, img, size, "a load");
+    mach_reset_keep_ram(m);
+    assert_true(mach_load_keep_ram(m, s.buf, s.len, &err));   /* the image in the stream */
+    assert_zeroed(m, fresh, img, size, "a load keeping memory of a stream with the image");
+    assert_false(mach_load(m, s.buf, s.len - 40, &err));
+    assert_zeroed(m, fresh, img, size, "a cut load");
+
+    /* Behind the log's back, through pointers the machine hands out. */
+    memset((uint8_t *)mach_shadow(m, part)->state + 3 * MACH_PAGE_SIZE, 0xee, 100);
+    assert_zeroed(m, fresh, img, size, "a write through the image's shadow");
+    uint8_t *st = mach_device_state(m, dev);
+    memset(st + (img - st) + 11 * MACH_PAGE_SIZE, 0xee, 100);
+    assert_zeroed(m, fresh, img, size, "a write through the device's state");
+
+    /* Not zeroed again: a byte written where nothing can see it stays. */
+    img[12 * MACH_PAGE_SIZE] = 0x77;
+    mach_reset(m);
+    assert_int_equal(img[12 * MACH_PAGE_SIZE], 0x77);
+    img[12 * MACH_PAGE_SIZE] = 0;
+
+    vms_out_free(&s);
+    mach_free(src);
+    mach_free(m);
+    mach_free(fresh);
+}
+
 /* Device memory with a dirty log (dev_track_memory): the device's marks
  * reach the readers, a keep-reset keeps it and marks nothing, a power-on
  * reset zeroes it and marks it all. The default board's disk image is one. */
@@ -962,6 +1038,7 @@ int main(void)
         cmocka_unit_test(machine_dirty_readers),
         cmocka_unit_test(machine_load_keep_ram),
         cmocka_unit_test(machine_power_on_zeroes_written_pages),
+        cmocka_unit_test(machine_power_on_zeroes_written_device_pages),
         cmocka_unit_test(machine_tracked_memory),
         cmocka_unit_test(machine_page_writer),
     };

@@ -418,7 +418,7 @@ static void unlogged_write(Device *dev, uint32_t off, uint32_t value)
     m->page_writer[off >> MACH_PAGE_BITS] = (uint16_t)dev->index;
     /* Hidden from the log's readers, not from power-on: the next
      * mach_reset must still zero the page. */
-    m->pon_dirty[off >> MACH_PAGE_BITS] = 1;
+    m->mem[0].unzeroed[off >> MACH_PAGE_BITS] = 1;
 }
 
 #define DMA_PERIOD_CYCLES 3000u
