@@ -249,6 +249,8 @@ typedef struct PartSpans {
     Span *span;                 /* every part's spans, part after part */
     size_t *first;              /* part i's spans: span[first[i] .. first[i+1]) */
     size_t n_parts;
+    size_t *at;                 /* part i's bytes in a snapshot: at[i] .. at[i] + its size */
+    size_t total;               /* a snapshot's bytes: every part's size */
 } PartSpans;
 
 static int span_cmp(const void *x, const void *y)
@@ -265,11 +267,15 @@ static void spans_build(PartSpans *ps, Machine *m)
             total++;
     ps->span = malloc((total ? total : 1) * sizeof(*ps->span));
     ps->first = malloc((n + 1) * sizeof(*ps->first));
-    if (!ps->span || !ps->first)
+    ps->at = malloc((n + 1) * sizeof(*ps->at));
+    if (!ps->span || !ps->first || !ps->at)
         abort();
     ps->n_parts = n;
     size_t k = 0;
+    ps->total = 0;
     for (size_t i = 0; i < n; i++) {
+        ps->at[i] = ps->total;
+        ps->total += mach_shadow(m, i)->size;
         ps->first[i] = k;
         size_t start = k;
         for (const DevMember *mb = mach_shadow(m, i)->members; mb && mb->name; mb++) {
@@ -300,6 +306,7 @@ static void spans_free(PartSpans *ps)
 {
     free(ps->span);
     free(ps->first);
+    free(ps->at);
 }
 
 /* Part i's compared bytes are equal in images a and b; otherwise f names
@@ -315,14 +322,18 @@ static bool part_equal(const PartSpans *ps, size_t i, const MachShadow *sh, cons
     return true;
 }
 
+/* A machine's parts (mach_shadow), looked up once per twin: the pointers
+ * stay valid for the machine's life, and reading through them counts as
+ * touching nothing, so a machine reset before a compare is still at reset
+ * for the load after it. */
+typedef const MachShadow *const *Parts;
+
 /* Every part but those `skip` marks (NULL: none). */
-static bool shadows_equal_but(const PartSpans *ps, Machine *a, Machine *b, const bool *skip, LoopFinding *f)
+static bool shadows_equal_but(const PartSpans *ps, Parts a, Parts b, const bool *skip, LoopFinding *f)
 {
-    for (size_t i = 0; i < ps->n_parts; i++) {
-        const MachShadow *sa = mach_shadow(a, i), *sb = mach_shadow(b, i);
-        if (!(skip && skip[i]) && !part_equal(ps, i, sa, sa->state, sb->state, f))
+    for (size_t i = 0; i < ps->n_parts; i++)
+        if (!(skip && skip[i]) && !part_equal(ps, i, a[i], a[i]->state, b[i]->state, f))
             return false;
-    }
     return true;
 }
 
@@ -335,36 +346,30 @@ typedef struct Snapshot {
 
 /* Every part but those `skip` marks (NULL: none); a skipped part's bytes
  * in the snapshot are left as they were. */
-static void snapshot_take(Snapshot *s, const PartSpans *ps, Machine *m, const bool *skip)
+static void snapshot_take(Snapshot *s, const PartSpans *ps, Parts m, const bool *skip)
 {
-    size_t need = 0;
-    for (size_t i = 0; i < ps->n_parts; i++)
-        need += mach_shadow(m, i)->size;
-    if (need > s->cap) {
+    if (ps->total > s->cap) {
         free(s->buf);
-        s->buf = calloc(need, 1);
+        s->buf = calloc(ps->total, 1);
         if (!s->buf)
             abort();
-        s->cap = need;
+        s->cap = ps->total;
     }
-    uint8_t *p = s->buf;
     for (size_t i = 0; i < ps->n_parts; i++) {
-        const MachShadow *sh = mach_shadow(m, i);
-        for (size_t k = ps->first[i]; k < ps->first[i + 1] && !(skip && skip[i]); k++)
-            memcpy(p + ps->span[k].off, (const uint8_t *)sh->state + ps->span[k].off, ps->span[k].len);
-        p += sh->size;
+        if (skip && skip[i])
+            continue;
+        uint8_t *p = s->buf + ps->at[i];
+        const uint8_t *st = m[i]->state;
+        for (size_t k = ps->first[i]; k < ps->first[i + 1]; k++)
+            memcpy(p + ps->span[k].off, st + ps->span[k].off, ps->span[k].len);
     }
 }
 
-static bool snapshot_equal(const Snapshot *s, const PartSpans *ps, Machine *m, const bool *skip, LoopFinding *f)
+static bool snapshot_equal(const Snapshot *s, const PartSpans *ps, Parts m, const bool *skip, LoopFinding *f)
 {
-    const uint8_t *p = s->buf;
-    for (size_t i = 0; i < ps->n_parts; i++) {
-        const MachShadow *sh = mach_shadow(m, i);
-        if (!(skip && skip[i]) && !part_equal(ps, i, sh, p, sh->state, f))
+    for (size_t i = 0; i < ps->n_parts; i++)
+        if (!(skip && skip[i]) && !part_equal(ps, i, m[i], s->buf + ps->at[i], m[i]->state, f))
             return false;
-        p += sh->size;
-    }
     return true;
 }
 
@@ -461,6 +466,7 @@ struct LoopTwin {
     EventLog ea, eb;
     VmsOut sa, sb, sb2;
     PartSpans spans;            /* every part's compared bytes */
+    const MachShadow **parts[3];    /* A's, B's, p's parts (Parts) */
     Snapshot snap;
     LoopOrder order;            /* B's load order (cfg->permute) */
     bool loading;               /* the checkpoint in progress got to B's load */
@@ -490,6 +496,8 @@ struct LoopTwin {
     bool inc_ready, force_full, last_full;
     uint64_t full_checkpoints;
 };
+
+static Machine *twin(LoopTwin *t, int which) { return which ? t->b : t->a; }
 
 static bool build_board(LoopTwin *t, LoopFinding *f)
 {
@@ -550,6 +558,8 @@ void loop_twin_free(LoopTwin *t)
     vms_out_free(&t->live);
     free(t->snap.buf);
     spans_free(&t->spans);
+    for (int w = 0; w < 3; w++)
+        free(t->parts[w]);
     free(t->inc_skip);
     for (size_t k = 0; k < t->n_mem; k++) {
         for (int j = 0; j < 3; j++)
@@ -593,6 +603,13 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
     mach_set_event_sink(t->b, event_sink, &t->eb);
     loop_order_init(&t->order, t->b, cfg->seed);
     spans_build(&t->spans, t->a);
+    for (int w = 0; w < 3; w++) {
+        Machine *m = w == 2 ? t->p : twin(t, w);
+        if (!(t->parts[w] = malloc((t->spans.n_parts + 1) * sizeof(*t->parts[w]))))
+            abort();
+        for (size_t i = 0; i < t->spans.n_parts; i++)
+            t->parts[w][i] = mach_shadow(m, i);
+    }
     t->inc_skip = calloc(mach_n_shadows(t->a), sizeof(*t->inc_skip));
     t->n_mem = mach_n_tracked(t->a);
     t->mem = calloc(t->n_mem, sizeof(*t->mem));
@@ -609,7 +626,7 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
         }
         t->inc_skip[tm->part] = true;
         tm->bm_len = (mach_tracked_pages(t->a, k) + 7) / 8;
-        size_t size = mach_shadow(t->a, tm->part)->size;
+        size_t size = t->parts[0][tm->part]->size;
         for (int w = 0; w < 2; w++)
             ok = ok && (tm->copy[w] = malloc(size ? size : 1));
         for (int j = 0; j < 3; j++)
@@ -900,14 +917,25 @@ static const VmsOut *loaded_stream(LoopTwin *t)
 
 /* ----------------------------------------- incremental checkpoints */
 
-static Machine *twin(LoopTwin *t, int which) { return which ? t->b : t->a; }
-static bool page_marked(const uint8_t *bm, size_t p) { return bm && (bm[p / 8] >> (p % 8) & 1); }
+/* The first page at or after p marked in m1 or m2 (bitmaps of len bytes;
+ * NULL: none), or SIZE_MAX: whole zero bytes are skipped at once. */
+static size_t next_marked(const uint8_t *m1, const uint8_t *m2, size_t len, size_t p)
+{
+    for (size_t i = p / 8; i < len; i++) {
+        unsigned bits = (unsigned)(m1 ? m1[i] : 0) | (m2 ? m2[i] : 0);
+        if (i == p / 8)
+            bits &= 0xffu << (p % 8);
+        if (bits)
+            return i * 8 + (size_t)__builtin_ctz(bits);
+    }
+    return SIZE_MAX;
+}
 
 /* The pages twin `which`'s log of tracked memory k marked since its last
- * sync, into bm. */
-static void ram_sync(LoopTwin *t, int which, size_t k, uint8_t *bm)
+ * sync, into bm; how many. */
+static size_t ram_sync(LoopTwin *t, int which, size_t k, uint8_t *bm)
 {
-    mach_dirty_sync_tracked(twin(t, which), t->reader[which], k, bm, t->mem[k].bm_len);
+    return mach_dirty_sync_tracked(twin(t, which), t->reader[which], k, bm, t->mem[k].bm_len);
 }
 
 /* Page p's bytes within a RAM part of `size` bytes (the last may be short). */
@@ -919,13 +947,12 @@ static size_t page_len(size_t size, size_t p)
 
 /* The pages marked in m1 or m2 are equal in x and y (images of RAM part
  * sh); otherwise f names the first differing byte, as a full compare does. */
-static bool ram_pages_equal(const MachShadow *sh, const uint8_t *x, const uint8_t *y, const uint8_t *m1,
-                            const uint8_t *m2, LoopFinding *f)
+static bool ram_pages_equal(const MachShadow *sh, size_t bm_len, const uint8_t *x, const uint8_t *y,
+                            const uint8_t *m1, const uint8_t *m2, LoopFinding *f)
 {
-    size_t n = (sh->size + MACH_PAGE_SIZE - 1) / MACH_PAGE_SIZE;
-    for (size_t p = 0; p < n; p++) {
+    for (size_t p = 0; (p = next_marked(m1, m2, bm_len, p)) != SIZE_MAX; p++) {
         size_t off = p * MACH_PAGE_SIZE;
-        if ((page_marked(m1, p) || page_marked(m2, p)) && memcmp(x + off, y + off, page_len(sh->size, p)))
+        if (memcmp(x + off, y + off, page_len(sh->size, p)))
             return members_equal(sh, x, y, f);
     }
     return true;
@@ -935,12 +962,10 @@ static bool ram_pages_equal(const MachShadow *sh, const uint8_t *x, const uint8_
  * its copy. */
 static void ram_copy_pages(LoopTwin *t, int which, size_t k, const uint8_t *bm)
 {
-    const MachShadow *sh = mach_shadow(twin(t, which), t->mem[k].part);
-    size_t n = (sh->size + MACH_PAGE_SIZE - 1) / MACH_PAGE_SIZE;
-    for (size_t p = 0; p < n; p++)
-        if (page_marked(bm, p))
-            memcpy(t->mem[k].copy[which] + p * MACH_PAGE_SIZE, (const uint8_t *)sh->state + p * MACH_PAGE_SIZE,
-                   page_len(sh->size, p));
+    const MachShadow *sh = t->parts[which][t->mem[k].part];
+    const uint8_t *from = sh->state;
+    for (size_t p = 0; (p = next_marked(bm, NULL, t->mem[k].bm_len, p)) != SIZE_MAX; p++)
+        memcpy(t->mem[k].copy[which] + p * MACH_PAGE_SIZE, from + p * MACH_PAGE_SIZE, page_len(sh->size, p));
 }
 
 /* After a full checkpoint: every copy is memory as it is, every log clean. */
@@ -950,7 +975,7 @@ static void ram_rebase(LoopTwin *t)
         return;
     for (size_t k = 0; k < t->n_mem; k++)
         for (int w = 0; w < 2; w++) {
-            const MachShadow *sh = mach_shadow(twin(t, w), t->mem[k].part);
+            const MachShadow *sh = t->parts[w][t->mem[k].part];
             ram_sync(t, w, k, t->mem[k].dirty[2]);
             memcpy(t->mem[k].copy[w], sh->state, sh->size);
         }
@@ -963,10 +988,9 @@ static void ram_rebase(LoopTwin *t)
 static void ram_catch_up(LoopTwin *t)
 {
     for (size_t k = 0; k < t->n_mem; k++)
-        for (int w = 0; w < 2; w++) {
-            ram_sync(t, w, k, t->mem[k].dirty[w]);
-            ram_copy_pages(t, w, k, t->mem[k].dirty[w]);
-        }
+        for (int w = 0; w < 2; w++)
+            if (ram_sync(t, w, k, t->mem[k].dirty[w]))
+                ram_copy_pages(t, w, k, t->mem[k].dirty[w]);
 }
 
 /* Incremental checkpoint, after a save: the pages the save wrote (if any)
@@ -975,9 +999,9 @@ static bool ram_save_pure(LoopTwin *t, int which, LoopFinding *f)
 {
     for (size_t k = 0; k < t->n_mem; k++) {
         LoopTracked *tm = &t->mem[k];
-        ram_sync(t, which, k, tm->dirty[2]);
-        const MachShadow *sh = mach_shadow(twin(t, which), tm->part);
-        if (!ram_pages_equal(sh, tm->copy[which], sh->state, tm->dirty[2], NULL, f))
+        const MachShadow *sh = t->parts[which][tm->part];
+        if (ram_sync(t, which, k, tm->dirty[2]) &&
+            !ram_pages_equal(sh, tm->bm_len, tm->copy[which], sh->state, tm->dirty[2], NULL, f))
             return false;
     }
     return true;
@@ -989,8 +1013,8 @@ static bool ram_twins_equal(LoopTwin *t, int m1, int m2, LoopFinding *f)
 {
     for (size_t k = 0; k < t->n_mem; k++) {
         LoopTracked *tm = &t->mem[k];
-        const MachShadow *sa = mach_shadow(t->a, tm->part), *sb = mach_shadow(t->b, tm->part);
-        if (!ram_pages_equal(sa, sa->state, sb->state, tm->dirty[m1], m2 >= 0 ? tm->dirty[m2] : NULL, f))
+        const MachShadow *sa = t->parts[0][tm->part], *sb = t->parts[1][tm->part];
+        if (!ram_pages_equal(sa, tm->bm_len, sa->state, sb->state, tm->dirty[m1], m2 >= 0 ? tm->dirty[m2] : NULL, f))
             return false;
     }
     return true;
@@ -999,11 +1023,13 @@ static bool ram_twins_equal(LoopTwin *t, int m1, int m2, LoopFinding *f)
 /* After B's reset and load: pages a hook wrote are A's again. */
 static bool ram_after_load(LoopTwin *t, LoopFinding *f)
 {
-    for (size_t k = 0; k < t->n_mem; k++) {
-        ram_sync(t, 1, k, t->mem[k].dirty[2]);
-        ram_copy_pages(t, 1, k, t->mem[k].dirty[2]);
-    }
-    return ram_twins_equal(t, 2, -1, f);
+    bool any = false;
+    for (size_t k = 0; k < t->n_mem; k++)
+        if (ram_sync(t, 1, k, t->mem[k].dirty[2])) {
+            ram_copy_pages(t, 1, k, t->mem[k].dirty[2]);
+            any = true;
+        }
+    return !any || ram_twins_equal(t, 2, -1, f);
 }
 
 /* A purity finding's blame needs every part as it was before the save:
@@ -1124,18 +1150,18 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
     if (!full)
         ram_catch_up(t);
     /* A: its save must change nothing (then saving A is harmless). */
-    snapshot_take(&t->snap, &t->spans, t->a, skip);
+    snapshot_take(&t->snap, &t->spans, t->parts[0], skip);
     if (!save_or_fail(t->a, &t->sa, "A", NULL, omit, f))
         return false;
-    if (!snapshot_equal(&t->snap, &t->spans, t->a, skip, f) || (!full && !ram_save_pure(t, 0, f))) {
+    if (!snapshot_equal(&t->snap, &t->spans, t->parts[0], skip, f) || (!full && !ram_save_pure(t, 0, f))) {
         blame_save(t, 0, full, &t->sa, f);
         return false;
     }
     /* B: the same, and a second save gives the same bytes. */
-    snapshot_take(&t->snap, &t->spans, t->b, skip);
+    snapshot_take(&t->snap, &t->spans, t->parts[1], skip);
     if (!save_or_fail(t->b, &t->sb, "B", t->order.at, omit, f))
         return false;
-    if (!snapshot_equal(&t->snap, &t->spans, t->b, skip, f) || (!full && !ram_save_pure(t, 1, f))) {
+    if (!snapshot_equal(&t->snap, &t->spans, t->parts[1], skip, f) || (!full && !ram_save_pure(t, 1, f))) {
         blame_save(t, 1, full, &t->sb, f);
         return false;
     }
@@ -1154,7 +1180,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
         name_stream_diff(t->a, t->b, &t->sa, &t->sb, omit, f);
         return false;
     }
-    if (!shadows_equal_but(&t->spans, t->a, t->b, skip, f) ||
+    if (!shadows_equal_but(&t->spans, t->parts[0], t->parts[1], skip, f) ||
         (!full && !ram_twins_equal(t, 0, 1, f))) {
         finding_wrap(f, LOOP_SHADOW, "before the round trip, ");
         return false;
@@ -1169,7 +1195,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
     else
         mach_reset_keep_ram(t->b);
     phase_end(t, 1, t0);
-    if (!shadows_equal_but(&t->spans, t->p, t->b, skip, f)) {
+    if (!shadows_equal_but(&t->spans, t->parts[2], t->parts[1], skip, f)) {
         mach_set_event_sink(t->b, event_sink, &t->eb);
         finding_wrap(f, LOOP_RESET, "after reset, B differs from power-on: ");
         loop_blame_reset(t->b, t->sb.buf, t->sb.len, f);
@@ -1210,7 +1236,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
         name_stream_diff(t->b, t->b, &t->sb, &t->sb2, omit, f);
         return false;
     }
-    if (!shadows_equal_but(&t->spans, t->a, t->b, skip, f)) {
+    if (!shadows_equal_but(&t->spans, t->parts[0], t->parts[1], skip, f)) {
         finding_wrap(f, LOOP_SHADOW, "after the round trip, ");
         return false;
     }

@@ -259,13 +259,26 @@ VmsRam *mach_ram(Machine *m)
 }
 uint64_t mach_dirty_pages_total(const Machine *m) { return m->dirty_total; }
 
+/* The first page at or after p whose byte in map (n_pages bytes) is set,
+ * or n_pages: eight clear bytes are skipped at once. */
+static size_t next_set(const uint8_t *map, size_t n_pages, size_t p)
+{
+    for (; p + 8 <= n_pages; p += 8) {
+        uint64_t w;
+        memcpy(&w, map + p, sizeof(w));
+        if (w)
+            break;
+    }
+    while (p < n_pages && !map[p])
+        p++;
+    return p;
+}
+
 /* Every reader gets the pages written since any reader last synced; so
  * does the next zeroing (`unzeroed`). */
 static void fold_dirty(Machine *m, MachMemLog *l)
 {
-    for (size_t p = 0; p < l->n_pages; p++) {
-        if (!l->dirty[p])
-            continue;
+    for (size_t p = 0; (p = next_set(l->dirty, l->n_pages, p)) < l->n_pages; p++) {
         l->dirty[p] = 0;
         l->unzeroed[p] = 1;
         for (unsigned r = 0; r < m->n_readers; r++)
@@ -345,9 +358,7 @@ size_t mach_dirty_sync_tracked(Machine *m, int reader, size_t k, uint8_t *bitmap
     MachMemLog *l = &m->mem[k];
     fold_dirty(m, l);
     uint8_t *map = l->reader_map[reader];
-    for (size_t p = 0; p < l->n_pages; p++) {
-        if (!map[p])
-            continue;
+    for (size_t p = 0; (p = next_set(map, l->n_pages, p)) < l->n_pages; p++) {
         map[p] = 0;
         count++;
         if (p / 8 < n)
@@ -512,7 +523,7 @@ static void zero_tracked(Machine *m, size_t from)
         MachMemLog *l = &m->mem[k];
         for (size_t p = 0; p < l->n_pages; p++) {
             if (!l->dirty[p] && !l->unzeroed[p])
-                continue;
+                continue;   /* zero already */
             size_t off = p << MACH_PAGE_BITS;
             memset(l->buf + off, 0, l->size - off < MACH_PAGE_SIZE ? l->size - off : MACH_PAGE_SIZE);
         }
@@ -539,6 +550,7 @@ void mach_reset_keep_ram(Machine *m)
     vclock_set_cycles(&m->ms.clock, 0);
     reset_core_and_devices(m);
     m->at_power_on = false;
+    m->at_reset = true;
 }
 
 /* A system reset (AIRCR.SYSRESETREQ, watchdog) resets what a real chip's
@@ -861,7 +873,13 @@ void *mach_device_state(Machine *m, size_t i)
     escapes_through(m, SIZE_MAX, i);
     return m->devs[i].state;
 }
-VmsRegistry *mach_registry(Machine *m) { return &mach_touch(m)->reg; }
+/* Loads through the registry write any state, tracked memory included. */
+VmsRegistry *mach_registry(Machine *m)
+{
+    for (size_t k = 0; k < m->n_mem; k++)
+        mem_escapes(&m->mem[k]);
+    return &mach_touch(m)->reg;
+}
 size_t mach_n_shadows(const Machine *m) { return m->n_shadows; }
 size_t mach_n_fixed_sections(const Machine *m) { return m->n_fixed; }
 /* A shadow's state pointer is writable: it counts as touching. */
@@ -927,9 +945,8 @@ bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
  * every failure ends at power-on. */
 static bool load_from_power_on(Machine *m, const void *buf, size_t len, VmsError *err, bool ram_replaced)
 {
-    for (size_t k = 0; k < m->n_mem; k++)
-        mem_escapes(&m->mem[k]);    /* the stream may carry any of it (SRAM in pages too) */
-    if (vms_load(&mach_touch(m)->reg, buf, len, err)) {
+    /* The stream may carry any tracked memory (SRAM in pages too). */
+    if (vms_load(mach_registry(m), buf, len, err)) {
         /* Sections a stream leaves out keep their reset state, so checks
          * that span sections run again once everything is in. */
         VmsMsg why = { "" };
@@ -961,7 +978,8 @@ bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
 
 bool mach_load_keep_ram(Machine *m, const void *buf, size_t len, VmsError *err)
 {
-    mach_reset_keep_ram(m);
+    if (!m->at_reset)
+        mach_reset_keep_ram(m);
     return load_from_power_on(m, buf, len, err, false);
 }
 

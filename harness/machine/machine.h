@@ -181,8 +181,9 @@ bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err);
 bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err);
 /* Load a stream that carries no tracked memory (saved with the sections of
  * SRAM and of every device buffer with a part, mach_tracked_part, left out:
- * VmsSaveOpts.omit_set) onto that memory as it is: mach_reset_keep_ram,
- * then the load; pages are marked only where a hook wrote them. On failure
+ * VmsSaveOpts.omit_set) onto that memory as it is: mach_reset_keep_ram
+ * (unless nothing touched the machine since its last reset), then the
+ * load; pages are marked only where a hook wrote them. On failure
  * the machine goes to power-on (memory zeroed), as mach_load's does. */
 bool mach_load_keep_ram(Machine *m, const void *buf, size_t len, VmsError *err);
 /* The index of the SRAM section (and shadow part) in registration order. */

@@ -41,8 +41,8 @@ typedef struct MachMemLog {
      * power-on reset; device memory also at a system reset), which zeroes
      * only these and the pages `dirty` still holds. Set by every fold of
      * `dirty`, and for all pages wherever the memory can change outside the
-     * log: a load, a pointer handed out to it (mach_ram, its part's shadow,
-     * its owner's mach_device_state). */
+     * log: a load, a pointer handed out to it (mach_registry, mach_ram,
+     * its part's shadow, its owner's mach_device_state). */
     uint8_t *unzeroed;
 } MachMemLog;
 
@@ -99,6 +99,9 @@ struct Machine {
      * device code (hooks included) or hands out a pointer into the state
      * clears it (mach_touch); only mach_reset sets it. */
     bool at_power_on;
+    /* The same since mach_reset or mach_reset_keep_ram: mach_load_keep_ram
+     * need not reset first. */
+    bool at_reset;
     VmsOut scratch;             /* mach_digest's buffer */
 };
 
@@ -115,7 +118,7 @@ bool mach_mem_read(Machine *m, uint32_t addr, void *buf, size_t len);
 bool mach_mem_write(Machine *m, unsigned writer, uint32_t addr, const void *buf, size_t len);
 static inline Machine *mach_touch(Machine *m)
 {
-    m->at_power_on = false;
+    m->at_power_on = m->at_reset = false;
     return m;
 }
 /* Mark the pages of SRAM bytes [off, off + len) dirty (len > 0). */

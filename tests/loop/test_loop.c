@@ -231,6 +231,7 @@ static void test_incremental_checkpoints(void **state)
     assert_non_null(t);
     Machine *b = loop_twin_machine(t, 1);
     assert_true(mach_n_tracked(b) >= 2);
+    size_t n_pages = mach_tracked_pages(b, 1);
     const MachShadow *dm = mach_shadow(b, mach_tracked_part(b, 1));
     char part[sizeof dm->name], desc[64];
     snprintf(part, sizeof part, "%s", dm->name);
@@ -243,23 +244,29 @@ static void test_incremental_checkpoints(void **state)
         fail_msg("found in %s (%s), planted in %s: %s", f.where, f.what, part, f.detail);
 
     /* A write to it that the device marks (as its own writes are), in B
-     * only: found at the very next checkpoint, an incremental one. */
-    t = loop_twin_new(&c, NULL, 0, &f);
-    assert_non_null(t);
-    b = loop_twin_machine(t, 1);
-    dm = mach_shadow(b, mach_tracked_part(b, 1));
-    assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
-    assert_true(loop_twin_checkpoint(t, &f));
-    assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
-    uint8_t *byte = (uint8_t *)dm->state + page * MACH_PAGE_SIZE + 7;
-    *byte ^= 0x81;
-    dev_mark_dirty(mach_device(b, 0), byte, 1);
-    assert_false(loop_twin_checkpoint(t, &f));
-    assert_false(f.full);
-    assert_int_equal(f.checkpoint, 2);
-    assert_int_equal(f.oracle, LOOP_SHADOW);
-    assert_string_equal(f.where, dm->name);
-    loop_twin_free(t);
+     * only: found at the very next checkpoint, an incremental one, in an
+     * untouched page, the first, either side of a byte of the page bitmap
+     * and the last, partial, page. */
+    const size_t pages[] = { page, 0, 7, 8, n_pages - 1 };
+    for (size_t j = 0; j < sizeof pages / sizeof *pages; j++) {
+        t = loop_twin_new(&c, NULL, 0, &f);
+        assert_non_null(t);
+        b = loop_twin_machine(t, 1);
+        dm = mach_shadow(b, mach_tracked_part(b, 1));
+        assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+        assert_true(loop_twin_checkpoint(t, &f));
+        assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+        size_t off = pages[j] * MACH_PAGE_SIZE + 7;
+        uint8_t *byte = (uint8_t *)dm->state + (off < dm->size ? off : dm->size - 1);
+        *byte ^= 0x81;
+        dev_mark_dirty(mach_device(b, 0), byte, 1);
+        assert_false(loop_twin_checkpoint(t, &f));
+        assert_false(f.full);
+        assert_int_equal(f.checkpoint, 2);
+        assert_int_equal(f.oracle, LOOP_SHADOW);
+        assert_string_equal(f.where, dm->name);
+        loop_twin_free(t);
+    }
 
     /* A device's state: found at the next checkpoint, incremental or not. */
     t = loop_twin_new(&c, NULL, 0, &f);

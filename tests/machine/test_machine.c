@@ -781,6 +781,44 @@ static void machine_load_keep_ram(void **state)
     mach_free(m);
 }
 
+static void count_core_resets(void *opaque, const char *part, bool after)
+{
+    if (after && !strcmp(part, "cpu"))
+        ++*(int *)opaque;
+}
+
+/* A load keeping memory resets first, unless nothing touched the machine
+ * since its last reset (the loop resets B, compares it with power-on
+ * through parts it looked up before, then loads): one reset either way. */
+static void machine_load_keep_ram_resets_once(void **state)
+{
+    Machine *m = boot(BOARD_DEFAULT, "hello");
+    mach_run(m, 2000);
+    VmsOut s;
+    vms_out_init(&s, 0);
+    VmsSaveOpts opts = { .no_vmdesc = true, .omit_set = mach_omit_sram(m) };
+    VmsError err;
+    assert_true(mach_save(m, &s, &opts, &err));
+    int resets = 0;
+    mach_set_reset_observer(m, count_core_resets, &resets);
+    mach_run(m, 1000);
+    assert_true(mach_load_keep_ram(m, s.buf, s.len, &err));   /* touched: resets */
+    assert_int_equal(resets, 1);
+    mach_reset_keep_ram(m);
+    assert_true(mach_load_keep_ram(m, s.buf, s.len, &err));   /* just reset: does not */
+    assert_int_equal(resets, 2);
+    mach_reset(m);
+    assert_true(mach_load_keep_ram(m, s.buf, s.len, &err));   /* at power-on: does not */
+    assert_int_equal(resets, 3);
+    mach_reset_keep_ram(m);
+    (void)mach_device_state(m, 0);                             /* a pointer handed out */
+    assert_true(mach_load_keep_ram(m, s.buf, s.len, &err));
+    assert_int_equal(resets, 5);
+    mach_set_reset_observer(m, NULL, NULL);
+    vms_out_free(&s);
+    mach_free(m);
+}
+
 /* A power-on reset zeroes only the pages written since the last one; the
  * machine it leaves must be byte for byte the one a fresh machine has (the
  * stream holds all of SRAM), whatever wrote SRAM and whether or not a
@@ -840,6 +878,8 @@ static void machine_power_on_zeroes_written_pages(void **state)
     assert_power_on(m, fresh, "a load keeping SRAM of a stream with SRAM");
     assert_false(mach_load(m, s.buf, s.len / 2, &err));
     assert_power_on(m, fresh, "a load cut inside SRAM");
+    assert_true(vms_load(mach_registry(m), s.buf, s.len, &err));
+    assert_power_on(m, fresh, "a load through the registry");
 
     /* Behind the log's back, through pointers the machine hands out. */
     memset(mach_ram(m)->mem + 3 * 1024, 0xee, 100);
@@ -911,6 +951,8 @@ static void machine_power_on_zeroes_written_device_pages(void **state)
     assert_zeroed(m, fresh, img, size, "a load keeping memory of a stream with the image");
     assert_false(mach_load(m, s.buf, s.len - 40, &err));
     assert_zeroed(m, fresh, img, size, "a cut load");
+    assert_true(vms_load(mach_registry(m), s.buf, s.len, &err));
+    assert_zeroed(m, fresh, img, size, "a load through the registry");
 
     /* Behind the log's back, through pointers the machine hands out. */
     memset((uint8_t *)mach_shadow(m, part)->state + 3 * MACH_PAGE_SIZE, 0xee, 100);
@@ -1037,6 +1079,7 @@ int main(void)
         cmocka_unit_test(machine_dirty_log),
         cmocka_unit_test(machine_dirty_readers),
         cmocka_unit_test(machine_load_keep_ram),
+        cmocka_unit_test(machine_load_keep_ram_resets_once),
         cmocka_unit_test(machine_power_on_zeroes_written_pages),
         cmocka_unit_test(machine_power_on_zeroes_written_device_pages),
         cmocka_unit_test(machine_tracked_memory),
