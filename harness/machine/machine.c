@@ -521,11 +521,15 @@ static void zero_tracked(Machine *m, size_t from)
 {
     for (size_t k = from; k < m->n_mem; k++) {
         MachMemLog *l = &m->mem[k];
-        for (size_t p = 0; p < l->n_pages; p++) {
-            if (!l->dirty[p] && !l->unzeroed[p])
-                continue;   /* zero already */
-            size_t off = p << MACH_PAGE_BITS;
-            memset(l->buf + off, 0, l->size - off < MACH_PAGE_SIZE ? l->size - off : MACH_PAGE_SIZE);
+        for (size_t p = 0; p < l->n_pages;) {
+            size_t end = p;     /* a run of pages to zero: one memset */
+            while (end < l->n_pages && (l->dirty[end] || l->unzeroed[end]))
+                end++;
+            if (end > p) {
+                size_t off = p << MACH_PAGE_BITS, to = end << MACH_PAGE_BITS;
+                memset(l->buf + off, 0, (to < l->size ? to : l->size) - off);
+            }
+            p = end + 1;        /* page `end` is zero already */
         }
         for (unsigned r = 0; r < m->n_readers; r++)
             memset(l->reader_map[r], 1, l->n_pages);
