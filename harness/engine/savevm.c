@@ -52,6 +52,7 @@ void vms_registry_init(VmsRegistry *r, const char *machine_type)
 void vms_registry_free(VmsRegistry *r)
 {
     free(r->sec);
+    vms_plans_free(&r->plans);
     r->sec = NULL;
     r->n = r->cap = 0;
 }
@@ -197,7 +198,7 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
     VmsCtx c = {
         .err = err, .section = s->idstr, .instance = s->instance_id, .map = map,
         .observe = r->observe, .obs_opaque = r->obs_opaque,
-        .observe_event = r->observe_event, .vmdesc = jd, .version = version,
+        .observe_event = r->observe_event, .vmdesc = jd, .version = version, .plans = &r->plans,
     };
     size_t first_span = map ? map->n : 0;
     if (!vms_save_state(&c, out, s->vmsd, s->opaque))
@@ -425,7 +426,8 @@ static bool load_full_section(Loader *L, size_t tpos)
                            d->version_id);
     VmsCtx c = { .err = L->err, .section = s->idstr, .instance = inst,
                  .observe = L->r->observe, .obs_opaque = L->r->obs_opaque,
-                 .observe_event = L->r->observe_event, .members = s->members };
+                 .observe_event = L->r->observe_event, .members = s->members,
+                 .plans = &L->r->plans };
     return vms_load_state(&c, in, d, s->opaque, (int)ver) && load_footer(L, idstr, inst, sid);
 }
 

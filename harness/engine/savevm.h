@@ -117,6 +117,9 @@ typedef struct VmsRegistry {
     /* RAM that a stream may carry in an iterative "ram" section; NULL:
      * such a section is refused as unknown. */
     VmsRam *ram;
+    /* The compiled plans of its descriptions (engine-owned, built as walks
+     * need them; freed by vms_registry_free). */
+    VmsPlans plans;
 } VmsRegistry;
 
 /* The largest vmdescription trailer a load accepts, parsed or not. Our own

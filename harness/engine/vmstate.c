@@ -670,6 +670,341 @@ static inline bool load_fast(VmsIn *in, const VmsField *f, void *opaque, int ver
     return true;
 }
 
+/* ---------------------------------------------------------------- plans */
+
+/*
+ * A compiled plan of one description's fields, per (description, version,
+ * direction), built the first time a plain walk (no leaf observer, no
+ * event observer, no map, no vmdesc JSON) meets it, and cached for good:
+ * descriptions are const, so the plan is a pure function of them.
+ *
+ * The plan is a flat array of ops in wire order:
+ *   PLAN_SEG    starts a segment: the copies that follow (count of them)
+ *               move `bytes` wire bytes, fields [k0, k1) of the description;
+ *   PLAN_COPY   `count` values of `width` bytes at struct offset `offset`
+ *               (adjacent plain fields of one width merge into one copy);
+ *   PLAN_FIELD  field k0 takes the general path, whatever it is.
+ * A field is planned as copies when the per-field fast path would move it
+ * (fast_count and put_width/get_width), or when it is a struct or fixed
+ * struct array, in the struct itself, whose child description has no hooks
+ * for the direction, no subsections and only such fields (flattened: the
+ * child's copies repeat at the element stride). A field absent by version
+ * alone sends nothing and is left out. Anything else is a PLAN_FIELD.
+ *
+ * A segment runs only when it will succeed: room for all its bytes in the
+ * output, or all its bytes in the input and no subsection mark (0x05)
+ * where the general path would look for one after a flattened struct
+ * element (load_subsections peeks there even for a child that has none).
+ * Otherwise its fields take the general path one by one, which writes the
+ * same bytes or reports the failure as it always has. So a plan never
+ * reports anything, and moves exactly what the general path would move.
+ */
+enum { PLAN_SEG = 1, PLAN_COPY, PLAN_FIELD };
+enum { PLAN_MAX_OPS = 4096, PLAN_MAX_DEPTH = 8 };
+#define PLAN_NOPOS UINT32_MAX
+
+typedef struct PlanOp {
+    uint8_t kind;
+    uint8_t width;          /* COPY: 1, 2, 4 or 8, or PLAN_BOOL_WIDTH */
+    uint32_t count;         /* COPY: values; SEG: copies that follow */
+    size_t offset;          /* COPY: struct offset; SEG: wire bytes */
+    uint32_t k0, k1;        /* SEG: fields [k0, k1); FIELD: k0 */
+    uint32_t peek0, peek1;  /* SEG, load: its subsection peeks, plan->peek[peek0..peek1) */
+} PlanOp;
+
+typedef struct Plan {
+    PlanOp *ops;
+    size_t nops, cap;
+    uint32_t *peek;         /* load: wire offsets from the segment's start */
+    size_t npeek, peek_cap;
+    uint32_t *frel;         /* per field: wire offset in its segment, or PLAN_NOPOS */
+    uint32_t nfields;       /* fields of the description */
+    size_t seg;             /* while building: the open segment's op, or SIZE_MAX */
+    bool load;
+} Plan;
+
+static PlanOp *plan_op(Plan *p)
+{
+    if (p->nops == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 32;
+        PlanOp *n = cap <= PLAN_MAX_OPS ? realloc(p->ops, cap * sizeof(*n)) : NULL;
+        if (!n)
+            return NULL;
+        p->ops = n;
+        p->cap = cap;
+    }
+    PlanOp *op = &p->ops[p->nops++];
+    memset(op, 0, sizeof(*op));
+    return op;
+}
+
+/* Copies of bools: a byte each, 0 or 1 (as put_bool and get_bool). */
+#define PLAN_BOOL_WIDTH 0x81
+
+static bool plan_copy(Plan *p, size_t offset, uint32_t n, size_t width)
+{
+    PlanOp *seg = &p->ops[p->seg], *last = &p->ops[p->nops - 1];
+    size_t bytes = width & 0xf;
+    if (n == 0)
+        return true;
+    seg->offset += (size_t)n * bytes;
+    if (last->kind == PLAN_COPY && last->width == width &&
+        last->offset + (size_t)last->count * bytes == offset) {
+        last->count += n;
+        return true;
+    }
+    PlanOp *op = plan_op(p);
+    if (!op)
+        return false;
+    *op = (PlanOp){ .kind = PLAN_COPY, .width = (uint8_t)width, .count = n, .offset = offset };
+    p->ops[p->seg].count++;
+    return true;
+}
+
+static bool plan_peek(Plan *p)
+{
+    if (!p->load)
+        return true;
+    if (p->npeek == p->peek_cap) {
+        size_t cap = p->peek_cap ? 2 * p->peek_cap : 16;
+        uint32_t *n = realloc(p->peek, cap * sizeof(*n));
+        if (!n)
+            return false;
+        p->peek = n;
+        p->peek_cap = cap;
+    }
+    p->peek[p->npeek++] = (uint32_t)p->ops[p->seg].offset;
+    p->ops[p->seg].peek1 = (uint32_t)p->npeek;
+    return true;
+}
+
+/* Whether child description d may be flattened into its parent's plan. */
+static bool plan_child_ok(const Plan *p, const VmsDesc *d)
+{
+    if (d->subsections && d->subsections[0])
+        return false;
+    if (p->load)
+        return !d->pre_load && !d->post_load && d->minimum_version_id <= d->version_id;
+    return !d->pre_save && !d->post_save;
+}
+
+/*
+ * Field f (present) of an object at struct offset base as copies, appended
+ * to the open segment; false when it cannot be (then the caller undoes
+ * what was appended and plans the field for the general path).
+ */
+static bool plan_field(Plan *p, const VmsField *f, size_t base, int depth)
+{
+    if (f->field_exists || f->validate)
+        return false;
+    uint32_t flags = f->flags;
+    if (!(flags & ~(uint32_t)VMS_ARRAY)) {
+        uint32_t n = (flags & VMS_ARRAY) ? f->num : 1;
+        if (f->info == &vms_info_bool && f->size == sizeof(bool))
+            return plan_copy(p, base + f->offset, n, PLAN_BOOL_WIDTH);
+        size_t width = p->load ? get_width(f) : put_width(f);
+        return width && plan_copy(p, base + f->offset, n, width);
+    }
+    if (flags == VMS_BUFFER && f->info == &vms_info_buffer)
+        return plan_copy(p, base + f->offset, (uint32_t)f->size, 1);
+    if ((flags & ~(uint32_t)VMS_ARRAY) != VMS_STRUCT || depth >= PLAN_MAX_DEPTH ||
+        !plan_child_ok(p, f->vmsd))
+        return false;
+    const VmsDesc *c = f->vmsd;
+    uint32_t n = (flags & VMS_ARRAY) ? f->num : 1;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t at = base + f->offset + (size_t)i * f->size;
+        for (const VmsField *g = c->fields; g && !(g->flags & VMS_END); g++) {
+            if (g->flags & VMS_MUST_EXIST)
+                return false;
+            if (!g->field_exists && g->version_id > c->version_id)
+                continue;
+            if (!plan_field(p, g, at, depth + 1))
+                return false;
+        }
+        if (!plan_peek(p))
+            return false;
+    }
+    return true;
+}
+
+static bool plan_open_segment(Plan *p, uint32_t k)
+{
+    if (p->seg != SIZE_MAX)
+        return true;
+    PlanOp *op = plan_op(p);
+    if (!op)
+        return false;
+    *op = (PlanOp){ .kind = PLAN_SEG, .k0 = k, .k1 = k, .peek0 = (uint32_t)p->npeek,
+                    .peek1 = (uint32_t)p->npeek };
+    p->seg = p->nops - 1;
+    return true;
+}
+
+static void plan_free(Plan *p)
+{
+    if (!p)
+        return;
+    free(p->ops);
+    free(p->peek);
+    free(p->frel);
+    free(p);
+}
+
+static Plan *plan_build(const VmsDesc *d, int version, bool load)
+{
+    Plan *p = calloc(1, sizeof(*p));
+    size_t nf = 0;
+    for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++)
+        nf++;
+    if (!p || !(p->frel = malloc((nf ? nf : 1) * sizeof(*p->frel)))) {
+        free(p);
+        return NULL;
+    }
+    p->load = load;
+    p->nfields = (uint32_t)nf;
+    p->seg = SIZE_MAX;
+    uint32_t k = 0;
+    for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++, k++) {
+        p->frel[k] = PLAN_NOPOS;
+        bool absent = !(f->flags & VMS_MUST_EXIST) && !f->field_exists && f->version_id > version;
+        if (!(f->flags & VMS_MUST_EXIST) && !plan_open_segment(p, k))
+            goto fail;
+        if (!absent && !(f->flags & VMS_MUST_EXIST)) {
+            /* Undo state: a merge may have grown the last copy. */
+            PlanOp *seg = &p->ops[p->seg];
+            size_t nops = p->nops, npeek = p->npeek, bytes = seg->offset;
+            uint32_t count = seg->count, last = p->ops[p->nops - 1].count;
+            if (plan_field(p, f, 0, 0)) {
+                p->frel[k] = (uint32_t)bytes;
+                p->ops[p->seg].k1 = k + 1;
+                continue;
+            }
+            p->nops = nops;
+            p->npeek = npeek;
+            seg = &p->ops[p->seg];
+            seg->offset = bytes;
+            seg->count = count;
+            seg->peek1 = (uint32_t)npeek;
+            p->ops[p->nops - 1].count = last;
+        }
+        if (absent) {
+            p->ops[p->seg].k1 = k + 1;
+            continue;
+        }
+        /* The general path; an empty segment left open before it is dropped. */
+        if (p->seg != SIZE_MAX && p->seg == p->nops - 1 && p->ops[p->seg].k1 == p->ops[p->seg].k0)
+            p->nops--;
+        p->seg = SIZE_MAX;
+        PlanOp *op = plan_op(p);
+        if (!op)
+            goto fail;
+        *op = (PlanOp){ .kind = PLAN_FIELD, .k0 = k, .k1 = k + 1 };
+    }
+    return p;
+fail:
+    plan_free(p);
+    return NULL;
+}
+
+/* One copy op on save: its values from the object to the wire at dst;
+ * returns the wire position after them. */
+static inline uint8_t *plan_put(uint8_t *dst, const uint8_t *src, const PlanOp *op)
+{
+    if (op->width == PLAN_BOOL_WIDTH) {
+        for (uint32_t i = 0; i < op->count; i++)
+            dst[i] = ((const bool *)src)[i] ? 1 : 0;
+        return dst + op->count;
+    }
+    swap_be(dst, src, op->count, op->width);
+    return dst + (size_t)op->count * op->width;
+}
+
+/* One copy op on load: its values from the wire at src into the object. */
+static inline const uint8_t *plan_get_values(uint8_t *dst, const uint8_t *src, const PlanOp *op)
+{
+    if (op->width == PLAN_BOOL_WIDTH) {
+        for (uint32_t i = 0; i < op->count; i++)
+            ((bool *)dst)[i] = src[i] != 0;
+        return src + op->count;
+    }
+    swap_be(dst, src, op->count, op->width);
+    return src + (size_t)op->count * op->width;
+}
+
+/*
+ * The cache: an open-addressed table keyed by (description, version,
+ * direction), owned by whoever walks (a registry: VmsRegistry.plans), so a
+ * plan lives no longer than the descriptions it was built from (a machine
+ * builds its "sram" description at run time, and a later machine may build
+ * another at the same address). Its content is a function of the
+ * descriptions only, so which walk built a plan first makes no difference.
+ */
+struct VmsPlanSlot {
+    const VmsDesc *d;
+    int version;
+    bool load;
+    Plan *plan;
+};
+typedef struct VmsPlanSlot PlanSlot;
+
+void vms_plans_free(VmsPlans *ps)
+{
+    for (size_t i = 0; i < ps->cap; i++)
+        plan_free(ps->slot[i].plan);
+    free(ps->slot);
+    ps->slot = NULL;
+    ps->cap = ps->n = 0;
+}
+
+static size_t plan_hash(const VmsDesc *d, int version, bool load, size_t cap)
+{
+    uint64_t h = (uint64_t)(uintptr_t)d * 0x9e3779b97f4a7c15ull;
+    h ^= (uint64_t)(uint32_t)version * 0xc2b2ae3d27d4eb4full + load;
+    return (size_t)(h >> 17) & (cap - 1);
+}
+
+static bool plan_insert(PlanSlot *tab, size_t cap, PlanSlot s)
+{
+    for (size_t i = plan_hash(s.d, s.version, s.load, cap);; i = (i + 1) & (cap - 1)) {
+        if (!tab[i].d) {
+            tab[i] = s;
+            return true;
+        }
+    }
+}
+
+static const Plan *plan_get(VmsPlans *plans, const VmsDesc *d, int version, bool load)
+{
+    if (plans->cap) {
+        for (size_t i = plan_hash(d, version, load, plans->cap);; i = (i + 1) & (plans->cap - 1)) {
+            const PlanSlot *s = &plans->slot[i];
+            if (s->d == d && s->version == version && s->load == load)
+                return s->plan;
+            if (!s->d)
+                break;
+        }
+    }
+    if (2 * (plans->n + 1) > plans->cap) {
+        size_t cap = plans->cap ? 2 * plans->cap : 64;
+        PlanSlot *tab = calloc(cap, sizeof(*tab));
+        if (!tab)
+            return NULL;
+        for (size_t i = 0; i < plans->cap; i++)
+            if (plans->slot[i].d)
+                plan_insert(tab, cap, plans->slot[i]);
+        free(plans->slot);
+        plans->slot = tab;
+        plans->cap = cap;
+    }
+    Plan *p = plan_build(d, version, load);
+    if (!p)
+        return NULL;
+    plan_insert(plans->slot, plans->cap, (PlanSlot){ d, version, load, p });
+    plans->n++;
+    return p;
+}
+
 /* ---------------------------------------------------------------- JSON */
 
 /* Whether an array of f may be described once with "array_len" (QEMU's rule). */
@@ -857,6 +1192,51 @@ static bool run_save_hook(Walk *w, const VmsDesc *d, bool (*hook)(void *, VmsMsg
     return ok;
 }
 
+/* Field f of d by the general path. */
+static bool save_one(Walk *w, const VmsDesc *d, const VmsField *f, void *opaque, int version,
+                     json_t *jfields)
+{
+    bool ok = true;
+    path_push(w, f->name);
+    if (f->flags & VMS_MUST_EXIST) {
+        if (!validate_ok(w, f, opaque, version))
+            ok = walk_fail(w, VMS_ERR_VALIDATE, w->out->len, "validation failed in '%s' on save%s%s",
+                           d->name, w->why.text[0] ? ": " : "", w->why.text);
+    } else if (field_present(f, opaque, version)) {
+        ok = save_field(w, d, f, opaque, jfields);
+    }
+    path_pop(w);
+    return ok;
+}
+
+/* The fields of d by its plan (see "plans"). */
+static bool save_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, int version)
+{
+    const uint8_t *obj = opaque;
+    for (const PlanOp *op = p->ops, *end = p->ops + p->nops; op < end;) {
+        if (op->kind == PLAN_FIELD) {
+            if (!save_one(w, d, &d->fields[op->k0], opaque, version, NULL))
+                return false;
+            op++;
+            continue;
+        }
+        uint8_t *dst = vms_out_room(w->out, op->offset);
+        const PlanOp *copy = op + 1, *next = copy + op->count;
+        if (dst) {
+            for (; copy < next; copy++)
+                dst = plan_put(dst, obj + copy->offset, copy);
+            vms_out_advance(w->out, op->offset);
+        } else {
+            /* No room without growing: the general path grows or fails. */
+            for (uint32_t k = op->k0; k < op->k1; k++)
+                if (!save_one(w, d, &d->fields[k], opaque, version, NULL))
+                    return false;
+        }
+        op = next;
+    }
+    return true;
+}
+
 static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd, int version)
 {
     walk_event(w, VMS_OBS_SAVE_DESC, d, version);
@@ -872,18 +1252,13 @@ static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd, int v
     }
     bool ok = true;
     bool fast = !jfields && walk_is_plain(w);
-    for (const VmsField *f = d->fields; ok && f && !(f->flags & VMS_END); f++) {
-        if (fast && save_fast(w->out, f, opaque, version))
-            continue;
-        path_push(w, f->name);
-        if (f->flags & VMS_MUST_EXIST) {
-            if (!validate_ok(w, f, opaque, version))
-                ok = walk_fail(w, VMS_ERR_VALIDATE, w->out->len, "validation failed in '%s' on save%s%s",
-                               d->name, w->why.text[0] ? ": " : "", w->why.text);
-        } else if (field_present(f, opaque, version)) {
-            ok = save_field(w, d, f, opaque, jfields);
-        }
-        path_pop(w);
+    const Plan *plan = fast && w->c->plans && !w->c->observe_event ? plan_get(w->c->plans, d, version, false) : NULL;
+    if (plan) {
+        ok = save_plan(w, d, plan, opaque, version);
+    } else {
+        for (const VmsField *f = d->fields; ok && f && !(f->flags & VMS_END); f++)
+            ok = (fast && save_fast(w->out, f, opaque, version)) ||
+                 save_one(w, d, f, opaque, version, jfields);
     }
     if (ok)
         ok = save_subsections(w, d, opaque, jd);
@@ -1084,6 +1459,82 @@ static bool run_load_hook(Walk *w, const VmsDesc *d, bool (*hook)(void *, int, V
     walk_event(w, (VmsObsEvent)(begin + 1), d, version);
     return ok;
 }
+/* Field k of d by the general path, its stream position (or SIZE_MAX:
+ * nothing loaded) recorded in fpos. */
+static bool load_one(Walk *w, const VmsDesc *d, const VmsField *f, size_t k, void *opaque,
+                     int version, size_t *fpos)
+{
+    bool ok = true;
+    if (k < FPOS_MAX)
+        fpos[k] = SIZE_MAX;
+    path_push(w, f->name);
+    if (f->flags & VMS_MUST_EXIST) {
+        if (!validate_ok(w, f, opaque, version)) {
+            /* Named by the member the predicate blames, else by itself. */
+            char what[160];
+            bool blamed = blamed_field(d, fpos, k, w->why.text) >= 0;
+            if (blamed)
+                path_pop(w);
+            snprintf(what, sizeof(what), "validation '%s' failed in '%s' on load", f->name, d->name);
+            fail_at_member(w, d, fpos, k, VMS_ERR_VALIDATE, what);
+            if (!blamed)
+                path_pop(w);
+            return false;
+        }
+    } else if (field_present(f, opaque, version)) {
+        if (k < FPOS_MAX)
+            fpos[k] = w->in->pos;
+        ok = load_field(w, d, f, opaque);
+    }
+    path_pop(w);
+    return ok;
+}
+
+/* Whether the general path would find a subsection mark at one of a
+ * segment's peeks (after a flattened struct element), the segment starting
+ * at stream position at. */
+static bool plan_marks(const VmsIn *in, const Plan *p, const PlanOp *seg, size_t at)
+{
+    for (uint32_t i = seg->peek0; i < seg->peek1; i++) {
+        size_t q = at + p->peek[i];
+        if (q < in->len && in->buf[q] == SUBSECTION_MARK)
+            return true;
+    }
+    return false;
+}
+
+/* The fields of d by its plan (see "plans"), their positions in fpos. */
+static bool load_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, int version,
+                      size_t *fpos)
+{
+    VmsIn *in = w->in;
+    uint8_t *obj = opaque;
+    for (const PlanOp *op = p->ops, *end = p->ops + p->nops; op < end;) {
+        if (op->kind == PLAN_FIELD) {
+            if (!load_one(w, d, &d->fields[op->k0], op->k0, opaque, version, fpos))
+                return false;
+            op++;
+            continue;
+        }
+        const PlanOp *copy = op + 1, *next = copy + op->count;
+        size_t at = in->pos;
+        if (!in->failed && vms_in_left(in) >= op->offset && !plan_marks(in, p, op, at)) {
+            const uint8_t *src = in->buf + at;
+            for (; copy < next; copy++)
+                src = plan_get_values(obj + copy->offset, src, copy);
+            in->pos += op->offset;
+            for (uint32_t k = op->k0; k < op->k1 && k < FPOS_MAX; k++)
+                fpos[k] = p->frel[k] == PLAN_NOPOS ? SIZE_MAX : at + p->frel[k];
+        } else {
+            for (uint32_t k = op->k0; k < op->k1; k++)
+                if (!load_one(w, d, &d->fields[k], k, opaque, version, fpos))
+                    return false;
+        }
+        op = next;
+    }
+    return true;
+}
+
 static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size_t item_pos)
 {
     if (version > d->version_id)
@@ -1100,40 +1551,24 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
                          w->why.text);
     size_t fpos[FPOS_MAX];
     size_t k = 0;
-    char what[160];
     bool fast = !w->c->observe;
-    for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++, k++) {
-        bool ok = true;
-        size_t at = w->in->pos;
-        if (fast && load_fast(w->in, f, opaque, version)) {
-            if (k < FPOS_MAX)
-                fpos[k] = at;
-            continue;
-        }
-        if (k < FPOS_MAX)
-            fpos[k] = SIZE_MAX;
-        path_push(w, f->name);
-        if (f->flags & VMS_MUST_EXIST) {
-            if (!validate_ok(w, f, opaque, version)) {
-                /* Named by the member the predicate blames, else by itself. */
-                bool blamed = blamed_field(d, fpos, k, w->why.text) >= 0;
-                if (blamed)
-                    path_pop(w);
-                snprintf(what, sizeof(what), "validation '%s' failed in '%s' on load", f->name, d->name);
-                fail_at_member(w, d, fpos, k, VMS_ERR_VALIDATE, what);
-                if (!blamed)
-                    path_pop(w);
+    const Plan *plan = fast && w->c->plans && !w->c->observe_event ? plan_get(w->c->plans, d, version, true) : NULL;
+    if (plan) {
+        if (!load_plan(w, d, plan, opaque, version, fpos))
+            return false;
+        k = plan->nfields;
+    } else {
+        for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++, k++) {
+            size_t at = w->in->pos;
+            if (fast && load_fast(w->in, f, opaque, version)) {
+                if (k < FPOS_MAX)
+                    fpos[k] = at;
+            } else if (!load_one(w, d, f, k, opaque, version, fpos)) {
                 return false;
             }
-        } else if (field_present(f, opaque, version)) {
-            if (k < FPOS_MAX)
-                fpos[k] = w->in->pos;
-            ok = load_field(w, d, f, opaque);
         }
-        path_pop(w);
-        if (!ok)
-            return false;
     }
+    char what[160];
     if (!load_subsections(w, d, opaque))
         return false;
     if (!run_load_hook(w, d, d->post_load, VMS_OBS_POST_LOAD_BEGIN, opaque, version)) {

@@ -213,6 +213,19 @@ typedef enum VmsObsEvent {
 typedef void VmsObserveEvent(void *obs_opaque, VmsObsEvent ev, const VmsDesc *d, int version,
                              const VmsError *err);
 
+/*
+ * Compiled plans of the descriptions a walker meets (vmstate.c, "plans"):
+ * runs of plain fields moved in one go, built once per (description,
+ * version, direction). Zero-initialise; vms_plans_free releases them. A
+ * cache may serve only descriptions that stay unchanged, at their address,
+ * for as long as it lives: a registry's (VmsRegistry.plans) does.
+ */
+typedef struct VmsPlans {
+    struct VmsPlanSlot *slot;
+    size_t cap, n;
+} VmsPlans;
+void vms_plans_free(VmsPlans *plans);
+
 /* Per-walk options and context. Zero-initialise, then set what is wanted. */
 typedef struct VmsCtx {
     VmsError *err;              /* filled on failure (required) */
@@ -238,6 +251,10 @@ typedef struct VmsCtx {
      * range is outside it, the error names that member in its field slot,
      * with the value and the range. */
     const struct DevMember *members;
+    /* Optional: where compiled plans are kept (NULL: no plans; every field
+     * takes the per-field walk). Used only by a plain walk: no observer,
+     * event observer, map or vmdesc. */
+    VmsPlans *plans;
 } VmsCtx;
 
 /* Save `opaque` through `d` at c->version, or d->version_id (fields, then subsections). */
