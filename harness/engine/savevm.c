@@ -98,6 +98,13 @@ VmsSection *vms_register(VmsRegistry *r, const char *idstr, int instance_id,
     s->section_id = (uint32_t)r->n;
     s->vmsd = vmsd;
     s->opaque = opaque;
+    _Static_assert(sizeof(s->hdr) == 10 + sizeof(s->idstr), "a section header holds its idstr");
+    s->hdr[0] = VMS_SEC_FULL;
+    vms_put_be32(s->hdr + 1, s->section_id);
+    s->hdr[5] = (uint8_t)idlen;
+    memcpy(s->hdr + 6, s->idstr, idlen);
+    vms_put_be32(s->hdr + 6 + idlen, s->instance_id);
+    s->hdr_len = (uint8_t)(10 + idlen);
     r->n++;
     return s;
 }
@@ -173,21 +180,19 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
                          VmsError *err)
 {
     const VmsSection *s = &r->sec[i];
-    size_t idlen = strlen(s->idstr);
     size_t start = out->len;
     int version = s->version_id ? s->version_id : s->vmsd->version_id;
     /* The header in one write (the checkpoint path saves ~20 sections, four
-     * times): type, section id, counted idstr, instance, version. */
-    uint8_t hdr[1 + 4 + 1 + sizeof(s->idstr) + 4 + 4];
-    hdr[0] = VMS_SEC_FULL;
-    vms_put_be32(hdr + 1, s->section_id);
-    hdr[5] = (uint8_t)idlen;
-    memcpy(hdr + 6, s->idstr, idlen);
-    vms_put_be32(hdr + 6 + idlen, s->instance_id);
-    vms_put_be32(hdr + 10 + idlen, (uint32_t)version);
-    if (!vms_out_bytes(out, hdr, 14 + idlen))
+     * times): the part vms_register built, then the version. */
+    uint8_t *dst = vms_out_room(out, s->hdr_len + 4u);
+    if (dst) {
+        memcpy(dst, s->hdr, s->hdr_len);
+        vms_put_be32(dst + s->hdr_len, (uint32_t)version);
+        vms_out_advance(out, s->hdr_len + 4u);
+    } else if (!vms_out_bytes(out, s->hdr, s->hdr_len) || !vms_out_be32(out, (uint32_t)version)) {
         return vms_stream_fail(err, VMS_ERR_LIMIT, s->idstr, s->instance_id, start,
                            "output over its limit");
+    }
     json_t *jd = NULL;
     if (jdevs) {
         jd = json_object();
@@ -394,26 +399,56 @@ static VmsSection *find_section(VmsRegistry *r, uint32_t sid, const char *idstr,
     return vms_registry_find(r, idstr, inst);
 }
 
+/* The section whose saved header (vms_register's bytes, then a version)
+ * starts the record at tpos, by the record's section id; NULL: none, and
+ * the header is parsed field by field. */
+static VmsSection *header_match(Loader *L, size_t tpos)
+{
+    const VmsIn *in = &L->in;
+    if (in->failed || in->len - tpos < 5)
+        return NULL;
+    uint32_t sid = vms_get_be32(in->buf + tpos + 1);
+    if (sid >= L->r->n)
+        return NULL;
+    VmsSection *s = &L->r->sec[sid];
+    if (in->len - tpos < s->hdr_len + 4u || memcmp(in->buf + tpos, s->hdr, s->hdr_len))
+        return NULL;
+    return s;
+}
+
 static bool load_full_section(Loader *L, size_t tpos)
 {
     VmsIn *in = &L->in;
     uint32_t sid, inst, ver;
     uint8_t idlen;
-    char idstr[256];
-    if (!vms_in_be32(in, &sid) || !vms_in_u8(in, &idlen))
-        return truncated(L, NULL, -1, "a section header");
-    if (!vms_in_bytes(in, idstr, idlen))
-        return truncated(L, NULL, -1, "a section name");
-    idstr[idlen] = 0;
-    if (!vms_in_be32(in, &inst))
-        return truncated(L, idstr, -1, "a section header");
-    size_t vpos = in->pos;
-    if (!vms_in_be32(in, &ver))
-        return truncated(L, idstr, inst, "a section header");
-    VmsSection *s = strlen(idstr) == idlen ? find_section(L->r, sid, idstr, idlen, inst) : NULL;
-    if (!s)
-        return vms_stream_fail(L->err, VMS_ERR_UNKNOWN, idstr, inst, tpos,
-                           "unknown section or instance '%s' %u", idstr, inst);
+    char name[256];
+    const char *idstr = name;
+    size_t vpos;
+    VmsSection *s = header_match(L, tpos);
+    if (s) {
+        /* The header its section would have saved (our own streams). */
+        sid = s->section_id;
+        inst = s->instance_id;
+        idstr = s->idstr;
+        vpos = tpos + s->hdr_len;
+        ver = vms_get_be32(in->buf + vpos);
+        in->pos = vpos + 4;
+    } else {
+        if (!vms_in_be32(in, &sid) || !vms_in_u8(in, &idlen))
+            return truncated(L, NULL, -1, "a section header");
+        if (!vms_in_bytes(in, name, idlen))
+            return truncated(L, NULL, -1, "a section name");
+        name[idlen] = 0;
+        if (!vms_in_be32(in, &inst))
+            return truncated(L, idstr, -1, "a section header");
+        vpos = in->pos;
+        if (!vms_in_be32(in, &ver))
+            return truncated(L, idstr, inst, "a section header");
+        s = strlen(idstr) == idlen ? find_section(L->r, sid, idstr, idlen, inst) : NULL;
+        if (!s)
+            return vms_stream_fail(L->err, VMS_ERR_UNKNOWN, idstr, inst, tpos,
+                               "unknown section or instance '%s' %u", idstr, inst);
+    }
     size_t idx = (size_t)(s - L->r->sec);
     if (L->seen[idx])
         return vms_stream_fail(L->err, VMS_ERR_DUPLICATE, idstr, inst, tpos,
@@ -437,6 +472,11 @@ static bool load_footer(Loader *L, const char *idstr, int64_t inst, uint32_t sid
     size_t fpos = in->pos;
     uint8_t t;
     uint32_t fid;
+    if (!in->failed && in->len - fpos >= 5 && in->buf[fpos] == VMS_SEC_FOOTER &&
+        vms_get_be32(in->buf + fpos + 1) == sid) {
+        in->pos = fpos + 5;     /* the footer expected, in one look */
+        return true;
+    }
     if (!vms_in_u8(in, &t))
         return truncated(L, idstr, inst, "a section footer");
     if (t != VMS_SEC_FOOTER)

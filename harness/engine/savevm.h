@@ -95,6 +95,10 @@ typedef struct VmsSection {
      * type keeps the stream format of its release this way (VmsCtx.version). */
     int version_id;
     const struct DevMember *members;    /* optional: for load errors (VmsCtx.members) */
+    /* Set by vms_register: the section's header as saved, up to its version
+     * (type, section id, counted idstr, instance id), hdr_len bytes. */
+    uint8_t hdr[1 + 4 + 1 + 80 + 4];
+    uint8_t hdr_len;
 } VmsSection;
 
 typedef struct VmsRegistry {

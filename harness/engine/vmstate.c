@@ -683,7 +683,10 @@ static inline bool load_fast(VmsIn *in, const VmsField *f, void *opaque, int ver
  *               move `bytes` wire bytes, fields [k0, k1) of the description;
  *   PLAN_COPY   `count` values of `width` bytes at struct offset `offset`
  *               (adjacent plain fields of one width merge into one copy);
- *   PLAN_FIELD  field k0 takes the general path, whatever it is.
+ *   PLAN_FIELD  field k0 takes the general path, whatever it is;
+ *   PLAN_ELEM   field k0 is one element (a struct, behind a pointer or not,
+ *               or a leaf of another codec): the general path's element
+ *               step (save_elem, load_elem) without its count and size.
  * A field is planned as copies when the per-field fast path would move it
  * (fast_count and put_width/get_width), or when it is a struct or fixed
  * struct array, in the struct itself, whose child description has no hooks
@@ -699,7 +702,7 @@ static inline bool load_fast(VmsIn *in, const VmsField *f, void *opaque, int ver
  * same bytes or reports the failure as it always has. So a plan never
  * reports anything, and moves exactly what the general path would move.
  */
-enum { PLAN_SEG = 1, PLAN_COPY, PLAN_FIELD };
+enum { PLAN_SEG = 1, PLAN_COPY, PLAN_FIELD, PLAN_ELEM };
 enum { PLAN_MAX_OPS = 4096, PLAN_MAX_DEPTH = 8 };
 #define PLAN_NOPOS UINT32_MAX
 
@@ -709,6 +712,7 @@ typedef struct PlanOp {
     uint32_t count;         /* COPY: values; SEG: copies that follow */
     size_t offset;          /* COPY: struct offset; SEG: wire bytes */
     uint32_t k0, k1;        /* SEG: fields [k0, k1); FIELD: k0 */
+    uint32_t kf;            /* SEG: min(k1, FPOS_MAX), the fields whose positions are kept */
     uint32_t peek0, peek1;  /* SEG, load: its subsection peeks, plan->peek[peek0..peek1) */
 } PlanOp;
 
@@ -841,6 +845,22 @@ static bool plan_open_segment(Plan *p, uint32_t k)
     return true;
 }
 
+/* Whether present field f is one element of fixed size in the general path
+ * (count 1, no count or size member, nothing to allocate, no predicate),
+ * so that it may skip straight to the element step. */
+static bool plan_one_elem(const VmsField *f, bool absent)
+{
+    return !absent && !f->field_exists && !f->validate &&
+           !(f->flags & ~(uint32_t)(VMS_STRUCT | VMS_POINTER)) && (f->info || (f->flags & VMS_STRUCT));
+}
+
+/* The open segment now covers field k. */
+static void plan_extend(Plan *p, uint32_t k)
+{
+    p->ops[p->seg].k1 = k + 1;
+    p->ops[p->seg].kf = k + 1 < FPOS_MAX ? k + 1 : FPOS_MAX;
+}
+
 static void plan_free(Plan *p)
 {
     if (!p)
@@ -877,7 +897,7 @@ static Plan *plan_build(const VmsDesc *d, int version, bool load)
             uint32_t count = seg->count, last = p->ops[p->nops - 1].count;
             if (plan_field(p, f, 0, 0)) {
                 p->frel[k] = (uint32_t)bytes;
-                p->ops[p->seg].k1 = k + 1;
+                plan_extend(p, k);
                 continue;
             }
             p->nops = nops;
@@ -889,7 +909,7 @@ static Plan *plan_build(const VmsDesc *d, int version, bool load)
             p->ops[p->nops - 1].count = last;
         }
         if (absent) {
-            p->ops[p->seg].k1 = k + 1;
+            plan_extend(p, k);
             continue;
         }
         /* The general path; an empty segment left open before it is dropped. */
@@ -899,7 +919,7 @@ static Plan *plan_build(const VmsDesc *d, int version, bool load)
         PlanOp *op = plan_op(p);
         if (!op)
             goto fail;
-        *op = (PlanOp){ .kind = PLAN_FIELD, .k0 = k, .k1 = k + 1 };
+        *op = (PlanOp){ .kind = plan_one_elem(f, absent) ? PLAN_ELEM : PLAN_FIELD, .k0 = k, .k1 = k + 1 };
     }
     return p;
 fail:
@@ -959,9 +979,9 @@ void vms_plans_free(VmsPlans *ps)
 
 static size_t plan_hash(const VmsDesc *d, int version, bool load, size_t cap)
 {
-    uint64_t h = (uint64_t)(uintptr_t)d * 0x9e3779b97f4a7c15ull;
-    h ^= (uint64_t)(uint32_t)version * 0xc2b2ae3d27d4eb4full + load;
-    return (size_t)(h >> 17) & (cap - 1);
+    uint64_t h = ((uint64_t)(uintptr_t)d ^ ((uint64_t)(uint32_t)version << 1 | load)) *
+                 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 40) & (cap - 1);
 }
 
 static bool plan_insert(PlanSlot *tab, size_t cap, PlanSlot s)
@@ -974,7 +994,13 @@ static bool plan_insert(PlanSlot *tab, size_t cap, PlanSlot s)
     }
 }
 
-static const Plan *plan_get(VmsPlans *plans, const VmsDesc *d, int version, bool load)
+static const Plan *plan_add(VmsPlans *plans, const VmsDesc *d, int version, bool load);
+
+/* The plan of (d, version, direction), built on first use; NULL if it
+ * cannot be (out of memory: the walk goes field by field). The table is
+ * kept at most a quarter full, so a lookup is mostly one probe. */
+static inline __attribute__((always_inline)) const Plan *plan_get(VmsPlans *plans, const VmsDesc *d,
+                                                                  int version, bool load)
 {
     if (plans->cap) {
         for (size_t i = plan_hash(d, version, load, plans->cap);; i = (i + 1) & (plans->cap - 1)) {
@@ -985,7 +1011,12 @@ static const Plan *plan_get(VmsPlans *plans, const VmsDesc *d, int version, bool
                 break;
         }
     }
-    if (2 * (plans->n + 1) > plans->cap) {
+    return plan_add(plans, d, version, load);
+}
+
+static const Plan *plan_add(VmsPlans *plans, const VmsDesc *d, int version, bool load)
+{
+    if (4 * (plans->n + 1) > plans->cap) {
         size_t cap = plans->cap ? 2 * plans->cap : 64;
         PlanSlot *tab = calloc(cap, sizeof(*tab));
         if (!tab)
@@ -1214,6 +1245,17 @@ static bool save_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, in
 {
     const uint8_t *obj = opaque;
     for (const PlanOp *op = p->ops, *end = p->ops + p->nops; op < end;) {
+        if (op->kind == PLAN_ELEM) {
+            /* save_field's step for one element, as it would take it. */
+            const VmsField *f = &d->fields[op->k0];
+            path_push(w, f->name);
+            bool ok = save_elem(w, d, f, field_base(f, opaque), f->size, 0, NULL);
+            path_pop(w);
+            if (!ok)
+                return false;
+            op++;
+            continue;
+        }
         if (op->kind == PLAN_FIELD) {
             if (!save_one(w, d, &d->fields[op->k0], opaque, version, NULL))
                 return false;
@@ -1379,10 +1421,11 @@ static bool load_subsections(Walk *w, const VmsDesc *d, void *opaque)
     size_t plen = 0;
     uint64_t seen = 0;
     for (;;) {
-        uint8_t b, len;
+        uint8_t len;
         /* QEMU's rule: a 0x05 followed by a counted name that starts with
-         * the parent's name is ours; anything else belongs to whoever reads next. */
-        if (!vms_in_peek(in, 0, &b) || b != SUBSECTION_MARK)
+         * the parent's name is ours; anything else belongs to whoever reads
+         * next. (The peek of the mark, inline: this runs after every struct.) */
+        if (in->failed || in->pos >= in->len || in->buf[in->pos] != SUBSECTION_MARK)
             return true;
         if (!plen)
             plen = strlen(d->name);     /* only where a subsection may start */
@@ -1510,6 +1553,19 @@ static bool load_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, in
     VmsIn *in = w->in;
     uint8_t *obj = opaque;
     for (const PlanOp *op = p->ops, *end = p->ops + p->nops; op < end;) {
+        if (op->kind == PLAN_ELEM) {
+            /* load_field's step for one element, as it would take it. */
+            const VmsField *f = &d->fields[op->k0];
+            if (op->k0 < FPOS_MAX)
+                fpos[op->k0] = in->pos;
+            path_push(w, f->name);
+            bool ok = load_elem(w, d, f, field_base(f, opaque), f->size, 0);
+            path_pop(w);
+            if (!ok)
+                return false;
+            op++;
+            continue;
+        }
         if (op->kind == PLAN_FIELD) {
             if (!load_one(w, d, &d->fields[op->k0], op->k0, opaque, version, fpos))
                 return false;
@@ -1523,7 +1579,7 @@ static bool load_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, in
             for (; copy < next; copy++)
                 src = plan_get_values(obj + copy->offset, src, copy);
             in->pos += op->offset;
-            for (uint32_t k = op->k0; k < op->k1 && k < FPOS_MAX; k++)
+            for (uint32_t k = op->k0; k < op->kf; k++)
                 fpos[k] = p->frel[k] == PLAN_NOPOS ? SIZE_MAX : at + p->frel[k];
         } else {
             for (uint32_t k = op->k0; k < op->k1; k++)
