@@ -353,6 +353,22 @@ static bool validate_ok(Walk *w, const VmsField *f, void *opaque, int version)
  * with (its name, then a space, '[' or ':'), or -1. */
 enum { FPOS_MAX = 64 };
 
+/*
+ * Where each of the first FPOS_MAX fields of a description started in the
+ * stream (SIZE_MAX: nothing loaded), for a refused load to point at. A
+ * plan's copied segment records only its start (seg[k0]) and marks its
+ * fields in `lazy`; fpos_resolve fills their entries when a failure needs
+ * them (see "plans").
+ */
+typedef struct Plan Plan;
+typedef struct FieldPos {
+    size_t at[FPOS_MAX];
+    size_t seg[FPOS_MAX];
+    uint64_t lazy;
+    const Plan *plan;
+} FieldPos;
+static const size_t *fpos_resolve(FieldPos *fp);
+
 static int blamed_field(const VmsDesc *d, const size_t *fpos, size_t n, const char *msg)
 {
     /* Either convention: "member ..." or "... field 'member...' ...". */
@@ -713,19 +729,21 @@ typedef struct PlanOp {
     size_t offset;          /* COPY: struct offset; SEG: wire bytes */
     uint32_t k0, k1;        /* SEG: fields [k0, k1); FIELD: k0 */
     uint32_t kf;            /* SEG: min(k1, FPOS_MAX), the fields whose positions are kept */
+    uint64_t kmask;         /* SEG: those fields, as bits */
     uint32_t peek0, peek1;  /* SEG, load: its subsection peeks, plan->peek[peek0..peek1) */
 } PlanOp;
 
-typedef struct Plan {
+struct Plan {
     PlanOp *ops;
     size_t nops, cap;
     uint32_t *peek;         /* load: wire offsets from the segment's start */
     size_t npeek, peek_cap;
     uint32_t *frel;         /* per field: wire offset in its segment, or PLAN_NOPOS */
+    uint8_t fseg[FPOS_MAX]; /* per field: k0 of its segment */
     uint32_t nfields;       /* fields of the description */
     size_t seg;             /* while building: the open segment's op, or SIZE_MAX */
     bool load;
-} Plan;
+};
 
 static PlanOp *plan_op(Plan *p)
 {
@@ -845,6 +863,17 @@ static bool plan_open_segment(Plan *p, uint32_t k)
     return true;
 }
 
+static const size_t *fpos_resolve(FieldPos *fp)
+{
+    for (uint64_t m = fp->lazy; m; m &= m - 1) {
+        int k = __builtin_ctzll(m);
+        uint32_t rel = fp->plan->frel[k];
+        fp->at[k] = rel == PLAN_NOPOS ? SIZE_MAX : fp->seg[fp->plan->fseg[k]] + rel;
+    }
+    fp->lazy = 0;
+    return fp->at;
+}
+
 /* Whether present field f is one element of fixed size in the general path
  * (count 1, no count or size member, nothing to allocate, no predicate),
  * so that it may skip straight to the element step. */
@@ -857,8 +886,13 @@ static bool plan_one_elem(const VmsField *f, bool absent)
 /* The open segment now covers field k. */
 static void plan_extend(Plan *p, uint32_t k)
 {
-    p->ops[p->seg].k1 = k + 1;
-    p->ops[p->seg].kf = k + 1 < FPOS_MAX ? k + 1 : FPOS_MAX;
+    PlanOp *seg = &p->ops[p->seg];
+    seg->k1 = k + 1;
+    seg->kf = k + 1 < FPOS_MAX ? k + 1 : FPOS_MAX;
+    if (k < FPOS_MAX) {
+        seg->kmask |= 1ull << k;
+        p->fseg[k] = (uint8_t)seg->k0;
+    }
 }
 
 static void plan_free(Plan *p)
@@ -1505,9 +1539,10 @@ static bool run_load_hook(Walk *w, const VmsDesc *d, bool (*hook)(void *, int, V
 /* Field k of d by the general path, its stream position (or SIZE_MAX:
  * nothing loaded) recorded in fpos. */
 static bool load_one(Walk *w, const VmsDesc *d, const VmsField *f, size_t k, void *opaque,
-                     int version, size_t *fpos)
+                     int version, FieldPos *fp)
 {
     bool ok = true;
+    size_t *fpos = fp->at;
     if (k < FPOS_MAX)
         fpos[k] = SIZE_MAX;
     path_push(w, f->name);
@@ -1515,6 +1550,7 @@ static bool load_one(Walk *w, const VmsDesc *d, const VmsField *f, size_t k, voi
         if (!validate_ok(w, f, opaque, version)) {
             /* Named by the member the predicate blames, else by itself. */
             char what[160];
+            fpos_resolve(fp);
             bool blamed = blamed_field(d, fpos, k, w->why.text) >= 0;
             if (blamed)
                 path_pop(w);
@@ -1548,8 +1584,10 @@ static bool plan_marks(const VmsIn *in, const Plan *p, const PlanOp *seg, size_t
 
 /* The fields of d by its plan (see "plans"), their positions in fpos. */
 static bool load_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, int version,
-                      size_t *fpos)
+                      FieldPos *fp)
 {
+    size_t *fpos = fp->at;
+    fp->plan = p;
     VmsIn *in = w->in;
     uint8_t *obj = opaque;
     for (const PlanOp *op = p->ops, *end = p->ops + p->nops; op < end;) {
@@ -1567,7 +1605,7 @@ static bool load_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, in
             continue;
         }
         if (op->kind == PLAN_FIELD) {
-            if (!load_one(w, d, &d->fields[op->k0], op->k0, opaque, version, fpos))
+            if (!load_one(w, d, &d->fields[op->k0], op->k0, opaque, version, fp))
                 return false;
             op++;
             continue;
@@ -1579,11 +1617,12 @@ static bool load_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, in
             for (; copy < next; copy++)
                 src = plan_get_values(obj + copy->offset, src, copy);
             in->pos += op->offset;
-            for (uint32_t k = op->k0; k < op->kf; k++)
-                fpos[k] = p->frel[k] == PLAN_NOPOS ? SIZE_MAX : at + p->frel[k];
+            if (op->k0 < FPOS_MAX)
+                fp->seg[op->k0] = at;
+            fp->lazy |= op->kmask;
         } else {
             for (uint32_t k = op->k0; k < op->k1; k++)
-                if (!load_one(w, d, &d->fields[k], k, opaque, version, fpos))
+                if (!load_one(w, d, &d->fields[k], k, opaque, version, fp))
                     return false;
         }
         op = next;
@@ -1605,12 +1644,14 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
     if (!run_load_hook(w, d, d->pre_load, VMS_OBS_PRE_LOAD_BEGIN, opaque, version))
         return walk_fail(w, VMS_ERR_HOOK, w->in->pos, "pre_load of '%s' failed: %s", d->name,
                          w->why.text);
-    size_t fpos[FPOS_MAX];
+    FieldPos fp;
+    size_t *fpos = fp.at;
+    fp.lazy = 0;
     size_t k = 0;
     bool fast = !w->c->observe;
     const Plan *plan = fast && w->c->plans && !w->c->observe_event ? plan_get(w->c->plans, d, version, true) : NULL;
     if (plan) {
-        if (!load_plan(w, d, plan, opaque, version, fpos))
+        if (!load_plan(w, d, plan, opaque, version, &fp))
             return false;
         k = plan->nfields;
     } else {
@@ -1619,7 +1660,7 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
             if (fast && load_fast(w->in, f, opaque, version)) {
                 if (k < FPOS_MAX)
                     fpos[k] = at;
-            } else if (!load_one(w, d, f, k, opaque, version, fpos)) {
+            } else if (!load_one(w, d, f, k, opaque, version, &fp)) {
                 return false;
             }
         }
@@ -1629,7 +1670,7 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
         return false;
     if (!run_load_hook(w, d, d->post_load, VMS_OBS_POST_LOAD_BEGIN, opaque, version)) {
         snprintf(what, sizeof(what), "post_load of '%s' failed", d->name);
-        return fail_at_member(w, d, fpos, k, VMS_ERR_HOOK, what);
+        return fail_at_member(w, d, fpos_resolve(&fp), k, VMS_ERR_HOOK, what);
     }
     return true;
 }
