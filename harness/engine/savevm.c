@@ -211,6 +211,13 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
     map_tag(map, first_span, (int32_t)i);
     size_t fpos = out->len;
     uint8_t foot[5] = { VMS_SEC_FOOTER };
+    dst = vms_out_room(out, 5);
+    if (dst) {
+        dst[0] = VMS_SEC_FOOTER;
+        vms_put_be32(dst + 1, s->section_id);
+        vms_out_advance(out, 5);
+        return true;
+    }
     vms_put_be32(foot + 1, s->section_id);
     if (!vms_out_bytes(out, foot, sizeof(foot)))
         return vms_stream_fail(err, VMS_ERR_LIMIT, s->idstr, s->instance_id, fpos,
