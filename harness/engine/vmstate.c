@@ -1274,24 +1274,25 @@ static bool save_one(Walk *w, const VmsDesc *d, const VmsField *f, void *opaque,
     return ok;
 }
 
+/* A PLAN_ELEM field: save_field's step for its one element, as that
+ * would take it. */
+static bool save_one_elem(Walk *w, const VmsDesc *d, const VmsField *f, void *opaque)
+{
+    path_push(w, f->name);
+    bool ok = save_elem(w, d, f, field_base(f, opaque), f->size, 0, NULL);
+    path_pop(w);
+    return ok;
+}
+
 /* The fields of d by its plan (see "plans"). */
 static bool save_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, int version)
 {
     const uint8_t *obj = opaque;
     for (const PlanOp *op = p->ops, *end = p->ops + p->nops; op < end;) {
-        if (op->kind == PLAN_ELEM) {
-            /* save_field's step for one element, as it would take it. */
+        if (op->kind != PLAN_SEG) {
             const VmsField *f = &d->fields[op->k0];
-            path_push(w, f->name);
-            bool ok = save_elem(w, d, f, field_base(f, opaque), f->size, 0, NULL);
-            path_pop(w);
-            if (!ok)
-                return false;
-            op++;
-            continue;
-        }
-        if (op->kind == PLAN_FIELD) {
-            if (!save_one(w, d, &d->fields[op->k0], opaque, version, NULL))
+            if (!(op->kind == PLAN_ELEM ? save_one_elem(w, d, f, opaque)
+                                        : save_one(w, d, f, opaque, version, NULL)))
                 return false;
             op++;
             continue;
@@ -1582,6 +1583,15 @@ static bool plan_marks(const VmsIn *in, const Plan *p, const PlanOp *seg, size_t
     return false;
 }
 
+/* A PLAN_ELEM field: load_field's step for its one element. */
+static bool load_one_elem(Walk *w, const VmsDesc *d, const VmsField *f, void *opaque)
+{
+    path_push(w, f->name);
+    bool ok = load_elem(w, d, f, field_base(f, opaque), f->size, 0);
+    path_pop(w);
+    return ok;
+}
+
 /* The fields of d by its plan (see "plans"), their positions in fpos. */
 static bool load_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, int version,
                       FieldPos *fp)
@@ -1591,21 +1601,12 @@ static bool load_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, in
     VmsIn *in = w->in;
     uint8_t *obj = opaque;
     for (const PlanOp *op = p->ops, *end = p->ops + p->nops; op < end;) {
-        if (op->kind == PLAN_ELEM) {
-            /* load_field's step for one element, as it would take it. */
+        if (op->kind != PLAN_SEG) {
             const VmsField *f = &d->fields[op->k0];
-            if (op->k0 < FPOS_MAX)
+            if (op->kind == PLAN_ELEM && op->k0 < FPOS_MAX)
                 fpos[op->k0] = in->pos;
-            path_push(w, f->name);
-            bool ok = load_elem(w, d, f, field_base(f, opaque), f->size, 0);
-            path_pop(w);
-            if (!ok)
-                return false;
-            op++;
-            continue;
-        }
-        if (op->kind == PLAN_FIELD) {
-            if (!load_one(w, d, &d->fields[op->k0], op->k0, opaque, version, fp))
+            if (!(op->kind == PLAN_ELEM ? load_one_elem(w, d, f, opaque)
+                                        : load_one(w, d, f, op->k0, opaque, version, fp)))
                 return false;
             op++;
             continue;
