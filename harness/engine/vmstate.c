@@ -1173,11 +1173,15 @@ static bool save_field(Walk *w, const VmsDesc *d, const VmsField *f, void *opaqu
         }
         json_field_name(d, f, jname, sizeof(jname));
     } else if (fast_array_ok(w, f, base, n, size)) {
-        size_t start = w->out->len;
-        if (!vms_out_zeros(w->out, (size_t)n * size))
-            return fail_limit(w, start);
-        swap_be(w->out->buf + start, base, n, size);
-        return true;
+        /* Only with room: otherwise the elements one by one grow the
+         * output, or fail at the element that does not fit (named with
+         * its index), as the general path does. */
+        uint8_t *dst = vms_out_room(w->out, (size_t)n * size);
+        if (dst) {
+            swap_be(dst, base, n, size);
+            vms_out_advance(w->out, (size_t)n * size);
+            return true;
+        }
     }
 
     for (uint32_t i = 0; i < n; i++) {
