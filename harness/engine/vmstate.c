@@ -11,6 +11,10 @@
  * pairs pointing at static strings; it is only turned into text when an
  * error is reported or a map span is recorded, so the plain save/load path
  * allocates nothing and formats nothing.
+ *
+ * A walk that nothing watches follows its description's compiled plan
+ * (see "plans"; docs/design.md): runs of plain fields in one bounds check,
+ * every other field through this same general walk.
  */
 #include "vmstate.h"
 #include "members.h"

@@ -1,15 +1,18 @@
 /*
  * test_fast_walk.c - the walker's fast path agrees with its general path.
  *
- * The engine moves plain integer fields without the general path when
- * nothing watches the walk (vmstate.c, "fast paths"); a leaf observer turns
- * the fast path off. So two machines of one board, one with a no-op
+ * The engine moves plain fields without the general path when nothing
+ * watches the walk: by the description's compiled plan where the walk has
+ * one (a registry's: vmstate.c, "plans"), else field by field (vmstate.c,
+ * "fast paths"); a leaf observer turns both off. So two machines of one board, one with a no-op
  * observer, must load every stream alike (the same outcome, the same
  * one-line error) and then save the same bytes. Streams: every file under
  * corpus/ (whole streams, and section bodies, which are also loaded into
  * every section of the default machine directly), each also cut short and
  * with one byte flipped at spread offsets; and the default machine saved
- * at several points of the `all` workload.
+ * at several points of the `all` workload. Every save is also made into
+ * outputs bounded below its length, where plans find no room and hand
+ * over to the general path: the same error line.
  */
 #include <dirent.h>
 #include <setjmp.h>
