@@ -461,6 +461,7 @@ static bool load_full_section(Loader *L, size_t tpos)
         return vms_stream_fail(L->err, VMS_ERR_DUPLICATE, idstr, inst, tpos,
                            "section '%s' %u appears twice", idstr, inst);
     L->seen[idx] = 1;
+    s->loaded = true;
     const VmsDesc *d = s->vmsd;
     if (ver > (uint32_t)d->version_id || (int64_t)ver < d->minimum_version_id)
         return vms_stream_fail(L->err, VMS_ERR_VERSION, idstr, inst, vpos,
@@ -521,6 +522,7 @@ static bool load_ram_chunk(Loader *L, size_t tpos, uint8_t type)
                                "ram section started twice");
         L->ram_state = RAM_STARTED;
         L->ram_sid = sid;
+        L->r->ram->loaded = true;
     } else {
         if (!vms_in_be32(in, &sid))
             return truncated(L, VMS_RAM_IDSTR, 0, "a section header");

@@ -69,6 +69,7 @@ typedef struct VmsRam {
     uint64_t size;              /* a multiple of page_size */
     uint32_t page_size;         /* a power of two */
     uint32_t section_id;        /* the id our streams give the section */
+    bool loaded;                /* as VmsSection.loaded: a load began its section */
 } VmsRam;
 
 bool vms_ram_start(const VmsRam *ram, VmsOut *out);
@@ -99,6 +100,10 @@ typedef struct VmsSection {
      * (type, section id, counted idstr, instance id), hdr_len bytes. */
     uint8_t hdr[1 + 4 + 1 + 80 + 4];
     uint8_t hdr_len;
+    /* Set by vms_load when it begins a record of this section (its body
+     * may be partly loaded even if the load then fails); never cleared by
+     * the engine: the caller clears it to learn what the next load reached. */
+    bool loaded;
 } VmsSection;
 
 typedef struct VmsRegistry {

@@ -189,7 +189,8 @@ bool dev_mem_write(Device *dev, uint32_t addr, const void *buf, size_t len);
  * dev_mark_dirty, on every path (MMIO, timers, DMA into it, load hooks);
  * the machine marks all of it when it zeroes it (every reset: power-on and
  * system, but not mach_reset_keep_ram, which keeps it as it keeps SRAM)
- * or a load replaces it. So the device's reset hook must not touch it.
+ * or a load reaches its section (the section of the part it is, or of
+ * the part it lies in). So the device's reset hook must not touch it.
  * When the buffer is exactly a section of its own (registered with
  * dev_register_section, opaque = buf, size = size), a stream may leave that
  * section out (VmsSaveOpts.omit_set) and a destination keep the buffer

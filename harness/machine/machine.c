@@ -224,12 +224,6 @@ void mach_mark_tracked(Machine *m, size_t k, size_t off, size_t len)
 
 void mach_mark_dirty(Machine *m, uint32_t off, size_t len) { mach_mark_tracked(m, 0, off, len); }
 
-/* All tracked memory replaced (a load): every page marked. */
-static void mark_all_tracked(Machine *m)
-{
-    for (size_t k = 0; k < m->n_mem; k++)
-        memset(m->mem[k].dirty, 1, m->mem[k].n_pages);
-}
 
 /* Tracked memory may change where its log cannot see it: the next zeroing
  * zeroes all of it. */
@@ -945,20 +939,49 @@ bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
     return vms_save(&mach_touch(m)->reg, out, opts, err);
 }
 
-/* The load itself, onto a machine at power-on (SRAM zeroed or kept);
- * every failure ends at power-on. */
-static bool load_from_power_on(Machine *m, const void *buf, size_t len, VmsError *err, bool ram_replaced)
+/* After a load, however it ended: all of every tracked buffer the walk of
+ * a section it began may have written counts as written (marked dirty:
+ * the readers see it, the next zeroing zeroes it). A buffer that is a part
+ * of its own is written only by its section's walk, a buffer inside a
+ * larger part by that part's, SRAM also by the RAM section. Hooks write
+ * tracked memory only through paths that mark it (dev_mark_dirty,
+ * mach_mem_write), so a section the load never reached leaves its buffer
+ * alone: a fuzz input without the disk image does not cost a zeroing of
+ * the image at the next reset. The marks are cleared for the next load. */
+static void mark_loaded_tracked(Machine *m)
 {
-    /* The stream may carry any tracked memory (SRAM in pages too). */
-    if (vms_load(mach_registry(m), buf, len, err)) {
+    for (size_t i = 0; i < m->reg.n; i++) {
+        if (!m->reg.sec[i].loaded)
+            continue;
+        m->reg.sec[i].loaded = false;
+        const uint8_t *st = m->shadows[i].state;        /* sections and shadows share indices */
+        for (size_t k = 0; k < m->n_mem; k++) {
+            MachMemLog *l = &m->mem[k];
+            if (l->part == i ||
+                (l->part == SIZE_MAX && st < l->buf + l->size && l->buf < st + m->shadows[i].size))
+                memset(l->dirty, 1, l->n_pages);
+        }
+    }
+    if (m->ram.loaded) {
+        m->ram.loaded = false;
+        memset(m->mem[0].dirty, 1, m->mem[0].n_pages);
+    }
+}
+
+/* The load itself, onto a machine at power-on (tracked memory zeroed or
+ * kept); every failure ends at power-on. */
+static bool load_from_power_on(Machine *m, const void *buf, size_t len, VmsError *err)
+{
+    /* Not through mach_registry, which counts as writing all tracked
+     * memory: mark_loaded_tracked counts what the load reached. */
+    bool loaded = vms_load(&mach_touch(m)->reg, buf, len, err);
+    mark_loaded_tracked(m);
+    if (loaded) {
         /* Sections a stream leaves out keep their reset state, so checks
          * that span sections run again once everything is in. */
         VmsMsg why = { "" };
-        if (cpu_loaded_state_ok(m->cpu, &why)) {
-            if (ram_replaced)
-                mark_all_tracked(m);    /* replaced wholesale (the dirty log) */
+        if (cpu_loaded_state_ok(m->cpu, &why))
             return true;
-        }
         vms_error_clear(err);
         err->cls = VMS_ERR_VALIDATE;
         err->offset = len;
@@ -977,14 +1000,14 @@ bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err)
 {
     if (!m->at_power_on)
         mach_reset(m);
-    return load_from_power_on(m, buf, len, err, true);
+    return load_from_power_on(m, buf, len, err);
 }
 
 bool mach_load_keep_ram(Machine *m, const void *buf, size_t len, VmsError *err)
 {
     if (!m->at_reset)
         mach_reset_keep_ram(m);
-    return load_from_power_on(m, buf, len, err, false);
+    return load_from_power_on(m, buf, len, err);
 }
 
 size_t mach_sram_section(const Machine *m) { return m->sram_sec; }

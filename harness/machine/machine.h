@@ -176,14 +176,17 @@ bool mach_desc_overrides(Machine *m, const char *const *overrides, size_t n_over
 
 /* Whole-machine save and load. A load starts from power-on (it resets first,
  * unless nothing has touched the machine since the last reset) and returns
- * there on failure. */
+ * there on failure. It counts as writing (dirty log, next zeroing) all of
+ * each piece of tracked memory whose section it began to load, even if
+ * it failed there, and no other. */
 bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err);
 bool mach_load(Machine *m, const void *buf, size_t len, VmsError *err);
 /* Load a stream that carries no tracked memory (saved with the sections of
  * SRAM and of every device buffer with a part, mach_tracked_part, left out:
  * VmsSaveOpts.omit_set) onto that memory as it is: mach_reset_keep_ram
  * (unless nothing touched the machine since its last reset), then the
- * load; pages are marked only where a hook wrote them. On failure
+ * load; pages are marked only where a hook wrote them (or, for a stream
+ * that carries tracked memory after all, all of what it reached). On failure
  * the machine goes to power-on (memory zeroed), as mach_load's does. */
 bool mach_load_keep_ram(Machine *m, const void *buf, size_t len, VmsError *err);
 /* The index of the SRAM section (and shadow part) in registration order. */

@@ -40,9 +40,10 @@ typedef struct MachMemLog {
     /* Per page: possibly non-zero since the memory was last zeroed (every
      * power-on reset; device memory also at a system reset), which zeroes
      * only these and the pages `dirty` still holds. Set by every fold of
-     * `dirty`, and for all pages wherever the memory can change outside the
-     * log: a load, a pointer handed out to it (mach_registry, mach_ram,
-     * its part's shadow, its owner's mach_device_state). */
+     * `dirty` (a load marks `dirty` for the memory of the sections it
+     * reached), and for all pages wherever the memory can change outside
+     * the log: a pointer handed out to it (mach_registry, mach_ram, its
+     * part's shadow, its owner's mach_device_state). */
     uint8_t *unzeroed;
 } MachMemLog;
 

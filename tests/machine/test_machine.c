@@ -973,6 +973,100 @@ static void machine_power_on_zeroes_written_device_pages(void **state)
     mach_free(fresh);
 }
 
+/* A load counts as writing only the tracked memory of the sections it
+ * began, even when it fails inside one: after a stream without the disk
+ * image and SRAM sections, the next power-on reset leaves both alone (a
+ * byte planted behind the log's back survives it, and the log shows no
+ * image page); after a stream with the image, whole or cut inside it, the
+ * image is zeroed; after one cut before it, not. SRAM sent as the
+ * iterative RAM section (a pre-copy) counts as written too. */
+static void save_opts(Machine *src, VmsOut *out, const VmsSaveOpts *o)
+{
+    VmsError err;
+    vms_out_init(out, 0);
+    if (!mach_save(src, out, o, &err))
+        fail_msg("save: %s", err.msg);
+}
+
+static void machine_load_marks_reached_memory(void **state)
+{
+    Machine *fresh = boot(BOARD_DEFAULT, "all");
+    Machine *m = boot(BOARD_DEFAULT, "all");
+    Machine *src = boot(BOARD_DEFAULT, "all");
+    size_t part = mach_tracked_part(m, 1), n = mach_n_shadows(m), sram_sec = mach_sram_section(m);
+    size_t size = mach_shadow(m, part)->size, pages = mach_tracked_pages(m, 1);
+    uint8_t *img = mach_shadow(m, part)->state, *sram = mach_shadow(m, sram_sec)->state;
+    const size_t planted = 12 * MACH_PAGE_SIZE, sram_planted = 5 * MACH_PAGE_SIZE + 1;
+    VmsError err;
+    mach_run(src, 3000000);
+
+    /* The streams: whole (with where each record starts), and without
+     * the image and SRAM. */
+    size_t *start = calloc(n + 1, sizeof(*start));
+    bool *omit = calloc(n, sizeof(*omit));
+    assert_non_null(start);
+    assert_non_null(omit);
+    omit[part] = omit[sram_sec] = true;
+    VmsOut s, bare;
+    save_opts(src, &s, &(VmsSaveOpts){ .no_vmdesc = true, .sec_start = start });
+    save_opts(src, &bare, &(VmsSaveOpts){ .no_vmdesc = true, .omit_set = omit });
+    size_t end = start[n];      /* the image's record ends where the next one starts */
+    for (size_t i = part + 1; i < n && end == start[n]; i++)
+        if (start[i] != SIZE_MAX)
+            end = start[i];
+    assert_true(start[part] != SIZE_MAX && end - start[part] > 64);
+
+    mach_reset(m);
+    int r = mach_dirty_reader_new(m);
+    mach_dirty_sync_tracked(m, r, 1, NULL, 0);
+    img[planted] = 0x77;
+    sram[sram_planted] = 0x66;
+    assert_true(mach_load(m, bare.buf, bare.len, &err));
+    assert_int_equal(mach_dirty_sync_tracked(m, r, 1, NULL, 0), 0);
+    mach_reset(m);
+    assert_int_equal(img[planted], 0x77);
+    assert_int_equal(sram[sram_planted], 0x66);
+    sram[sram_planted] = 0;
+
+    assert_false(mach_load(m, s.buf, start[part] - 1, &err));      /* cut before the image */
+    assert_int_equal(img[planted], 0x77);
+    assert_false(mach_load(m, s.buf, (start[part] + end) / 2, &err)); /* cut inside it */
+    for (size_t i = 0; i < size; i++)
+        if (img[i])
+            fail_msg("a load cut inside the image left byte %zu at 0x%02x", i, img[i]);
+    assert_zeroed(m, fresh, img, size, "a load cut inside the image");
+
+    mach_dirty_sync_tracked(m, r, 1, NULL, 0);
+    img[planted] = 0x77;
+    assert_true(mach_load(m, s.buf, s.len, &err));
+    assert_int_equal(mach_dirty_sync_tracked(m, r, 1, NULL, 0), pages);
+    assert_zeroed(m, fresh, img, size, "a load with the image");
+
+    /* SRAM in pages, then everything else: a pre-copy's stream. */
+    VmsOut pre;
+    vms_out_init(&pre, 0);
+    VmsRam *ram = mach_ram(src);
+    uint8_t all[64];
+    memset(all, 0xff, sizeof(all));
+    assert_true(ram->size / ram->page_size <= 8 * sizeof(all));
+    assert_true(vms_save_begin(mach_registry(src), &pre, &err) && vms_ram_start(ram, &pre) &&
+                vms_ram_pages(ram, &pre, all, true) &&
+                vms_save_end(mach_registry(src), &pre,
+                             &(VmsSaveOpts){ .no_vmdesc = true, .omit_set = mach_omit_sram(src) }, &err));
+    assert_true(mach_load(m, pre.buf, pre.len, &err));
+    assert_memory_equal(sram, ram->mem, ram->size);
+    assert_power_on(m, fresh, "a load of SRAM as the RAM section");
+
+    vms_out_free(&s);
+    vms_out_free(&bare);
+    vms_out_free(&pre);
+    free(start);
+    free(omit);
+    mach_free(src);
+    mach_free(m);
+    mach_free(fresh);
+}
+
 /* Device memory with a dirty log (dev_track_memory): the device's marks
  * reach the readers, a keep-reset keeps it and marks nothing, a power-on
  * reset zeroes it and marks it all. The default board's disk image is one. */
@@ -1082,6 +1176,7 @@ int main(void)
         cmocka_unit_test(machine_load_keep_ram_resets_once),
         cmocka_unit_test(machine_power_on_zeroes_written_pages),
         cmocka_unit_test(machine_power_on_zeroes_written_device_pages),
+        cmocka_unit_test(machine_load_marks_reached_memory),
         cmocka_unit_test(machine_tracked_memory),
         cmocka_unit_test(machine_page_writer),
     };
