@@ -143,6 +143,13 @@ Machine *fz_machine_new(const char *const *ov, size_t n_ov)
     return m;
 }
 
+/* The bytes vms_error_format copies as they are: printable ASCII but the
+ * backslash (escape_into writes every other byte as \xNN). */
+#define VERBATIM " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`" \
+                 "abcdefghijklmnopqrstuvwxyz{|}~"
+
+static bool verbatim(const char *s) { return !s[strspn(s, VERBATIM)]; }
+
 void fz_check_rejected(const char *target, const VmsError *e)
 {
     char line[512];
@@ -150,6 +157,13 @@ void fz_check_rejected(const char *target, const VmsError *e)
         fz_finding(target, "load failed without an error class");
     if (!e->msg[0])
         fz_finding(target, "load failed (%s) without a message", vms_error_class_name(e->cls));
+    /* Section, field and message made only of bytes the formatting copies
+     * as they are, inside its fixed one-line template, cannot make a line
+     * break: most errors. Only the others (bytes it must escape) are
+     * formatted and looked at, which spares most rejected inputs four
+     * snprintf calls under ASan. */
+    if (verbatim(e->section) && verbatim(e->field) && verbatim(e->msg))
+        return;
     int n = vms_error_format(e, line, sizeof(line));
     if (n <= 0 || strchr(line, '\n'))
         fz_finding(target, "load error does not format as one line: '%s'", line);

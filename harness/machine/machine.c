@@ -255,7 +255,7 @@ uint64_t mach_dirty_pages_total(const Machine *m) { return m->dirty_total; }
 
 /* The first page at or after p whose byte in map (n_pages bytes) is set,
  * or n_pages: eight clear bytes are skipped at once. */
-static size_t next_set(const uint8_t *map, size_t n_pages, size_t p)
+MACH_NO_COVERAGE static size_t next_set(const uint8_t *map, size_t n_pages, size_t p)
 {
     for (; p + 8 <= n_pages; p += 8) {
         uint64_t w;
@@ -270,7 +270,7 @@ static size_t next_set(const uint8_t *map, size_t n_pages, size_t p)
 
 /* Every reader gets the pages written since any reader last synced; so
  * does the next zeroing (`unzeroed`). */
-static void fold_dirty(Machine *m, MachMemLog *l)
+MACH_NO_COVERAGE static void fold_dirty(Machine *m, MachMemLog *l)
 {
     for (size_t p = 0; (p = next_set(l->dirty, l->n_pages, p)) < l->n_pages; p++) {
         l->dirty[p] = 0;
@@ -480,14 +480,14 @@ void mach_set_reset_observer(Machine *m, MachResetObserver *fn, void *opaque)
     m->reset_obs_opaque = opaque;
 }
 
-static void observe_reset(Machine *m, const char *part, bool after)
+MACH_NO_COVERAGE static void observe_reset(Machine *m, const char *part, bool after)
 {
     if (m->reset_obs)
         m->reset_obs(m->reset_obs_opaque, part, after);
 }
 
 /* Core and devices to their reset state; memory and time are left alone. */
-static void reset_core_and_devices(Machine *m)
+MACH_NO_COVERAGE static void reset_core_and_devices(Machine *m)
 {
     m->quiet = true;
     disarm_all_timers(&m->ms.clock);
@@ -507,23 +507,41 @@ static void reset_core_and_devices(Machine *m)
     m->quiet = false;
 }
 
+/* The first page at or after p whose byte is set in `a` or in `b` (want
+ * set) or clear in both (want clear), or n_pages; eight pages at a time
+ * where they all go the other way (a word of the two maps OR'ed has no
+ * zero byte, or is zero). */
+MACH_NO_COVERAGE static size_t next_either(const uint8_t *a, const uint8_t *b, size_t n_pages, size_t p,
+                                           bool want_set)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    for (; p + 8 <= n_pages; p += 8) {
+        uint64_t wa, wb;
+        memcpy(&wa, a + p, sizeof(wa));
+        memcpy(&wb, b + p, sizeof(wb));
+        uint64_t w = wa | wb;
+        if (want_set ? w != 0 : ((w - ones) & ~w & highs) != 0)
+            break;
+    }
+    while (p < n_pages && (a[p] || b[p]) != want_set)
+        p++;
+    return p;
+}
+
 /* Zero tracked memory from `from` on, but only the pages written since
  * each was last zeroed: the rest are zero already. Then every page counts
  * as written for the logs' readers (the memory was replaced), but not for
  * the next zeroing. */
-static void zero_tracked(Machine *m, size_t from)
+MACH_NO_COVERAGE static void zero_tracked(Machine *m, size_t from)
 {
     for (size_t k = from; k < m->n_mem; k++) {
         MachMemLog *l = &m->mem[k];
-        for (size_t p = 0; p < l->n_pages;) {
-            size_t end = p;     /* a run of pages to zero: one memset */
-            while (end < l->n_pages && (l->dirty[end] || l->unzeroed[end]))
-                end++;
-            if (end > p) {
-                size_t off = p << MACH_PAGE_BITS, to = end << MACH_PAGE_BITS;
-                memset(l->buf + off, 0, (to < l->size ? to : l->size) - off);
-            }
-            p = end + 1;        /* page `end` is zero already */
+        size_t p = 0;
+        while ((p = next_either(l->dirty, l->unzeroed, l->n_pages, p, true)) < l->n_pages) {
+            size_t end = next_either(l->dirty, l->unzeroed, l->n_pages, p, false);
+            size_t off = p << MACH_PAGE_BITS, to = end << MACH_PAGE_BITS;
+            memset(l->buf + off, 0, (to < l->size ? to : l->size) - off);   /* a run: one memset */
+            p = end;
         }
         for (unsigned r = 0; r < m->n_readers; r++)
             memset(l->reader_map[r], 1, l->n_pages);
@@ -948,7 +966,7 @@ bool mach_save(Machine *m, VmsOut *out, const VmsSaveOpts *opts, VmsError *err)
  * mach_mem_write), so a section the load never reached leaves its buffer
  * alone: a fuzz input without the disk image does not cost a zeroing of
  * the image at the next reset. The marks are cleared for the next load. */
-static void mark_loaded_tracked(Machine *m)
+MACH_NO_COVERAGE static void mark_loaded_tracked(Machine *m)
 {
     for (size_t i = 0; i < m->reg.n; i++) {
         if (!m->reg.sec[i].loaded)
