@@ -16,7 +16,9 @@
  * coverage feedback, so libFuzzer neither counts their edges nor traces
  * their comparisons, page by page, at every reset. ASan still checks them. */
 #if defined(__clang__)
-#define MACH_NO_COVERAGE __attribute__((no_sanitize("coverage")))
+/* noinline: inlined into an instrumented caller, the body would be
+ * instrumented after all. */
+#define MACH_NO_COVERAGE __attribute__((no_sanitize("coverage"), noinline))
 #else
 #define MACH_NO_COVERAGE
 #endif
