@@ -110,19 +110,25 @@ void dev_member_set(const DevMember *mb, void *obj, size_t i, int64_t v)
     memcpy(p, &w, dev_elem_size(mb->elem));
 }
 
+bool dev_member_in_range(const DevMember *mb, const void *obj, size_t *index)
+{
+    for (size_t i = 0, n = dev_member_count(mb); i < n; i++) {
+        int64_t v = dev_member_get(mb, obj, i);
+        if (v < mb->lo || v > mb->hi) {
+            *index = i;
+            return false;
+        }
+    }
+    return true;
+}
+
 bool dev_members_in_range(const DevMember *members, const void *obj, const DevMember **bad,
                           size_t *index)
 {
     for (const DevMember *mb = members; mb && mb->name; mb++) {
-        if (!mb->ranged)
-            continue;
-        for (size_t i = 0; i < dev_member_count(mb); i++) {
-            int64_t v = dev_member_get(mb, obj, i);
-            if (v < mb->lo || v > mb->hi) {
-                *bad = mb;
-                *index = i;
-                return false;
-            }
+        if (mb->ranged && !dev_member_in_range(mb, obj, index)) {
+            *bad = mb;
+            return false;
         }
     }
     return true;

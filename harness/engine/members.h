@@ -85,6 +85,9 @@ size_t dev_member_count(const DevMember *mb);
 int64_t dev_member_get(const DevMember *mb, const void *obj, size_t i);
 /* Store v, truncated to the element's width (an out-of-range probe). */
 void dev_member_set(const DevMember *mb, void *obj, size_t i, int64_t v);
+/* Whether every element of ranged member mb of obj is in its declared
+ * range; false with *index set at the first that is not. */
+bool dev_member_in_range(const DevMember *mb, const void *obj, size_t *index);
 /* The first ranged member element of obj outside its declared range:
  * false with *bad and *index set, true when every one is in range. */
 bool dev_members_in_range(const DevMember *members, const void *obj, const DevMember **bad,

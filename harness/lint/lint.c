@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vclock.h"
@@ -261,6 +262,42 @@ bool lint_loaded_in_range(Machine *m, LintFinding *f)
         }
     }
     return true;
+}
+
+void lint_ranges_init(LintRanges *r, const MachShadow *const *parts, size_t n_parts)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < n_parts; i++)
+        for (const DevMember *mb = parts[i]->members; mb && mb->name; mb++)
+            n += mb->ranged;
+    r->n = 0;
+    r->at = malloc((n ? n : 1) * sizeof(*r->at));
+    if (!r->at)
+        abort();
+    for (size_t i = 0; i < n_parts; i++)
+        for (const DevMember *mb = parts[i]->members; mb && mb->name; mb++)
+            if (mb->ranged)
+                r->at[r->n++] = (LintRanged){ parts[i], mb };
+}
+
+bool lint_ranges_hold(const LintRanges *r, LintFinding *f)
+{
+    for (size_t k = 0; k < r->n; k++) {
+        const LintRanged *rg = &r->at[k];
+        size_t index;
+        if (!dev_member_in_range(rg->member, rg->part->state, &index)) {
+            range_finding(f, rg->part, rg->member, index, dev_member_get(rg->member, rg->part->state, index));
+            return false;
+        }
+    }
+    return true;
+}
+
+void lint_ranges_free(LintRanges *r)
+{
+    free(r->at);
+    r->at = NULL;
+    r->n = 0;
 }
 
 /* Whether element type e can hold v (the probe skips values it cannot). */

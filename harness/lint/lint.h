@@ -72,4 +72,21 @@ size_t lint_probe_machine(Machine *m, LintSink *sink, void *opaque);
  * a ranged member of m holds a value outside its range. */
 bool lint_loaded_in_range(Machine *m, LintFinding *f);
 
+/* The same check for a caller that checks after every load (the stress
+ * loop): the ranged members of a machine's parts, found once from the
+ * parts' pointers (mach_shadow, looked up once), so that each check reads
+ * only those members and hands out no pointer again. */
+typedef struct LintRanged {
+    const MachShadow *part;
+    const DevMember *member;
+} LintRanged;
+typedef struct LintRanges {
+    LintRanged *at;
+    size_t n;
+} LintRanges;
+/* parts: n_parts pointers, mach_shadow(m, i) in order; they must outlive r. */
+void lint_ranges_init(LintRanges *r, const MachShadow *const *parts, size_t n_parts);
+bool lint_ranges_hold(const LintRanges *r, LintFinding *f);
+void lint_ranges_free(LintRanges *r);
+
 #endif

@@ -468,6 +468,7 @@ struct LoopTwin {
     PartSpans spans;            /* every part's compared bytes */
     const MachShadow **parts[3];    /* A's, B's, p's parts (Parts) */
     Snapshot snap;
+    LintRanges ranges;          /* B's ranged members, checked after each load */
     LoopOrder order;            /* B's load order (cfg->permute) */
     bool loading;               /* the checkpoint in progress got to B's load */
     OpRec *ops;
@@ -558,6 +559,7 @@ void loop_twin_free(LoopTwin *t)
     vms_out_free(&t->live);
     free(t->snap.buf);
     spans_free(&t->spans);
+    lint_ranges_free(&t->ranges);
     for (int w = 0; w < 3; w++)
         free(t->parts[w]);
     free(t->inc_skip);
@@ -610,6 +612,7 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
         for (size_t i = 0; i < t->spans.n_parts; i++)
             t->parts[w][i] = mach_shadow(m, i);
     }
+    lint_ranges_init(&t->ranges, t->parts[1], t->spans.n_parts);
     t->inc_skip = calloc(mach_n_shadows(t->a), sizeof(*t->inc_skip));
     t->n_mem = mach_n_tracked(t->a);
     t->mem = calloc(t->n_mem, sizeof(*t->mem));
@@ -812,7 +815,7 @@ static void probe_sink(void *opaque, const LintFinding *lf)
 static bool ranges_hold(LoopTwin *t, LoopFinding *f)
 {
     LintFinding lf;
-    if (!lint_loaded_in_range(t->b, &lf)) {
+    if (!lint_ranges_hold(&t->ranges, &lf)) {
         range_finding(f, &lf);
         return false;
     }
