@@ -337,8 +337,10 @@ static bool shadows_equal_but(const PartSpans *ps, Parts a, Parts b, const bool 
     return true;
 }
 
-/* A copy of every part's compared bytes, at the part's own offsets (the
- * bytes between spans are zero), to prove a save changed nothing. */
+/* A copy of every part's compared bytes, at the part's own offsets, to
+ * prove a save changed nothing. Each part's bytes from its first span to
+ * the end of its last are copied in one go: only the spans are ever
+ * compared (part_equal, and members_equal to name a difference). */
 typedef struct Snapshot {
     uint8_t *buf;
     size_t cap;
@@ -358,10 +360,11 @@ static void snapshot_take(Snapshot *s, const PartSpans *ps, Parts m, const bool 
     for (size_t i = 0; i < ps->n_parts; i++) {
         if (skip && skip[i])
             continue;
-        uint8_t *p = s->buf + ps->at[i];
-        const uint8_t *st = m[i]->state;
-        for (size_t k = ps->first[i]; k < ps->first[i + 1]; k++)
-            memcpy(p + ps->span[k].off, st + ps->span[k].off, ps->span[k].len);
+        size_t k0 = ps->first[i], k1 = ps->first[i + 1];
+        if (k0 == k1)
+            continue;
+        size_t lo = ps->span[k0].off, hi = ps->span[k1 - 1].off + ps->span[k1 - 1].len;
+        memcpy(s->buf + ps->at[i] + lo, (const uint8_t *)m[i]->state + lo, hi - lo);
     }
 }
 
