@@ -18,6 +18,7 @@
  */
 #include "vmstate.h"
 #include "members.h"
+#include "vclock.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -706,13 +707,21 @@ static inline bool load_fast(VmsIn *in, const VmsField *f, void *opaque, int ver
  *   PLAN_FIELD  field k0 takes the general path, whatever it is;
  *   PLAN_ELEM   field k0 is one element (a struct, behind a pointer or not,
  *               or a leaf of another codec): the general path's element
- *               step (save_elem, load_elem) without its count and size.
+ *               step (save_elem, load_elem) without its count and size;
+ *   PLAN_PUSH   (save) the copies that follow, up to the matching
+ *               PLAN_POP, are of the object the pointer at `offset` points
+ *               to (a struct or timer behind a pointer); a NULL pointer,
+ *               which the general path sends as the marker byte, hands the
+ *               whole segment to the general path.
  * A field is planned as copies when the per-field fast path would move it
  * (fast_count and put_width/get_width), or when it is a struct or fixed
  * struct array, in the struct itself, whose child description has no hooks
  * for the direction, no subsections and only such fields (flattened: the
- * child's copies repeat at the element stride). A field absent by version
- * alone sends nothing and is left out. Anything else is a PLAN_FIELD.
+ * child's copies repeat at the element stride). On save also a struct
+ * behind a pointer with such a child (PLAN_PUSH, its copies, PLAN_POP) and
+ * a timer, inline or behind a pointer (PLAN_TIMER_WIDTH: its deadline as
+ * put_timer writes it). A field absent by version alone sends nothing and
+ * is left out. Anything else is a PLAN_FIELD.
  *
  * A segment runs only when it will succeed: room for all its bytes in the
  * output, or all its bytes in the input and no subsection mark (0x05)
@@ -722,13 +731,14 @@ static inline bool load_fast(VmsIn *in, const VmsField *f, void *opaque, int ver
  * same bytes or reports the failure as it always has. So a plan never
  * reports anything, and moves exactly what the general path would move.
  */
-enum { PLAN_SEG = 1, PLAN_COPY, PLAN_FIELD, PLAN_ELEM };
+enum { PLAN_SEG = 1, PLAN_COPY, PLAN_FIELD, PLAN_ELEM, PLAN_PUSH, PLAN_POP };
 enum { PLAN_MAX_OPS = 4096, PLAN_MAX_DEPTH = 8 };
 #define PLAN_NOPOS UINT32_MAX
 
 typedef struct PlanOp {
     uint8_t kind;
-    uint8_t width;          /* COPY: 1, 2, 4 or 8, or PLAN_BOOL_WIDTH */
+    uint8_t width;          /* COPY: 1, 2, 4 or 8, PLAN_BOOL_WIDTH or PLAN_TIMER_WIDTH;
+                             * SEG: 1 when it holds PLAN_PUSH */
     uint32_t count;         /* COPY: values; SEG: copies that follow */
     size_t offset;          /* COPY: struct offset; SEG: wire bytes */
     uint32_t k0, k1;        /* SEG: fields [k0, k1); FIELD: k0 */
@@ -766,6 +776,9 @@ static PlanOp *plan_op(Plan *p)
 
 /* Copies of bools: a byte each, 0 or 1 (as put_bool and get_bool). */
 #define PLAN_BOOL_WIDTH 0x81
+/* (save) Copies of VTimers: each deadline as eight bytes, -1 when not
+ * armed (as put_timer). */
+#define PLAN_TIMER_WIDTH 0x88
 
 static bool plan_copy(Plan *p, size_t offset, uint32_t n, size_t width)
 {
@@ -774,7 +787,7 @@ static bool plan_copy(Plan *p, size_t offset, uint32_t n, size_t width)
     if (n == 0)
         return true;
     seg->offset += (size_t)n * bytes;
-    if (last->kind == PLAN_COPY && last->width == width &&
+    if (last->kind == PLAN_COPY && last->width == width && width != PLAN_TIMER_WIDTH &&
         last->offset + (size_t)last->count * bytes == offset) {
         last->count += n;
         return true;
@@ -804,6 +817,20 @@ static bool plan_peek(Plan *p)
     return true;
 }
 
+/* (save) The copies that follow are of the object behind the pointer at
+ * struct offset `offset` (PLAN_PUSH), or again of the object before it
+ * (PLAN_POP). */
+static bool plan_frame(Plan *p, uint8_t kind, size_t offset)
+{
+    PlanOp *op = plan_op(p);
+    if (!op)
+        return false;
+    *op = (PlanOp){ .kind = kind, .offset = offset };
+    p->ops[p->seg].count++;
+    p->ops[p->seg].width = 1;
+    return true;
+}
+
 /* Whether child description d may be flattened into its parent's plan. */
 static bool plan_child_ok(const Plan *p, const VmsDesc *d)
 {
@@ -819,11 +846,33 @@ static bool plan_child_ok(const Plan *p, const VmsDesc *d)
  * to the open segment; false when it cannot be (then the caller undoes
  * what was appended and plans the field for the general path).
  */
+static bool plan_field(Plan *p, const VmsField *f, size_t base, int depth);
+
+/* The fields of child description c of an object at struct offset `at`. */
+static bool plan_child(Plan *p, const VmsDesc *c, size_t at, int depth)
+{
+    for (const VmsField *g = c->fields; g && !(g->flags & VMS_END); g++) {
+        if (g->flags & VMS_MUST_EXIST)
+            return false;
+        if (!g->field_exists && g->version_id > c->version_id)
+            continue;
+        if (!plan_field(p, g, at, depth + 1))
+            return false;
+    }
+    return true;
+}
+
 static bool plan_field(Plan *p, const VmsField *f, size_t base, int depth)
 {
     if (f->field_exists || f->validate)
         return false;
     uint32_t flags = f->flags;
+    if (!p->load && f->info == &vms_info_timer && (flags == 0 || flags == VMS_POINTER)) {
+        if (flags == 0)
+            return plan_copy(p, base + f->offset, 1, PLAN_TIMER_WIDTH);
+        return f->size && plan_frame(p, PLAN_PUSH, base + f->offset) &&
+               plan_copy(p, 0, 1, PLAN_TIMER_WIDTH) && plan_frame(p, PLAN_POP, 0);
+    }
     if (!(flags & ~(uint32_t)VMS_ARRAY)) {
         uint32_t n = (flags & VMS_ARRAY) ? f->num : 1;
         if (f->info == &vms_info_bool && f->size == sizeof(bool))
@@ -833,22 +882,18 @@ static bool plan_field(Plan *p, const VmsField *f, size_t base, int depth)
     }
     if (flags == VMS_BUFFER && f->info == &vms_info_buffer)
         return plan_copy(p, base + f->offset, (uint32_t)f->size, 1);
+    if (!p->load && flags == (VMS_STRUCT | VMS_POINTER) && f->size && depth < PLAN_MAX_DEPTH &&
+        plan_child_ok(p, f->vmsd)) {
+        return plan_frame(p, PLAN_PUSH, base + f->offset) && plan_child(p, f->vmsd, 0, depth) &&
+               plan_frame(p, PLAN_POP, 0);
+    }
     if ((flags & ~(uint32_t)VMS_ARRAY) != VMS_STRUCT || depth >= PLAN_MAX_DEPTH ||
         !plan_child_ok(p, f->vmsd))
         return false;
     const VmsDesc *c = f->vmsd;
     uint32_t n = (flags & VMS_ARRAY) ? f->num : 1;
     for (uint32_t i = 0; i < n; i++) {
-        size_t at = base + f->offset + (size_t)i * f->size;
-        for (const VmsField *g = c->fields; g && !(g->flags & VMS_END); g++) {
-            if (g->flags & VMS_MUST_EXIST)
-                return false;
-            if (!g->field_exists && g->version_id > c->version_id)
-                continue;
-            if (!plan_field(p, g, at, depth + 1))
-                return false;
-        }
-        if (!plan_peek(p))
+        if (!plan_child(p, c, base + f->offset + (size_t)i * f->size, depth) || !plan_peek(p))
             return false;
     }
     return true;
@@ -933,6 +978,7 @@ static Plan *plan_build(const VmsDesc *d, int version, bool load)
             PlanOp *seg = &p->ops[p->seg];
             size_t nops = p->nops, npeek = p->npeek, bytes = seg->offset;
             uint32_t count = seg->count, last = p->ops[p->nops - 1].count;
+            uint8_t frames = seg->width;
             if (plan_field(p, f, 0, 0)) {
                 p->frel[k] = (uint32_t)bytes;
                 plan_extend(p, k);
@@ -943,6 +989,7 @@ static Plan *plan_build(const VmsDesc *d, int version, bool load)
             seg = &p->ops[p->seg];
             seg->offset = bytes;
             seg->count = count;
+            seg->width = frames;
             seg->peek1 = (uint32_t)npeek;
             p->ops[p->nops - 1].count = last;
         }
@@ -967,8 +1014,13 @@ fail:
 
 /* One copy op on save: its values from the object to the wire at dst;
  * returns the wire position after them. */
-static inline uint8_t *plan_put(uint8_t *dst, const uint8_t *src, const PlanOp *op)
+static inline __attribute__((always_inline)) uint8_t *plan_put(uint8_t *dst, const uint8_t *src, const PlanOp *op)
 {
+    if (op->width == PLAN_TIMER_WIDTH) {
+        const VTimer *t = (const VTimer *)src;
+        vms_put_be64(dst, (uint64_t)(t->deadline < 0 ? -1 : t->deadline));
+        return dst + 8;
+    }
     if (op->width == PLAN_BOOL_WIDTH) {
         for (uint32_t i = 0; i < op->count; i++)
             dst[i] = ((const bool *)src)[i] ? 1 : 0;
@@ -1307,9 +1359,30 @@ static bool save_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, in
         }
         uint8_t *dst = vms_out_room(w->out, op->offset);
         const PlanOp *copy = op + 1, *next = copy + op->count;
-        if (dst) {
+        if (dst && op->width) {
+            /* Through pointers: a NULL one leaves the segment to the
+             * general path (it sends the marker byte instead); what was
+             * written lies beyond the output's length, so it is as if
+             * nothing had been. */
+            const uint8_t *base = obj, *frames[PLAN_MAX_DEPTH + 1];
+            int depth = 0;
+            for (; copy < next && base; copy++) {
+                if (copy->kind == PLAN_PUSH) {
+                    frames[depth++] = base;
+                    memcpy(&base, base + copy->offset, sizeof(base));
+                } else if (copy->kind == PLAN_POP) {
+                    base = frames[--depth];
+                } else {
+                    dst = plan_put(dst, base + copy->offset, copy);
+                }
+            }
+            if (copy < next)
+                dst = NULL;
+        } else if (dst) {
             for (; copy < next; copy++)
                 dst = plan_put(dst, obj + copy->offset, copy);
+        }
+        if (dst) {
             vms_out_advance(w->out, op->offset);
         } else {
             /* No room without growing: the general path grows or fails. */
