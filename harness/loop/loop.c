@@ -373,6 +373,14 @@ typedef struct Snapshot {
 
 /* Every part but those `skip` marks (NULL: none); a skipped part's bytes
  * in the snapshot are left as they were. */
+/* Part i's bytes from its first compared span to the end of its last. */
+static void part_range(const PartSpans *ps, size_t i, size_t *lo, size_t *hi)
+{
+    size_t k0 = ps->first[i], k1 = ps->first[i + 1];
+    *lo = k0 < k1 ? ps->span[k0].off : 0;
+    *hi = k0 < k1 ? ps->span[k1 - 1].off + ps->span[k1 - 1].len : 0;
+}
+
 static void snapshot_take(Snapshot *s, const PartSpans *ps, Parts m, const bool *skip)
 {
     if (ps->total > s->cap) {
@@ -385,19 +393,28 @@ static void snapshot_take(Snapshot *s, const PartSpans *ps, Parts m, const bool 
     for (size_t i = 0; i < ps->n_parts; i++) {
         if (skip && skip[i])
             continue;
-        size_t k0 = ps->first[i], k1 = ps->first[i + 1];
-        if (k0 == k1)
-            continue;
-        size_t lo = ps->span[k0].off, hi = ps->span[k1 - 1].off + ps->span[k1 - 1].len;
+        size_t lo, hi;
+        part_range(ps, i, &lo, &hi);
         memcpy(s->buf + ps->at[i] + lo, (const uint8_t *)m[i]->state + lo, hi - lo);
     }
 }
 
+/* The snapshot holds each part's whole range (snapshot_take), so one
+ * compare of the range decides when nothing in it changed, bytes between
+ * spans included (the usual case: a save changes nothing); only when
+ * something did do the spans decide (equal in the range: equal in every
+ * span; so the answer is the spans' either way). */
 static bool snapshot_equal(const Snapshot *s, const PartSpans *ps, Parts m, const bool *skip, LoopFinding *f)
 {
-    for (size_t i = 0; i < ps->n_parts; i++)
-        if (!(skip && skip[i]) && !part_equal(ps, i, m[i], s->buf + ps->at[i], m[i]->state, f))
+    for (size_t i = 0; i < ps->n_parts; i++) {
+        if (skip && skip[i])
+            continue;
+        const uint8_t *was = s->buf + ps->at[i], *now = m[i]->state;
+        size_t lo, hi;
+        part_range(ps, i, &lo, &hi);
+        if (memcmp(was + lo, now + lo, hi - lo) && !part_equal(ps, i, m[i], was, now, f))
             return false;
+    }
     return true;
 }
 
