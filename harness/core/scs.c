@@ -354,7 +354,15 @@ static bool nvic_valid(void *opaque, int version_id, VmsMsg *why)
 {
     /* Each message starts with the member at fault. */
     const NvicState *nv = opaque;
-    for (unsigned i = 0; i < 32; i++)
+    /* Eight priority bytes at a time (every save and load checks them);
+     * the byte at fault is looked for only when one is. */
+    uint64_t low = 0;
+    for (unsigned i = 0; i < sizeof(nv->ipr); i += 8) {
+        uint64_t w;
+        memcpy(&w, nv->ipr + i, 8);
+        low |= w & 0x3f3f3f3f3f3f3f3full;
+    }
+    for (unsigned i = 0; low && i < sizeof(nv->ipr); i++)
         if (nv->ipr[i] & 0x3F)
             return vms_fail(why, "ipr[%u] 0x%02x has bits below the 2 priority bits", i, nv->ipr[i]);
     if (nv->prio_svcall & 0x3F)
