@@ -838,6 +838,40 @@ static bool load_all(Cpu *cpu, const void *buf, size_t len, VmsError *err)
     return vms_in_left(&in) == 0;
 }
 
+/* The NVIC's validator names the first priority byte with bits below the
+ * two implemented ones, wherever it is among the 32 (they are checked
+ * eight at a time). */
+static void nvic_valid_names_ipr_byte(void **state)
+{
+    static const unsigned at[] = { 0, 7, 8, 21, 31 };
+    for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+        TB *tb = setup_tb();
+        CpuComponent comp[3];
+        cpu_components(tb->cpu, comp, 3);
+        NvicState *nv = comp[1].opaque;
+        memset(nv->ipr, 0xc0, sizeof(nv->ipr));
+        nv->ipr[at[k]] = 0x41;
+        if (at[k] < 31)
+            nv->ipr[31] = 0x02;     /* a later one is not the one named */
+        VmsOut out;
+        vms_out_init(&out, 1 << 16);
+        VmsError err;
+        vms_error_clear(&err);
+        VmsCtx ctx = { .err = &err, .section = comp[1].idstr };
+        assert_false(vms_save_state(&ctx, &out, comp[1].vmsd, comp[1].opaque));
+        char line[512], want[64];
+        vms_error_format(&err, line, sizeof line);
+        snprintf(want, sizeof want, "ipr[%u] 0x41 has bits below", at[k]);
+        if (!strstr(line, want))
+            fail_msg("'%s' does not name %s", line, want);
+        memset(nv->ipr, 0xc0, sizeof(nv->ipr));
+        vms_out_reset(&out);
+        assert_true(vms_save_state(&ctx, &out, comp[1].vmsd, comp[1].opaque));
+        vms_out_free(&out);
+        tb_free(tb);
+    }
+}
+
 /* A program with SysTick, an IRQ and a nested PendSV; save mid-run into a
  * fresh core and check both twins run identically afterwards. */
 static void setup_busy_program(TB *tb)
@@ -957,6 +991,7 @@ int main(void)
         cmocka_unit_test(cpu_trace_runs_expand_exactly),
         cmocka_unit_test(cpu_components_tables),
         cmocka_unit_test(cpu_save_load_roundtrip),
+        cmocka_unit_test(nvic_valid_names_ipr_byte),
         cmocka_unit_test(cpu_load_rejects_bad_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
