@@ -1278,9 +1278,20 @@ static bool save_subsections(Walk *w, const VmsDesc *d, void *opaque, json_t *jd
             path_pop(w);
             return false;
         }
-        bool ok = vms_out_u8(w->out, SUBSECTION_MARK) && vms_out_u8(w->out, (uint8_t)nl) &&
-                  vms_out_bytes(w->out, sub->name, nl) &&
-                  vms_out_be32(w->out, (uint32_t)sub->version_id);
+        /* The header in one write when there is room (the same bytes). */
+        uint8_t *dst = vms_out_room(w->out, nl + 6);
+        bool ok = true;
+        if (dst) {
+            dst[0] = SUBSECTION_MARK;
+            dst[1] = (uint8_t)nl;
+            memcpy(dst + 2, sub->name, nl);
+            vms_put_be32(dst + 2 + nl, (uint32_t)sub->version_id);
+            vms_out_advance(w->out, nl + 6);
+        } else {
+            ok = vms_out_u8(w->out, SUBSECTION_MARK) && vms_out_u8(w->out, (uint8_t)nl) &&
+                 vms_out_bytes(w->out, sub->name, nl) &&
+                 vms_out_be32(w->out, (uint32_t)sub->version_id);
+        }
         if (!ok) {
             fail_limit(w, start);
             path_pop(w);
