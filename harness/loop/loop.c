@@ -336,7 +336,7 @@ static inline bool same_bytes(const uint8_t *a, const uint8_t *b, size_t len)
 
 /* Part i's compared bytes are equal in images a and b; otherwise f names
  * the first differing member, as members_equal does. */
-static bool part_equal(const PartSpans *ps, size_t i, const MachShadow *sh, const uint8_t *a,
+static inline __attribute__((always_inline)) bool part_equal(const PartSpans *ps, size_t i, const MachShadow *sh, const uint8_t *a,
                        const uint8_t *b, LoopFinding *f)
 {
     for (size_t k = ps->first[i]; k < ps->first[i + 1]; k++) {
