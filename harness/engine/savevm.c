@@ -184,9 +184,14 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
     int version = s->version_id ? s->version_id : s->vmsd->version_id;
     /* The header in one write (the checkpoint path saves ~20 sections, four
      * times): the part vms_register built, then the version. */
-    uint8_t *dst = vms_out_room(out, s->hdr_len + 4u);
+    uint8_t *dst = vms_out_room(out, s->hdr_len + 4u > 32u ? s->hdr_len + 4u : 32u);
     if (dst) {
-        memcpy(dst, s->hdr, s->hdr_len);
+        /* Most headers fit in 32 bytes: a fixed-size copy (no call); the
+         * bytes after the version lie beyond the output's length. */
+        if (s->hdr_len <= 28)
+            memcpy(dst, s->hdr, 32);
+        else
+            memcpy(dst, s->hdr, s->hdr_len);
         vms_put_be32(dst + s->hdr_len, (uint32_t)version);
         vms_out_advance(out, s->hdr_len + 4u);
     } else if (!vms_out_bytes(out, s->hdr, s->hdr_len) || !vms_out_be32(out, (uint32_t)version)) {
