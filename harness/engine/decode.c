@@ -164,20 +164,6 @@ static bool too_long(Dec *d)
     return fail(d, "field path longer than %d bytes", VDEC_PATH_MAX - 1);
 }
 
-/* Room for one more element in a doubling array; false if out of memory. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap)
-        return true;
-    size_t c = *cap ? 2 * *cap : 64;
-    void *p = realloc(*arr, c * elem);
-    if (!p)
-        return false;
-    *arr = p;
-    *cap = c;
-    return true;
-}
-
 static char *keep_path(Vdec *o, const char *p, size_t n)
 {
     Chunk *c = o->paths;
@@ -206,7 +192,7 @@ static bool emit(Dec *d, size_t size, const char *type)
     if (o->n >= d->max_leaves)
         return fail(d, "more than %zu leaves: the trailer describes more than the stream holds",
                     d->max_leaves);
-    char *p = grow((void **)&o->leaf, &o->cap, o->n, sizeof(*o->leaf))
+    char *p = vms_grow((void **)&o->leaf, &o->cap, o->n, sizeof(*o->leaf))
                   ? keep_path(o, d->path, d->plen) : NULL;
     if (!p)
         return fail(d, "out of memory");
@@ -510,7 +496,7 @@ static bool note_section(Dec *d, const char *idstr, uint64_t inst, uint64_t vers
 {
     Vdec *o = d->out;
     /* Each section takes at least 19 bytes, so this is bounded by the stream. */
-    char *name = grow((void **)&o->sec, &o->seccap, o->nsec, sizeof(*o->sec))
+    char *name = vms_grow((void **)&o->sec, &o->seccap, o->nsec, sizeof(*o->sec))
                      ? keep_path(o, idstr, strlen(idstr)) : NULL;
     if (!name)
         return fail(d, "out of memory");

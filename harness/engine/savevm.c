@@ -83,14 +83,8 @@ VmsSection *vms_register(VmsRegistry *r, const char *idstr, int instance_id,
         if (vms_registry_find(r, idstr, inst))
             return NULL;
     }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        VmsSection *ns = realloc(r->sec, cap * sizeof(*ns));
-        if (!ns)
-            return NULL;
-        r->sec = ns;
-        r->cap = cap;
-    }
+    if (!vms_grow((void **)&r->sec, &r->cap, r->n, sizeof(*r->sec)))
+        return NULL;
     VmsSection *s = &r->sec[r->n];
     memset(s, 0, sizeof(*s));
     memcpy(s->idstr, idstr, idlen + 1);

@@ -218,3 +218,16 @@ uint64_t vms_fnv1a64(uint64_t h, const void *p, size_t n)
         h = (h ^ b[i]) * 0x100000001b3ull;
     return h;
 }
+
+bool vms_grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? 2 * *cap : 16;
+    void *p = c <= SIZE_MAX / elem ? realloc(*arr, c * elem) : NULL;
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = c;
+    return true;
+}

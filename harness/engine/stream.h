@@ -104,4 +104,9 @@ static inline size_t vms_in_left(const VmsIn *in) { return in->len - in->pos; }
 #define VMS_FNV1A64_INIT 0xcbf29ce484222325ull
 uint64_t vms_fnv1a64(uint64_t h, const void *p, size_t n);
 
+/* Room for element n of a doubling array *arr of *cap elements of `elem`
+ * bytes (n <= *cap): the one growth idiom of the engine and the modules
+ * above it. False, with *arr untouched, if out of memory. */
+bool vms_grow(void **arr, size_t *cap, size_t n, size_t elem);
+
 #endif

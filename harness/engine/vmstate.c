@@ -540,14 +540,8 @@ static bool map_add(Walk *w, const VmsDesc *d, const VmsField *f, uint32_t index
                     size_t start, size_t len)
 {
     VmsMap *m = w->c->map;
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 64;
-        VmsSpan *ns = realloc(m->spans, cap * sizeof(*ns));
-        if (!ns)
-            return fail_limit(w, start);
-        m->spans = ns;
-        m->cap = cap;
-    }
+    if (!vms_grow((void **)&m->spans, &m->cap, m->n, sizeof(*m->spans)))
+        return fail_limit(w, start);
     char path[sizeof(((VmsError *)0)->field)];
     path_format(w, path, sizeof(path));
     char *dup = strdup(path);
@@ -761,14 +755,8 @@ struct Plan {
 
 static PlanOp *plan_op(Plan *p)
 {
-    if (p->nops == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 32;
-        PlanOp *n = cap <= PLAN_MAX_OPS ? realloc(p->ops, cap * sizeof(*n)) : NULL;
-        if (!n)
-            return NULL;
-        p->ops = n;
-        p->cap = cap;
-    }
+    if (p->nops >= PLAN_MAX_OPS || !vms_grow((void **)&p->ops, &p->cap, p->nops, sizeof(*p->ops)))
+        return NULL;
     PlanOp *op = &p->ops[p->nops++];
     memset(op, 0, sizeof(*op));
     return op;
@@ -804,14 +792,8 @@ static bool plan_peek(Plan *p)
 {
     if (!p->load)
         return true;
-    if (p->npeek == p->peek_cap) {
-        size_t cap = p->peek_cap ? 2 * p->peek_cap : 16;
-        uint32_t *n = realloc(p->peek, cap * sizeof(*n));
-        if (!n)
-            return false;
-        p->peek = n;
-        p->peek_cap = cap;
-    }
+    if (!vms_grow((void **)&p->peek, &p->peek_cap, p->npeek, sizeof(*p->peek)))
+        return false;
     p->peek[p->npeek++] = (uint32_t)p->ops[p->seg].offset;
     p->ops[p->seg].peek1 = (uint32_t)p->npeek;
     return true;

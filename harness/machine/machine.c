@@ -304,14 +304,8 @@ int mach_dirty_reader_new(Machine *m)
  * first zeroing. */
 static bool mem_add(Machine *m, size_t owner, void *buf, size_t size)
 {
-    if (m->n_mem == m->cap_mem) {
-        size_t cap = m->cap_mem ? 2 * m->cap_mem : 4;
-        MachMemLog *p = realloc(m->mem, cap * sizeof(*p));
-        if (!p)
-            return false;
-        m->mem = p;
-        m->cap_mem = cap;
-    }
+    if (!vms_grow((void **)&m->mem, &m->cap_mem, m->n_mem, sizeof(*m->mem)))
+        return false;
     MachMemLog *l = &m->mem[m->n_mem];
     *l = (MachMemLog){ .buf = buf, .size = size, .part = SIZE_MAX, .owner = owner };
     l->n_pages = (size + MACH_PAGE_SIZE - 1) >> MACH_PAGE_BITS;
@@ -385,14 +379,8 @@ bool mach_map(Machine *m, uint32_t base, uint32_t size, const DevMmioOps *ops, v
         return false;
     if (at < m->n_mmio && base + size > m->mmio[at].base)
         return false;
-    if (m->n_mmio == m->cap_mmio) {
-        size_t cap = m->cap_mmio ? 2 * m->cap_mmio : 16;
-        MachMmio *p = realloc(m->mmio, cap * sizeof(*p));
-        if (!p)
-            return false;
-        m->mmio = p;
-        m->cap_mmio = cap;
-    }
+    if (!vms_grow((void **)&m->mmio, &m->cap_mmio, m->n_mmio, sizeof(*m->mmio)))
+        return false;
     memmove(&m->mmio[at + 1], &m->mmio[at], (m->n_mmio - at) * sizeof(*m->mmio));
     m->mmio[at] = (MachMmio){ base, size, ops, s };
     m->n_mmio++;
@@ -657,14 +645,8 @@ bool mach_add_section(Machine *m, const VmsDesc *vmsd, void *opaque, const DevMe
         return vms_fail(why, "cannot register section '%s'", vmsd->name);
     /* A refused load names a member outside its declared range (VmsCtx.members). */
     sec->members = members;
-    if (m->n_shadows == m->cap_shadows) {
-        size_t cap = m->cap_shadows ? 2 * m->cap_shadows : 16;
-        MachShadow *p = realloc(m->shadows, cap * sizeof(*p));
-        if (!p)
-            return vms_fail(why, "out of memory");
-        m->shadows = p;
-        m->cap_shadows = cap;
-    }
+    if (!vms_grow((void **)&m->shadows, &m->cap_shadows, m->n_shadows, sizeof(*m->shadows)))
+        return vms_fail(why, "out of memory");
     MachShadow *sh = &m->shadows[m->n_shadows++];
     memset(sh, 0, sizeof(*sh));
     snprintf(sh->name, sizeof(sh->name), "%s", shadow_name ? shadow_name : vmsd->name);
