@@ -561,7 +561,9 @@ static bool map_add(Walk *w, const VmsDesc *d, const VmsField *f, uint32_t index
  * (FIFOs, register banks) in the struct itself. When nothing watches the
  * walk (no leaf observer, no map, no vmdesc JSON), such a field moves in one
  * bounds check and one conversion loop, without the path stack, the codec
- * call and the per-element checks of the general path (see fast_field).
+ * call and the per-element checks of the general path: as a copy of a
+ * compiled plan (below), or, in the general path, a whole array at once
+ * (fast_array_ok).
  *
  * A codec qualifies by the function it uses, for the field's own element
  * size: on save the EQUAL and le codecs too (they write exactly as the plain
@@ -642,49 +644,6 @@ static inline __attribute__((always_inline)) void swap_be(uint8_t *d, const uint
     }
 }
 
-/*
- * A field the walk may move without the general path: plain integers (see
- * put_width), one or a fixed array, in the struct itself (no pointer, count
- * member, struct or buffer), present by version alone (no field_exists).
- * Returns its element count, or 0 to take the general path.
- */
-static inline uint32_t fast_count(const VmsField *f, int version)
-{
-    if ((f->flags & ~(uint32_t)VMS_ARRAY) || f->field_exists || f->version_id > version)
-        return 0;
-    return (f->flags & VMS_ARRAY) ? f->num : 1;
-}
-
-/*
- * Save or load f in one go when it qualifies and will succeed (there is
- * room in the output, or the bytes are in the input); false leaves
- * everything as it was, for the general path, which then does the same
- * or reports the failure exactly as it always has. So the fast path never
- * reports anything, and needs no field path.
- */
-static inline bool save_fast(VmsOut *out, const VmsField *f, const void *opaque, int version)
-{
-    uint32_t n = fast_count(f, version);
-    size_t width = n ? put_width(f) : 0;
-    uint8_t *dst = width ? vms_out_room(out, (size_t)n * width) : NULL;
-    if (!dst)
-        return false;
-    swap_be(dst, (const uint8_t *)opaque + f->offset, n, width);
-    vms_out_advance(out, (size_t)n * width);
-    return true;
-}
-
-static inline bool load_fast(VmsIn *in, const VmsField *f, void *opaque, int version)
-{
-    uint32_t n = fast_count(f, version);
-    size_t width = n ? get_width(f) : 0;
-    if (!width || in->failed || vms_in_left(in) < (size_t)n * width)
-        return false;
-    swap_be((uint8_t *)opaque + f->offset, in->buf + in->pos, n, width);
-    in->pos += (size_t)n * width;
-    return true;
-}
-
 /* ---------------------------------------------------------------- plans */
 
 /*
@@ -707,8 +666,9 @@ static inline bool load_fast(VmsIn *in, const VmsField *f, void *opaque, int ver
  *               to (a struct or timer behind a pointer); a NULL pointer,
  *               which the general path sends as the marker byte, hands the
  *               whole segment to the general path.
- * A field is planned as copies when the per-field fast path would move it
- * (fast_count and put_width/get_width), or when it is a struct or fixed
+ * A field is planned as copies when it is plain integers of its codec's
+ * width (put_width/get_width), one or a fixed array, in the struct itself,
+ * present by version alone (no field_exists), or when it is a struct or fixed
  * struct array, in the struct itself, whose child description has no hooks
  * for the direction, no subsections and only such fields (flattened: the
  * child's copies repeat at the element stride). On save also a struct
@@ -1408,8 +1368,7 @@ static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd, int v
         ok = save_plan(w, d, plan, opaque, version);
     } else {
         for (const VmsField *f = d->fields; ok && f && !(f->flags & VMS_END); f++)
-            ok = (fast && save_fast(w->out, f, opaque, version)) ||
-                 save_one(w, d, f, opaque, version, jfields);
+            ok = save_one(w, d, f, opaque, version, jfields);
     }
     if (ok)
         ok = save_subsections(w, d, opaque, jd);
@@ -1720,25 +1679,19 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
         return walk_fail(w, VMS_ERR_HOOK, w->in->pos, "pre_load of '%s' failed: %s", d->name,
                          w->why.text);
     FieldPos fp;
-    size_t *fpos = fp.at;
     fp.lazy = 0;
     size_t k = 0;
-    bool fast = !w->c->observe;
-    const Plan *plan = fast && w->c->plans && !w->c->observe_event ? plan_get(w->c->plans, d, version, true) : NULL;
+    const Plan *plan = !w->c->observe && w->c->plans && !w->c->observe_event
+                           ? plan_get(w->c->plans, d, version, true)
+                           : NULL;
     if (plan) {
         if (!load_plan(w, d, plan, opaque, version, &fp))
             return false;
         k = plan->nfields;
     } else {
-        for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++, k++) {
-            size_t at = w->in->pos;
-            if (fast && load_fast(w->in, f, opaque, version)) {
-                if (k < FPOS_MAX)
-                    fpos[k] = at;
-            } else if (!load_one(w, d, f, k, opaque, version, &fp)) {
+        for (const VmsField *f = d->fields; f && !(f->flags & VMS_END); f++, k++)
+            if (!load_one(w, d, f, k, opaque, version, &fp))
                 return false;
-            }
-        }
     }
     char what[160];
     if (!load_subsections(w, d, opaque))
