@@ -487,7 +487,6 @@ static bool streams_equal(const VmsOut *x, const VmsOut *y)
 typedef struct LoopTracked {
     size_t part;                /* its part (and section) index */
     size_t bm_len;              /* bytes of a page bitmap */
-    uint8_t *copy[2];           /* A's, B's bytes as of the last checkpoint */
     uint8_t *dirty[3];          /* pages synced: A's, B's, scratch (after a save or load) */
 } LoopTracked;
 
@@ -528,10 +527,9 @@ struct LoopTwin {
     uint64_t live_passes, live_pages;
     /* Incremental checkpoints (LoopConfig.full_every): each twin's reader
      * of its dirty logs and, per piece of tracked memory (SRAM, device
-     * buffers: mach_n_tracked), its bytes as of its last checkpoint (the
-     * copy a save's purity is judged against) and the pages its last sync
-     * reported. inc_ready: the copies are exact and A's and B's tracked
-     * memory was proven equal at the last checkpoint; without it the next
+     * buffers: mach_n_tracked), the pages its last sync reported.
+     * inc_ready: A's and B's tracked memory was proven equal at the last
+     * checkpoint, and both logs were synced then; without it the next
      * checkpoint is full. inc_skip: per part (and section), tracked memory
      * left out of incremental streams, snapshots and compares. */
     int reader[2];
@@ -611,8 +609,6 @@ void loop_twin_free(LoopTwin *t)
     for (size_t k = 0; k < t->n_mem; k++) {
         for (int j = 0; j < 3; j++)
             free(t->mem[k].dirty[j]);
-        free(t->mem[k].copy[0]);
-        free(t->mem[k].copy[1]);
     }
     free(t->mem);
     if (t->order.at)
@@ -674,9 +670,6 @@ LoopTwin *loop_twin_new(const LoopConfig *cfg, const void *image, size_t len, Lo
         }
         t->inc_skip[tm->part] = true;
         tm->bm_len = (mach_tracked_pages(t->a, k) + 7) / 8;
-        size_t size = t->parts[0][tm->part]->size;
-        for (int w = 0; w < 2; w++)
-            ok = ok && (tm->copy[w] = malloc(size ? size : 1));
         for (int j = 0; j < 3; j++)
             ok = ok && (tm->dirty[j] = calloc(tm->bm_len ? tm->bm_len : 1, 1));
     }
@@ -1006,53 +999,25 @@ static bool ram_pages_equal(const MachShadow *sh, size_t bm_len, const uint8_t *
     return true;
 }
 
-/* Copy the pages marked in bm from twin `which`'s tracked memory k into
- * its copy. */
-static void ram_copy_pages(LoopTwin *t, int which, size_t k, const uint8_t *bm)
-{
-    const MachShadow *sh = t->parts[which][t->mem[k].part];
-    const uint8_t *from = sh->state;
-    for (size_t p = 0; (p = next_marked(bm, NULL, t->mem[k].bm_len, p)) != SIZE_MAX; p++)
-        memcpy(t->mem[k].copy[which] + p * MACH_PAGE_SIZE, from + p * MACH_PAGE_SIZE, page_len(sh->size, p));
-}
-
-/* After a full checkpoint: every copy is memory as it is, every log clean. */
+/* After a full checkpoint, which proved A's and B's tracked memory equal:
+ * every log clean. */
 static void ram_rebase(LoopTwin *t)
 {
     if (!t->inc_possible)
         return;
     for (size_t k = 0; k < t->n_mem; k++)
-        for (int w = 0; w < 2; w++) {
-            const MachShadow *sh = t->parts[w][t->mem[k].part];
+        for (int w = 0; w < 2; w++)
             ram_sync(t, w, k, t->mem[k].dirty[2]);
-            memcpy(t->mem[k].copy[w], sh->state, sh->size);
-        }
     t->inc_ready = true;
 }
 
-/* Incremental checkpoint, before saving: what the guest and the devices
- * wrote since the last checkpoint goes into each twin's copies (dirty[0],
- * [1] keep the pages for the A-B compare). */
+/* Incremental checkpoint, first of all: the pages either twin wrote since
+ * the last checkpoint (dirty[0], dirty[1]). */
 static void ram_catch_up(LoopTwin *t)
 {
     for (size_t k = 0; k < t->n_mem; k++)
         for (int w = 0; w < 2; w++)
-            if (ram_sync(t, w, k, t->mem[k].dirty[w]))
-                ram_copy_pages(t, w, k, t->mem[k].dirty[w]);
-}
-
-/* Incremental checkpoint, after a save: the pages the save wrote (if any)
- * still hold what they held before it (the copy). */
-static bool ram_save_pure(LoopTwin *t, int which, LoopFinding *f)
-{
-    for (size_t k = 0; k < t->n_mem; k++) {
-        LoopTracked *tm = &t->mem[k];
-        const MachShadow *sh = t->parts[which][tm->part];
-        if (ram_sync(t, which, k, tm->dirty[2]) &&
-            !ram_pages_equal(sh, tm->bm_len, tm->copy[which], sh->state, tm->dirty[2], NULL, f))
-            return false;
-    }
-    return true;
+            ram_sync(t, w, k, t->mem[k].dirty[w]);
 }
 
 /* Tracked memory is equal in A and B in the pages marked in dirty[m1] or
@@ -1068,20 +1033,38 @@ static bool ram_twins_equal(LoopTwin *t, int m1, int m2, LoopFinding *f)
     return true;
 }
 
+/*
+ * Incremental checkpoint, after twin `which` saved: the pages the save
+ * wrote (if any) still hold what they held before it. What they held is
+ * the other twin's: the checkpoint began by proving A's and B's tracked
+ * memory equal, B is not yet saved when A is, and A's save was proven pure
+ * before B's. So no copy of memory is kept between checkpoints, and a save
+ * that writes no tracked memory (every shipped device's) costs one sync.
+ */
+static bool ram_save_pure(LoopTwin *t, int which, LoopFinding *f)
+{
+    for (size_t k = 0; k < t->n_mem; k++) {
+        LoopTracked *tm = &t->mem[k];
+        const MachShadow *sh = t->parts[which][tm->part], *before = t->parts[!which][tm->part];
+        if (ram_sync(t, which, k, tm->dirty[2]) &&
+            !ram_pages_equal(sh, tm->bm_len, before->state, sh->state, tm->dirty[2], NULL, f))
+            return false;
+    }
+    return true;
+}
+
 /* After B's reset and load: pages a hook wrote are A's again. */
 static bool ram_after_load(LoopTwin *t, LoopFinding *f)
 {
     bool any = false;
     for (size_t k = 0; k < t->n_mem; k++)
-        if (ram_sync(t, 1, k, t->mem[k].dirty[2])) {
-            ram_copy_pages(t, 1, k, t->mem[k].dirty[2]);
-            any = true;
-        }
+        any |= ram_sync(t, 1, k, t->mem[k].dirty[2]) != 0;
     return !any || ram_twins_equal(t, 2, -1, f);
 }
 
-/* A purity finding's blame needs every part as it was before the save:
- * an incremental snapshot left tracked memory out, and the copies have it. */
+/* A purity finding's blame needs every part as it was before the save: an
+ * incremental snapshot left tracked memory out, and the other twin has it
+ * (ram_save_pure). */
 static void blame_save(LoopTwin *t, int which, bool full, const VmsOut *saved, LoopFinding *f)
 {
     Machine *m = twin(t, which);
@@ -1089,7 +1072,8 @@ static void blame_save(LoopTwin *t, int which, bool full, const VmsOut *saved, L
         size_t off = 0;
         for (size_t i = 0; i < t->mem[k].part; i++)
             off += mach_shadow(m, i)->size;
-        memcpy(t->snap.buf + off, t->mem[k].copy[which], mach_shadow(m, t->mem[k].part)->size);
+        const MachShadow *before = t->parts[!which][t->mem[k].part];
+        memcpy(t->snap.buf + off, before->state, before->size);
     }
     finding_wrap(f, LOOP_PURITY, "saving changed ");
     loop_blame_save(t->p, saved->buf, saved->len, t->snap.buf, f);
@@ -1181,13 +1165,16 @@ static bool closing_full_compare(LoopTwin *t, LoopFinding *f)
 
 /*
  * One checkpoint. A full one saves, resets and loads everything. An
- * incremental one (full = false) leaves SRAM out of every stream: A's and
- * B's SRAM were equal at the last checkpoint, so only the pages either
- * dirty log marked since can differ, and those are compared directly; B
- * keeps its SRAM through the round trip (mach_reset_keep_ram,
- * mach_load_keep_ram: a destination that already holds guest memory), and
- * a page a hook writes while B loads is compared with A's at once. Every
- * other part, and every oracle, is as in a full checkpoint.
+ * incremental one (full = false) leaves tracked memory (SRAM, device
+ * buffers) out of every stream: A's and B's were equal at the last
+ * checkpoint, so only the pages either dirty log marked since can differ,
+ * and those are compared directly, before anything else (so a difference
+ * there is found before the saves, where a full checkpoint would find it in
+ * the streams); B keeps its tracked memory through the round trip
+ * (mach_reset_keep_ram, mach_load_keep_ram: a destination that already
+ * holds guest memory), and a page a hook writes while B loads is compared
+ * with A's at once. Every other part, and every oracle, is as in a full
+ * checkpoint.
  */
 static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
 {
@@ -1195,8 +1182,15 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
     f->cycle = mach_cycles(t->a);
     const bool *skip = full ? NULL : t->inc_skip, *omit = skip;
     double t0 = phase_start();
-    if (!full)
+    if (!full) {
+        /* Tracked memory first: what the saves write of it is judged
+         * against the other twin's (ram_save_pure). */
         ram_catch_up(t);
+        if (!ram_twins_equal(t, 0, 1, f)) {
+            finding_wrap(f, LOOP_SHADOW, "before the round trip, ");
+            return false;
+        }
+    }
     /* A: its save must change nothing (then saving A is harmless). */
     snapshot_take(&t->snap, &t->spans, t->parts[0], skip);
     if (!save_or_fail(t->a, &t->sa, "A", NULL, omit, f))
@@ -1228,8 +1222,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
         name_stream_diff(t->a, t->b, &t->sa, &t->sb, omit, f);
         return false;
     }
-    if (!shadows_equal_but(&t->spans, t->parts[0], t->parts[1], skip, f) ||
-        (!full && !ram_twins_equal(t, 0, 1, f))) {
+    if (!shadows_equal_but(&t->spans, t->parts[0], t->parts[1], skip, f)) {
         finding_wrap(f, LOOP_SHADOW, "before the round trip, ");
         return false;
     }

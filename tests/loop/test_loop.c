@@ -312,6 +312,67 @@ static void test_incremental_checkpoints(void **state)
     assert_int_equal(st.full_checkpoints, 1);
 }
 
+/* A save that writes guest memory through the logged path: each save
+ * description adds `delta` to one SRAM byte of machine m. */
+typedef struct SaveWriter {
+    Machine *m;
+    uint32_t addr;
+    uint8_t delta;
+} SaveWriter;
+
+static void write_on_save(void *opaque, VmsObsEvent ev, const VmsDesc *d, int version, const VmsError *err)
+{
+    (void)d;
+    (void)version;
+    (void)err;
+    SaveWriter *w = opaque;
+    uint32_t v;
+    if (ev != VMS_OBS_SAVE_DESC || !mach_bus_read(w->m, w->addr, 1, &v))
+        return;
+    assert_true(mach_bus_write(w->m, w->addr, 1, (uint8_t)(v + w->delta)));
+}
+
+/* At an incremental checkpoint a save that changes tracked memory is a
+ * purity finding naming the page, in A (judged against B's memory, not yet
+ * saved) and in B (against A's, whose save was pure); a save that writes
+ * the value a byte already held changes nothing and is no finding. */
+static void test_incremental_save_writes_memory(void **state)
+{
+    (void)state;
+    LoopConfig c;
+    LoopFinding f;
+    config(&c, 5);
+    c.full_every = TEST_FULL_EVERY;
+    size_t page = untouched_page(&c, 0);
+    for (int which = 0; which < 2; which++)
+        for (uint8_t delta = 0; delta < 2; delta++) {
+            LoopTwin *t = loop_twin_new(&c, NULL, 0, &f);
+            assert_non_null(t);
+            SaveWriter w = { loop_twin_machine(t, which), (uint32_t)(MACH_SRAM_BASE + page * MACH_PAGE_SIZE + 9),
+                             delta };
+            assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+            assert_true(loop_twin_checkpoint(t, &f));       /* 1: full */
+            VmsRegistry *r = mach_registry(w.m);
+            r->observe_event = write_on_save;
+            r->obs_opaque = &w;
+            assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+            bool clean = loop_twin_checkpoint(t, &f);       /* 2: incremental */
+            assert_false(f.full);
+            if (delta) {
+                assert_false(clean);
+                assert_int_equal(f.checkpoint, 2);
+                assert_int_equal(f.oracle, LOOP_PURITY);
+                assert_string_equal(f.where, "sram");
+            } else {
+                assert_true(clean);
+                assert_true(loop_twin_run(t, TEST_INTERVAL, &f));
+                assert_true(loop_twin_checkpoint(t, &f));   /* 3: incremental, still clean */
+                assert_false(f.full);
+            }
+            loop_twin_free(t);
+        }
+}
+
 /* A reproducer written for a run reads back to the same configuration. */
 static void test_repro_round_trip(void **state)
 {
@@ -443,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_divergence_is_named),
         cmocka_unit_test(test_repro_round_trip),
         cmocka_unit_test(test_incremental_checkpoints),
+        cmocka_unit_test(test_incremental_save_writes_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
