@@ -819,8 +819,15 @@ static bool save_or_fail(Machine *m, VmsOut *out, const char *who, size_t *sec_s
     return false;
 }
 
-static double phase_start(void) { return host_seconds(); }
-static void phase_end(LoopTwin *t, int k, double t0) { t->phase[k] += host_seconds() - t0; }
+/* The time since *mark goes to phase k (save, reset, load, compare), and
+ * the mark moves to now: a checkpoint's phases follow one another, so one
+ * clock read ends one phase and begins the next. */
+static void phase_to(LoopTwin *t, int k, double *mark)
+{
+    double now = host_seconds();
+    t->phase[k] += now - *mark;
+    *mark = now;
+}
 
 /* Prefix the detail already in f (a member explanation) with context. */
 static void finding_wrap(LoopFinding *f, LoopOracle o, const char *context)
@@ -1181,7 +1188,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
     f->checkpoint = ++t->checkpoints;
     f->cycle = mach_cycles(t->a);
     const bool *skip = full ? NULL : t->inc_skip, *omit = skip;
-    double t0 = phase_start();
+    double mark = host_seconds();
     if (!full) {
         /* Tracked memory first: what the saves write of it is judged
          * against the other twin's (ram_save_pure). */
@@ -1209,9 +1216,8 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
     }
     if (!save_or_fail(t->b, &t->sb2, "B again", NULL, omit, f))
         return false;
-    phase_end(t, 0, t0);
+    phase_to(t, 0, &mark);
 
-    t0 = phase_start();
     if (!streams_equal(&t->sb, &t->sb2)) {
         finding_set(f, LOOP_PURITY, "two saves of B without running differ");
         name_stream_diff(t->b, t->b, &t->sb, &t->sb2, omit, f);
@@ -1226,16 +1232,15 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
         finding_wrap(f, LOOP_SHADOW, "before the round trip, ");
         return false;
     }
-    phase_end(t, 3, t0);
+    phase_to(t, 3, &mark);
 
     /* B: reset must reach exactly the power-on state (A: power-on, B: after reset). */
-    t0 = phase_start();
     mach_set_event_sink(t->b, NULL, NULL);
     if (full)
         mach_reset(t->b);
     else
         mach_reset_keep_ram(t->b);
-    phase_end(t, 1, t0);
+    phase_to(t, 1, &mark);
     if (!shadows_equal_but(&t->spans, t->parts[2], t->parts[1], skip, f)) {
         mach_set_event_sink(t->b, event_sink, &t->eb);
         finding_wrap(f, LOOP_RESET, "after reset, B differs from power-on: ");
@@ -1246,12 +1251,12 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
     /* B: load its own stream (the live one with --precopy; otherwise with
      * device sections in a new seeded order); the load must accept it and
      * be a fixpoint. */
-    t0 = phase_start();
+    phase_to(t, 3, &mark);
     const VmsOut *in = t->live.len ? &t->live : loaded_stream(t);
     t->loading = true;
     VmsError err;
     bool loaded = full ? mach_load(t->b, in->buf, in->len, &err) : mach_load_keep_ram(t->b, in->buf, in->len, &err);
-    phase_end(t, 2, t0);
+    phase_to(t, 2, &mark);
     mach_set_event_sink(t->b, event_sink, &t->eb);
     if (!loaded) {
         char line[VMS_ERROR_LINE_MAX];
@@ -1262,7 +1267,6 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
         finding_set(f, LOOP_LOAD, "B's own stream was rejected: %s", line);
         return false;
     }
-    t0 = phase_start();
     if (!full) {
         /* Pages a hook wrote while B reset or loaded are A's again. */
         if (!ram_after_load(t, f)) {
@@ -1283,7 +1287,7 @@ static bool checkpoint_oracles(LoopTwin *t, LoopFinding *f, bool full)
     }
     if (!ranges_hold(t, f))
         return false;
-    phase_end(t, 3, t0);
+    phase_to(t, 3, &mark);
     return true;
 }
 
