@@ -235,8 +235,43 @@ static bool save_config(VmsRegistry *r, VmsOut *out, VmsMap *map, json_t *jconf,
     return vms_save_state(&cc, out, &config_desc, &cs);
 }
 
+/*
+ * The header and configuration section are the same bytes at every save of
+ * a registry (the checkpoint path saves five times): built once from the
+ * machine type, as save_config's walk writes them, and rebuilt only when
+ * r->machine_type no longer matches the copy they were built from.
+ */
+static const uint8_t *save_prefix(VmsRegistry *r)
+{
+    _Static_assert(sizeof(r->prefix_type) == sizeof(r->machine_type), "the type is kept whole");
+    _Static_assert(sizeof(r->prefix) == 13 + sizeof(r->machine_type), "the prefix holds any type");
+    if (r->prefix_len && !memcmp(r->prefix_type, r->machine_type, sizeof(r->prefix_type)))
+        return r->prefix;
+    size_t n = strlen(r->machine_type);
+    memcpy(r->prefix_type, r->machine_type, sizeof(r->prefix_type));
+    vms_put_be32(r->prefix, VMS_FILE_MAGIC);
+    vms_put_be32(r->prefix + 4, VMS_FILE_VERSION);
+    r->prefix[8] = VMS_SEC_CONFIGURATION;
+    vms_put_be32(r->prefix + 9, (uint32_t)n);
+    memcpy(r->prefix + 13, r->machine_type, n);
+    r->prefix_len = (uint8_t)(13 + n);
+    return r->prefix;
+}
+
 static bool save_header(VmsRegistry *r, VmsOut *out, VmsMap *map, json_t *jconf, VmsError *err)
 {
+    /* In one copy when nothing records the configuration (a map's spans, the
+     * trailer's description) and there is room; otherwise field by field,
+     * which grows the output or fails where it always has. */
+    const uint8_t *prefix = !map && !jconf ? save_prefix(r) : NULL;
+    uint8_t *dst = prefix ? vms_out_room(out, sizeof(r->prefix)) : NULL;
+    if (dst) {
+        /* A fixed-size copy (no call); the bytes after the prefix lie
+         * beyond the output's length. */
+        memcpy(dst, prefix, sizeof(r->prefix));
+        vms_out_advance(out, r->prefix_len);
+        return true;
+    }
     if (!(vms_out_be32(out, VMS_FILE_MAGIC) && vms_out_be32(out, VMS_FILE_VERSION) &&
           vms_out_u8(out, VMS_SEC_CONFIGURATION)))
         return vms_stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");

@@ -129,6 +129,13 @@ typedef struct VmsRegistry {
     /* The compiled plans of its descriptions (engine-owned, built as walks
      * need them; freed by vms_registry_free). */
     VmsPlans plans;
+    /* Engine-owned: a stream's first bytes (magic, version, configuration
+     * section), which depend on the machine type alone, as vms_save last
+     * built them from prefix_type (prefix_len 0: not yet); rebuilt when
+     * machine_type no longer matches it. */
+    uint8_t prefix[4 + 4 + 1 + 4 + 64];
+    uint8_t prefix_len;
+    char prefix_type[64];
 } VmsRegistry;
 
 /* The largest vmdescription trailer a load accepts, parsed or not. Our own

@@ -116,6 +116,40 @@ static void test_framing_exact(void **state)
     vms_registry_free(&d);
 }
 
+/* The header and configuration bytes, built once per registry, follow its
+ * machine type: a save into room (the prebuilt copy) writes what a save
+ * into an empty output (field by field) writes, before and after the type
+ * changes, longer or shorter. */
+static void test_prefix_follows_type(void **state)
+{
+    static const char *const types[] = { "vm-1", "vm-1", "a-much-longer-machine-type", "x", "" };
+    VmsRegistry r;
+    One o = { 0xa1b2c3d4, false };
+    tiny_init(&r, &o, "vm-1");
+    VmsSaveOpts nodesc = { .no_vmdesc = true };
+    VmsOut warm;
+    vms_out_init(&warm, 0);
+    assert_true(vms_out_zeros(&warm, 256));    /* room for the one copy */
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        snprintf(r.machine_type, sizeof(r.machine_type), "%s", types[i]);
+        VmsRegistry fresh;
+        One q = o;
+        tiny_init(&fresh, &q, types[i]);
+        VmsOut cold;
+        save_ok(&fresh, &cold, &nodesc);
+        vms_out_reset(&warm);
+        VmsError e;
+        assert_true(vms_save(&r, &warm, &nodesc, &e));
+        assert_int_equal(warm.len, cold.len);
+        assert_memory_equal(warm.buf, cold.buf, cold.len);
+        assert_true(vms_load(&fresh, warm.buf, warm.len, &e));
+        vms_out_free(&cold);
+        vms_registry_free(&fresh);
+    }
+    vms_out_free(&warm);
+    vms_registry_free(&r);
+}
+
 /* The JSON length is padded whenever its bytes would fool the trailer finder. */
 static void test_trailer_padding(void **state)
 {
@@ -1036,6 +1070,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_framing_exact),
+        cmocka_unit_test(test_prefix_follows_type),
         cmocka_unit_test(test_trailer_padding),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_section_not_needed),
