@@ -685,6 +685,9 @@ static inline __attribute__((always_inline)) void swap_be(uint8_t *d, const uint
  *   PLAN_COPY   `count` values of `width` bytes at struct offset `offset`
  *               (adjacent plain fields of one width merge into one copy);
  *   PLAN_FIELD  field k0 takes the general path, whatever it is;
+ *   PLAN_CHECK  field k0 is a VALIDATE entry: its predicate runs here, and
+ *               only a refusal takes the general path's way of naming it
+ *               (the field path is pushed only then);
  *   PLAN_ELEM   field k0 is one element (a struct, behind a pointer or not,
  *               or a leaf of another codec): the general path's element
  *               step (save_elem, load_elem) without its count and size;
@@ -712,7 +715,7 @@ static inline __attribute__((always_inline)) void swap_be(uint8_t *d, const uint
  * same bytes or reports the failure as it always has. So a plan never
  * reports anything, and moves exactly what the general path would move.
  */
-enum { PLAN_SEG = 1, PLAN_COPY, PLAN_FIELD, PLAN_ELEM, PLAN_PUSH, PLAN_POP };
+enum { PLAN_SEG = 1, PLAN_COPY, PLAN_FIELD, PLAN_CHECK, PLAN_ELEM, PLAN_PUSH, PLAN_POP };
 enum { PLAN_MAX_OPS = 4096, PLAN_MAX_DEPTH = 8 };
 #define PLAN_NOPOS UINT32_MAX
 
@@ -973,7 +976,9 @@ static Plan *plan_build(const VmsDesc *d, int version, bool load)
         PlanOp *op = plan_op(p);
         if (!op)
             goto fail;
-        *op = (PlanOp){ .kind = plan_one_elem(f, absent) ? PLAN_ELEM : PLAN_FIELD, .k0 = k, .k1 = k + 1 };
+        uint8_t kind = (f->flags & VMS_MUST_EXIST) ? PLAN_CHECK
+                       : plan_one_elem(f, absent) ? PLAN_ELEM : PLAN_FIELD;
+        *op = (PlanOp){ .kind = kind, .k0 = k, .k1 = k + 1 };
     }
     return p;
 fail:
@@ -1297,19 +1302,27 @@ static bool run_save_hook(Walk *w, const VmsDesc *d, bool (*hook)(void *, VmsMsg
     return ok;
 }
 
+/* VALIDATE entry f of d refused the save (its reason in w->why): named by
+ * its own path. */
+static bool save_refused(Walk *w, const VmsDesc *d, const VmsField *f)
+{
+    path_push(w, f->name);
+    walk_fail(w, VMS_ERR_VALIDATE, w->out->len, "validation failed in '%s' on save%s%s", d->name,
+              w->why.text[0] ? ": " : "", w->why.text);
+    path_pop(w);
+    return false;
+}
+
 /* Field f of d by the general path. */
 static bool save_one(Walk *w, const VmsDesc *d, const VmsField *f, void *opaque, int version,
                      json_t *jfields)
 {
+    if (f->flags & VMS_MUST_EXIST)
+        return validate_ok(w, f, opaque, version) || save_refused(w, d, f);
     bool ok = true;
     path_push(w, f->name);
-    if (f->flags & VMS_MUST_EXIST) {
-        if (!validate_ok(w, f, opaque, version))
-            ok = walk_fail(w, VMS_ERR_VALIDATE, w->out->len, "validation failed in '%s' on save%s%s",
-                           d->name, w->why.text[0] ? ": " : "", w->why.text);
-    } else if (field_present(f, opaque, version)) {
+    if (field_present(f, opaque, version))
         ok = save_field(w, d, f, opaque, jfields);
-    }
     path_pop(w);
     return ok;
 }
@@ -1329,6 +1342,13 @@ static bool save_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, in
 {
     const uint8_t *obj = opaque;
     for (const PlanOp *op = p->ops, *end = p->ops + p->nops; op < end;) {
+        if (op->kind == PLAN_CHECK) {
+            const VmsField *f = &d->fields[op->k0];
+            if (!validate_ok(w, f, opaque, version))
+                return save_refused(w, d, f);
+            op++;
+            continue;
+        }
         if (op->kind != PLAN_SEG) {
             const VmsField *f = &d->fields[op->k0];
             if (!(op->kind == PLAN_ELEM ? save_one_elem(w, d, f, opaque)
@@ -1597,6 +1617,22 @@ static bool run_load_hook(Walk *w, const VmsDesc *d, bool (*hook)(void *, int, V
     walk_event(w, (VmsObsEvent)(begin + 1), d, version);
     return ok;
 }
+/* VALIDATE entry f (field k) of d refused the load (its reason in
+ * w->why): named by the member the predicate blames, else by itself. */
+static bool load_refused(Walk *w, const VmsDesc *d, const VmsField *f, size_t k, FieldPos *fp)
+{
+    char what[160];
+    const size_t *fpos = fpos_resolve(fp);
+    bool blamed = blamed_field(d, fpos, k, w->why.text) >= 0;
+    if (!blamed)
+        path_push(w, f->name);
+    snprintf(what, sizeof(what), "validation '%s' failed in '%s' on load", f->name, d->name);
+    fail_at_member(w, d, fpos, k, VMS_ERR_VALIDATE, what);
+    if (!blamed)
+        path_pop(w);
+    return false;
+}
+
 /* Field k of d by the general path, its stream position (or SIZE_MAX:
  * nothing loaded) recorded in fpos. */
 static bool load_one(Walk *w, const VmsDesc *d, const VmsField *f, size_t k, void *opaque,
@@ -1606,22 +1642,10 @@ static bool load_one(Walk *w, const VmsDesc *d, const VmsField *f, size_t k, voi
     size_t *fpos = fp->at;
     if (k < FPOS_MAX)
         fpos[k] = SIZE_MAX;
+    if (f->flags & VMS_MUST_EXIST)
+        return validate_ok(w, f, opaque, version) || load_refused(w, d, f, k, fp);
     path_push(w, f->name);
-    if (f->flags & VMS_MUST_EXIST) {
-        if (!validate_ok(w, f, opaque, version)) {
-            /* Named by the member the predicate blames, else by itself. */
-            char what[160];
-            fpos_resolve(fp);
-            bool blamed = blamed_field(d, fpos, k, w->why.text) >= 0;
-            if (blamed)
-                path_pop(w);
-            snprintf(what, sizeof(what), "validation '%s' failed in '%s' on load", f->name, d->name);
-            fail_at_member(w, d, fpos, k, VMS_ERR_VALIDATE, what);
-            if (!blamed)
-                path_pop(w);
-            return false;
-        }
-    } else if (field_present(f, opaque, version)) {
+    if (field_present(f, opaque, version)) {
         if (k < FPOS_MAX)
             fpos[k] = w->in->pos;
         ok = load_field(w, d, f, opaque);
@@ -1661,6 +1685,15 @@ static bool load_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, in
     VmsIn *in = w->in;
     uint8_t *obj = opaque;
     for (const PlanOp *op = p->ops, *end = p->ops + p->nops; op < end;) {
+        if (op->kind == PLAN_CHECK) {
+            const VmsField *f = &d->fields[op->k0];
+            if (op->k0 < FPOS_MAX)
+                fpos[op->k0] = SIZE_MAX;
+            if (!validate_ok(w, f, opaque, version))
+                return load_refused(w, d, f, op->k0, fp);
+            op++;
+            continue;
+        }
         if (op->kind != PLAN_SEG) {
             const VmsField *f = &d->fields[op->k0];
             if (op->kind == PLAN_ELEM && op->k0 < FPOS_MAX)
