@@ -173,7 +173,7 @@ static void map_tag(VmsMap *map, size_t from, int32_t section)
 static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, json_t *jdevs,
                          VmsError *err)
 {
-    const VmsSection *s = &r->sec[i];
+    VmsSection *s = &r->sec[i];
     size_t start = out->len;
     int version = s->version_id ? s->version_id : s->vmsd->version_id;
     /* The header in one write (the checkpoint path saves ~20 sections, four
@@ -203,6 +203,7 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
         .err = err, .section = s->idstr, .instance = s->instance_id, .map = map,
         .observe = r->observe, .obs_opaque = r->obs_opaque,
         .observe_event = r->observe_event, .vmdesc = jd, .version = version, .plans = &r->plans,
+        .plan_ref = &s->plan_ref[0],
     };
     size_t first_span = map ? map->n : 0;
     if (!vms_save_state(&c, out, s->vmsd, s->opaque))
@@ -504,7 +505,7 @@ static bool load_full_section(Loader *L, size_t tpos)
     VmsCtx c = { .err = L->err, .section = s->idstr, .instance = inst,
                  .observe = L->r->observe, .obs_opaque = L->r->obs_opaque,
                  .observe_event = L->r->observe_event, .members = s->members,
-                 .plans = &L->r->plans };
+                 .plans = &L->r->plans, .plan_ref = &s->plan_ref[1] };
     return vms_load_state(&c, in, d, s->opaque, (int)ver) && load_footer(L, idstr, inst, sid);
 }
 

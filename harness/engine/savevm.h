@@ -104,6 +104,9 @@ typedef struct VmsSection {
      * may be partly loaded even if the load then fails); never cleared by
      * the engine: the caller clears it to learn what the next load reached. */
     bool loaded;
+    /* Engine-owned: the plans of its saves [0] and loads [1] (VmsCtx.plan_ref),
+     * pointing into the registry's plans. */
+    VmsPlanRef plan_ref[2];
 } VmsSection;
 
 typedef struct VmsRegistry {

@@ -278,6 +278,7 @@ typedef struct Walk {
     int depth;
     VmsMsg why;         /* filled by codecs and hooks on failure */
     const void *object; /* the top-level object (c->members describes it) */
+    VmsPlanRef *ref;    /* c->plan_ref until the top-level description takes it */
 } Walk;
 
 static void path_push(Walk *w, const char *name)
@@ -1078,6 +1079,19 @@ static inline __attribute__((always_inline)) const Plan *plan_get(VmsPlans *plan
     return plan_add(plans, d, version, load);
 }
 
+/* The plan of (d, version, direction) through a memo (NULL: none) that
+ * remembers the last one (a section's top-level description). */
+static inline const Plan *plan_via(VmsPlans *plans, VmsPlanRef *ref, const VmsDesc *d, int version,
+                                   bool load)
+{
+    if (ref && ref->plan && ref->d == d && ref->version == version)
+        return ref->plan;
+    const Plan *p = plan_get(plans, d, version, load);
+    if (ref)
+        *ref = (VmsPlanRef){ d, version, p };
+    return p;
+}
+
 static const Plan *plan_add(VmsPlans *plans, const VmsDesc *d, int version, bool load)
 {
     if (4 * (plans->n + 1) > plans->cap) {
@@ -1397,6 +1411,8 @@ static bool save_plan(Walk *w, const VmsDesc *d, const Plan *p, void *opaque, in
 
 static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd, int version)
 {
+    VmsPlanRef *ref = w->ref;
+    w->ref = NULL;      /* nested descriptions look theirs up */
     walk_event(w, VMS_OBS_SAVE_DESC, d, version);
     if (!run_save_hook(w, d, d->pre_save, VMS_OBS_PRE_SAVE_BEGIN, opaque, version))
         return walk_fail(w, VMS_ERR_HOOK, w->out->len, "pre_save of '%s' failed: %s", d->name,
@@ -1410,7 +1426,7 @@ static bool save_desc(Walk *w, const VmsDesc *d, void *opaque, json_t *jd, int v
     }
     bool ok = true;
     bool fast = !jfields && walk_is_plain(w);
-    const Plan *plan = fast && w->c->plans && !w->c->observe_event ? plan_get(w->c->plans, d, version, false) : NULL;
+    const Plan *plan = fast && w->c->plans && !w->c->observe_event ? plan_via(w->c->plans, ref, d, version, false) : NULL;
     if (plan) {
         ok = save_plan(w, d, plan, opaque, version);
     } else {
@@ -1433,6 +1449,7 @@ bool vms_save_state(VmsCtx *c, VmsOut *out, const VmsDesc *d, void *opaque)
     w.out = out;
     w.in = NULL;
     w.depth = 0;
+    w.ref = c->plan_ref;
     if (c->err)
         vms_error_clear(c->err);
     if (out->failed)
@@ -1734,6 +1751,8 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
         return walk_fail(w, VMS_ERR_VERSION, item_pos,
                          "incoming version %d of '%s' is too old (min %d)", version, d->name,
                          d->minimum_version_id);
+    VmsPlanRef *ref = w->ref;
+    w->ref = NULL;      /* nested descriptions look theirs up */
     walk_event(w, VMS_OBS_LOAD_DESC, d, version);
     if (!run_load_hook(w, d, d->pre_load, VMS_OBS_PRE_LOAD_BEGIN, opaque, version))
         return walk_fail(w, VMS_ERR_HOOK, w->in->pos, "pre_load of '%s' failed: %s", d->name,
@@ -1742,7 +1761,7 @@ static bool load_desc(Walk *w, const VmsDesc *d, void *opaque, int version, size
     fp.lazy = 0;
     size_t k = 0;
     const Plan *plan = !w->c->observe && w->c->plans && !w->c->observe_event
-                           ? plan_get(w->c->plans, d, version, true)
+                           ? plan_via(w->c->plans, ref, d, version, true)
                            : NULL;
     if (plan) {
         if (!load_plan(w, d, plan, opaque, version, &fp))
@@ -1771,6 +1790,7 @@ bool vms_load_state(VmsCtx *c, VmsIn *in, const VmsDesc *d, void *opaque, int ve
     w.in = in;
     w.depth = 0;
     w.object = opaque;
+    w.ref = c->plan_ref;
     if (c->err)
         vms_error_clear(c->err);
     if (in->failed)

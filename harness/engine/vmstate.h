@@ -225,6 +225,16 @@ typedef struct VmsPlans {
     size_t cap, n;
 } VmsPlans;
 void vms_plans_free(VmsPlans *plans);
+/* A memo of one description's plan for one direction, for a walker that
+ * meets the same top-level description at every walk (a registry's
+ * section): the cache is asked again only when the key (description,
+ * version) changes. Zero-initialise; it points into the VmsPlans it was
+ * filled from, so it must live no longer than they do. */
+typedef struct VmsPlanRef {
+    const VmsDesc *d;
+    int version;
+    const struct Plan *plan;
+} VmsPlanRef;
 
 /* Per-walk options and context. Zero-initialise, then set what is wanted. */
 typedef struct VmsCtx {
@@ -255,6 +265,9 @@ typedef struct VmsCtx {
      * takes the per-field walk). Used only by a plain walk: no observer,
      * event observer, map or vmdesc. */
     VmsPlans *plans;
+    /* Optional, with plans: the memo of the top-level description's plan
+     * for this walk's direction (VmsSection.plan_ref). */
+    VmsPlanRef *plan_ref;
 } VmsCtx;
 
 /* Save `opaque` through `d` at c->version, or d->version_id (fields, then subsections). */

@@ -150,6 +150,61 @@ static void test_prefix_follows_type(void **state)
     vms_registry_free(&r);
 }
 
+/* A section remembers the plans of its description (VmsSection.plan_ref):
+ * a section whose description or version changes between saves and loads
+ * writes and reads what a fresh registry so configured does. */
+typedef struct Two {
+    uint32_t a, b;
+} Two;
+static const VmsField two_fields[] = { VMS_UINT32(a, Two), VMS_UINT32_V(b, Two, 2), VMS_END_OF_LIST() };
+static const VmsDesc two_desc = { .name = "two", .version_id = 2, .minimum_version_id = 1,
+                                  .fields = two_fields };
+static const VmsField two_b_fields[] = { VMS_UINT32(b, Two), VMS_END_OF_LIST() };
+static const VmsDesc two_b_desc = { .name = "two", .version_id = 2, .minimum_version_id = 1,
+                                    .fields = two_b_fields };
+
+static void test_plan_ref_follows_section(void **state)
+{
+    static const struct { const VmsDesc *d; int version; } steps[] = {
+        { &two_desc, 0 }, { &two_desc, 1 }, { &two_b_desc, 0 }, { &two_desc, 2 }, { &two_desc, 1 },
+    };
+    VmsRegistry r;
+    Two o = { 0x11223344, 0x55667788 };
+    vms_registry_init(&r, "vm-1");
+    VmsSection *s = vms_register(&r, "dev", 0, &two_desc, &o);
+    assert_non_null(s);
+    VmsSaveOpts nodesc = { .no_vmdesc = true };
+    VmsOut warm;
+    vms_out_init(&warm, 0);
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        s->vmsd = steps[i].d;
+        s->version_id = steps[i].version;
+        VmsRegistry fresh;
+        Two q = o;
+        vms_registry_init(&fresh, "vm-1");
+        VmsSection *fs = vms_register(&fresh, "dev", 0, steps[i].d, &q);
+        fs->version_id = steps[i].version;
+        VmsOut cold;
+        save_ok(&fresh, &cold, &nodesc);
+        vms_out_reset(&warm);
+        VmsError e;
+        assert_true(vms_save(&r, &warm, &nodesc, &e));
+        assert_int_equal(warm.len, cold.len);
+        assert_memory_equal(warm.buf, cold.buf, cold.len);
+        /* Loaded through the remembered plan, as the fresh registry loads. */
+        Two before = o;
+        o.a = o.b = q.a = q.b = 0;
+        assert_true(vms_load(&r, cold.buf, cold.len, &e));
+        assert_true(vms_load(&fresh, cold.buf, cold.len, &e));
+        assert_memory_equal(&o, &q, sizeof(q));
+        o = before;
+        vms_out_free(&cold);
+        vms_registry_free(&fresh);
+    }
+    vms_out_free(&warm);
+    vms_registry_free(&r);
+}
+
 /* The JSON length is padded whenever its bytes would fool the trailer finder. */
 static void test_trailer_padding(void **state)
 {
@@ -1071,6 +1126,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_framing_exact),
         cmocka_unit_test(test_prefix_follows_type),
+        cmocka_unit_test(test_plan_ref_follows_section),
         cmocka_unit_test(test_trailer_padding),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_section_not_needed),
