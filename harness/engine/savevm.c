@@ -170,10 +170,13 @@ static void map_tag(VmsMap *map, size_t from, int32_t section)
         map->spans[i].section = section;
 }
 
-static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, json_t *jdevs,
-                         VmsError *err)
+/* Section i, walked with c (save_sections sets what every section of the
+ * save shares; the rest is set here). */
+static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsCtx *c, json_t *jdevs)
 {
     VmsSection *s = &r->sec[i];
+    VmsError *err = c->err;
+    VmsMap *map = c->map;
     size_t start = out->len;
     int version = s->version_id ? s->version_id : s->vmsd->version_id;
     /* The header in one write (the checkpoint path saves ~20 sections, four
@@ -199,14 +202,13 @@ static bool save_section(VmsRegistry *r, size_t i, VmsOut *out, VmsMap *map, jso
         json_object_set_new(jd, "instance_id", json_integer(s->instance_id));
         json_array_append_new(jdevs, jd);
     }
-    VmsCtx c = {
-        .err = err, .section = s->idstr, .instance = s->instance_id, .map = map,
-        .observe = r->observe, .obs_opaque = r->obs_opaque,
-        .observe_event = r->observe_event, .vmdesc = jd, .version = version, .plans = &r->plans,
-        .plan_ref = &s->plan_ref[0],
-    };
+    c->section = s->idstr;
+    c->instance = s->instance_id;
+    c->vmdesc = jd;
+    c->version = version;
+    c->plan_ref = &s->plan_ref[0];
     size_t first_span = map ? map->n : 0;
-    if (!vms_save_state(&c, out, s->vmsd, s->opaque))
+    if (!vms_save_state(c, out, s->vmsd, s->opaque))
         return false;
     map_tag(map, first_span, (int32_t)i);
     size_t fpos = out->len;
@@ -288,6 +290,11 @@ static bool save_sections(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, 
     json_t *jdevs = root ? json_object_get(root, "devices") : NULL;
     bool ok = true;
     size_t *at = opts ? opts->sec_start : NULL;
+    /* What every section's walk shares, set once per save. */
+    VmsCtx c = {
+        .err = err, .map = map, .observe = r->observe, .obs_opaque = r->obs_opaque,
+        .observe_event = r->observe_event, .plans = &r->plans,
+    };
     for (size_t i = 0; ok && i < r->n; i++) {
         const VmsSection *s = &r->sec[i];
         if (at)
@@ -297,7 +304,7 @@ static bool save_sections(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts, 
             continue;
         if (at)
             at[i] = out->len;
-        ok = save_section(r, i, out, map, jdevs, err);
+        ok = save_section(r, i, out, &c, jdevs);
     }
     if (at)
         at[r->n] = out->len;
