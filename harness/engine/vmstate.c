@@ -609,13 +609,6 @@ static bool fast_array_ok(const Walk *w, const VmsField *f, const uint8_t *base,
 }
 
 /*
- * n elements of `width` bytes between host order (s) and the wire's big
- * endian (d), or back: the byte order of the host and big endian are
- * either the same or each other's reverse, so one permutation serves both
- * directions (load calls it with the stream as s). Inlined: most calls move
- * one value, and the switch then folds away.
- */
-/*
  * n 32-bit values, the commonest width (register banks). GCC at -O2 does
  * not vectorise a loop of unknown count, so on a little-endian host four
  * values at a time are swapped in a 16-byte vector (the halves of each
@@ -646,6 +639,13 @@ static inline __attribute__((always_inline)) void swap_be32(uint8_t *d, const ui
     }
 }
 
+/*
+ * n elements of `width` bytes between host order (s) and the wire's big
+ * endian (d), or back: the byte order of the host and big endian are
+ * either the same or each other's reverse, so one permutation serves both
+ * directions (load calls it with the stream as s). Inlined: most calls move
+ * one value, and the switch then folds away.
+ */
 static inline __attribute__((always_inline)) void swap_be(uint8_t *d, const uint8_t *s, uint32_t n, size_t width)
 {
     uint16_t v16;
