@@ -60,6 +60,20 @@ static void save_ok(VmsRegistry *r, VmsOut *out, const VmsSaveOpts *opts)
     }
 }
 
+/* A save of r (reused: warm keeps its buffer, r its prebuilt bytes and
+ * remembered plans) writes what a save of a fresh registry so configured
+ * writes; the fresh stream is left in cold (the caller frees it). */
+static void saves_as_fresh(VmsRegistry *r, VmsOut *warm, VmsRegistry *fresh, VmsOut *cold,
+                           const VmsSaveOpts *opts)
+{
+    VmsError e;
+    save_ok(fresh, cold, opts);
+    vms_out_reset(warm);
+    assert_true(vms_save(r, warm, opts, &e));
+    assert_int_equal(warm->len, cold->len);
+    assert_memory_equal(warm->buf, cold->buf, cold->len);
+}
+
 static bool trailer_findable(const uint8_t *b, size_t n)
 {
     /* analyze-migration.py: last NUL, then the first '{' after it, 5 bytes after 0x06. */
@@ -136,12 +150,8 @@ static void test_prefix_follows_type(void **state)
         One q = o;
         tiny_init(&fresh, &q, types[i]);
         VmsOut cold;
-        save_ok(&fresh, &cold, &nodesc);
-        vms_out_reset(&warm);
+        saves_as_fresh(&r, &warm, &fresh, &cold, &nodesc);
         VmsError e;
-        assert_true(vms_save(&r, &warm, &nodesc, &e));
-        assert_int_equal(warm.len, cold.len);
-        assert_memory_equal(warm.buf, cold.buf, cold.len);
         assert_true(vms_load(&fresh, warm.buf, warm.len, &e));
         vms_out_free(&cold);
         vms_registry_free(&fresh);
@@ -185,12 +195,8 @@ static void test_plan_ref_follows_section(void **state)
         VmsSection *fs = vms_register(&fresh, "dev", 0, steps[i].d, &q);
         fs->version_id = steps[i].version;
         VmsOut cold;
-        save_ok(&fresh, &cold, &nodesc);
-        vms_out_reset(&warm);
+        saves_as_fresh(&r, &warm, &fresh, &cold, &nodesc);
         VmsError e;
-        assert_true(vms_save(&r, &warm, &nodesc, &e));
-        assert_int_equal(warm.len, cold.len);
-        assert_memory_equal(warm.buf, cold.buf, cold.len);
         /* Loaded through the remembered plan, as the fresh registry loads. */
         Two before = o;
         o.a = o.b = q.a = q.b = 0;

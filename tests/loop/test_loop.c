@@ -179,6 +179,13 @@ static bool is_tracked(Machine *m, size_t i)
     return false;
 }
 
+/* A configuration with an incremental checkpoint between full ones. */
+static void config_incremental(LoopConfig *c)
+{
+    config(c, 5);
+    c->full_every = TEST_FULL_EVERY;
+}
+
 /* Plant a difference in B's tracked memory k at byte `off` behind the
  * loop's back: incremental checkpoints 2 .. TEST_FULL_EVERY-1 do not see
  * it, the full one at TEST_FULL_EVERY does; f is its finding. */
@@ -215,8 +222,7 @@ static void test_incremental_checkpoints(void **state)
     (void)state;
     LoopConfig c;
     LoopFinding f;
-    config(&c, 5);
-    c.full_every = TEST_FULL_EVERY;
+    config_incremental(&c);
     size_t page = untouched_page(&c, 0);
     plant_unlogged(&c, 0, page * MACH_PAGE_SIZE + 100, &f);
     assert_int_equal(f.oracle, LOOP_STATE);
@@ -298,8 +304,7 @@ static void test_incremental_checkpoints(void **state)
 
     /* A replayed schedule: checkpoint 1 full, 2 and 3 incremental, then
      * the closing full comparison; clean. */
-    config(&c, 5);
-    c.full_every = TEST_FULL_EVERY;
+    config_incremental(&c);
     c.max_checkpoints = 0;
     c.schedule = (const uint64_t[]){ 30000, 60000, 90000 };
     c.schedule_len = 3;
@@ -341,8 +346,7 @@ static void test_incremental_save_writes_memory(void **state)
     (void)state;
     LoopConfig c;
     LoopFinding f;
-    config(&c, 5);
-    c.full_every = TEST_FULL_EVERY;
+    config_incremental(&c);
     size_t page = untouched_page(&c, 0);
     for (int which = 0; which < 2; which++)
         for (uint8_t delta = 0; delta < 2; delta++) {
