@@ -238,27 +238,38 @@ static bool save_config(VmsRegistry *r, VmsOut *out, VmsMap *map, json_t *jconf,
     return vms_save_state(&cc, out, &config_desc, &cs);
 }
 
+/* The stream's first bytes, field by field: magic, version, and the
+ * configuration section through its description's walk. */
+static bool save_header_fields(VmsRegistry *r, VmsOut *out, VmsMap *map, json_t *jconf, VmsError *err)
+{
+    if (!(vms_out_be32(out, VMS_FILE_MAGIC) && vms_out_be32(out, VMS_FILE_VERSION) &&
+          vms_out_u8(out, VMS_SEC_CONFIGURATION)))
+        return vms_stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
+    return save_config(r, out, map, jconf, err);
+}
+
 /*
- * The header and configuration section are the same bytes at every save of
- * a registry (the checkpoint path saves five times): built once from the
- * machine type, as save_config's walk writes them, and rebuilt only when
- * r->machine_type no longer matches the copy they were built from.
+ * Those bytes depend on the machine type alone, and the checkpoint path
+ * saves five times: written once by save_header_fields into r->prefix,
+ * and again only when r->machine_type no longer matches the copy they were
+ * written from. NULL if they cannot be (then each save writes them).
  */
 static const uint8_t *save_prefix(VmsRegistry *r)
 {
     _Static_assert(sizeof(r->prefix_type) == sizeof(r->machine_type), "the type is kept whole");
-    _Static_assert(sizeof(r->prefix) == 13 + sizeof(r->machine_type), "the prefix holds any type");
     if (r->prefix_len && !memcmp(r->prefix_type, r->machine_type, sizeof(r->prefix_type)))
         return r->prefix;
-    size_t n = strlen(r->machine_type);
-    memcpy(r->prefix_type, r->machine_type, sizeof(r->prefix_type));
-    vms_put_be32(r->prefix, VMS_FILE_MAGIC);
-    vms_put_be32(r->prefix + 4, VMS_FILE_VERSION);
-    r->prefix[8] = VMS_SEC_CONFIGURATION;
-    vms_put_be32(r->prefix + 9, (uint32_t)n);
-    memcpy(r->prefix + 13, r->machine_type, n);
-    r->prefix_len = (uint8_t)(13 + n);
-    return r->prefix;
+    VmsOut o;
+    VmsError e;
+    vms_out_init(&o, sizeof(r->prefix));
+    bool ok = save_header_fields(r, &o, NULL, NULL, &e);
+    if (ok) {
+        memcpy(r->prefix, o.buf, o.len);
+        r->prefix_len = (uint8_t)o.len;
+        memcpy(r->prefix_type, r->machine_type, sizeof(r->prefix_type));
+    }
+    vms_out_free(&o);
+    return ok ? r->prefix : NULL;
 }
 
 static bool save_header(VmsRegistry *r, VmsOut *out, VmsMap *map, json_t *jconf, VmsError *err)
@@ -275,10 +286,7 @@ static bool save_header(VmsRegistry *r, VmsOut *out, VmsMap *map, json_t *jconf,
         vms_out_advance(out, r->prefix_len);
         return true;
     }
-    if (!(vms_out_be32(out, VMS_FILE_MAGIC) && vms_out_be32(out, VMS_FILE_VERSION) &&
-          vms_out_u8(out, VMS_SEC_CONFIGURATION)))
-        return vms_stream_fail(err, VMS_ERR_LIMIT, NULL, -1, out->len, "output over its limit");
-    return save_config(r, out, map, jconf, err);
+    return save_header_fields(r, out, map, jconf, err);
 }
 
 /* The sections, EOF and (with root) the trailer. */

@@ -371,8 +371,6 @@ typedef struct Snapshot {
     size_t cap;
 } Snapshot;
 
-/* Every part but those `skip` marks (NULL: none); a skipped part's bytes
- * in the snapshot are left as they were. */
 /* Part i's bytes from its first compared span to the end of its last. */
 static void part_range(const PartSpans *ps, size_t i, size_t *lo, size_t *hi)
 {
@@ -381,6 +379,8 @@ static void part_range(const PartSpans *ps, size_t i, size_t *lo, size_t *hi)
     *hi = k0 < k1 ? ps->span[k1 - 1].off + ps->span[k1 - 1].len : 0;
 }
 
+/* Every part but those `skip` marks (NULL: none); a skipped part's bytes
+ * in the snapshot are left as they were. */
 static void snapshot_take(Snapshot *s, const PartSpans *ps, Parts m, const bool *skip)
 {
     if (ps->total > s->cap) {
@@ -1074,13 +1074,9 @@ static bool ram_after_load(LoopTwin *t, LoopFinding *f)
  * (ram_save_pure). */
 static void blame_save(LoopTwin *t, int which, bool full, const VmsOut *saved, LoopFinding *f)
 {
-    Machine *m = twin(t, which);
     for (size_t k = 0; !full && k < t->n_mem; k++) {
-        size_t off = 0;
-        for (size_t i = 0; i < t->mem[k].part; i++)
-            off += mach_shadow(m, i)->size;
         const MachShadow *before = t->parts[!which][t->mem[k].part];
-        memcpy(t->snap.buf + off, before->state, before->size);
+        memcpy(t->snap.buf + t->spans.at[t->mem[k].part], before->state, before->size);
     }
     finding_wrap(f, LOOP_PURITY, "saving changed ");
     loop_blame_save(t->p, saved->buf, saved->len, t->snap.buf, f);

@@ -253,17 +253,23 @@ VmsRam *mach_ram(Machine *m)
 }
 uint64_t mach_dirty_pages_total(const Machine *m) { return m->dirty_total; }
 
-/* The first page at or after p whose byte in map (n_pages bytes) is set,
- * or n_pages: eight clear bytes are skipped at once. */
-MACH_NO_COVERAGE static size_t next_set(const uint8_t *map, size_t n_pages, size_t p)
+/* The first page at or after p whose byte is set in `a` or in `b` (want
+ * set) or clear in both (want clear), or n_pages; eight pages at a time
+ * where they all go the other way (a word of the two maps OR'ed has no
+ * zero byte, or is zero). With a == b: the first page set in one map. */
+MACH_NO_COVERAGE static size_t next_either(const uint8_t *a, const uint8_t *b, size_t n_pages, size_t p,
+                                           bool want_set)
 {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     for (; p + 8 <= n_pages; p += 8) {
-        uint64_t w;
-        memcpy(&w, map + p, sizeof(w));
-        if (w)
+        uint64_t wa, wb;
+        memcpy(&wa, a + p, sizeof(wa));
+        memcpy(&wb, b + p, sizeof(wb));
+        uint64_t w = wa | wb;
+        if (want_set ? w != 0 : ((w - ones) & ~w & highs) != 0)
             break;
     }
-    while (p < n_pages && !map[p])
+    while (p < n_pages && (a[p] || b[p]) != want_set)
         p++;
     return p;
 }
@@ -272,7 +278,7 @@ MACH_NO_COVERAGE static size_t next_set(const uint8_t *map, size_t n_pages, size
  * does the next zeroing (`unzeroed`). */
 MACH_NO_COVERAGE static void fold_dirty(Machine *m, MachMemLog *l)
 {
-    for (size_t p = 0; (p = next_set(l->dirty, l->n_pages, p)) < l->n_pages; p++) {
+    for (size_t p = 0; (p = next_either(l->dirty, l->dirty, l->n_pages, p, true)) < l->n_pages; p++) {
         l->dirty[p] = 0;
         l->unzeroed[p] = 1;
         for (unsigned r = 0; r < m->n_readers; r++)
@@ -346,7 +352,7 @@ size_t mach_dirty_sync_tracked(Machine *m, int reader, size_t k, uint8_t *bitmap
     MachMemLog *l = &m->mem[k];
     fold_dirty(m, l);
     uint8_t *map = l->reader_map[reader];
-    for (size_t p = 0; (p = next_set(map, l->n_pages, p)) < l->n_pages; p++) {
+    for (size_t p = 0; (p = next_either(map, map, l->n_pages, p, true)) < l->n_pages; p++) {
         map[p] = 0;
         count++;
         if (p / 8 < n)
@@ -493,27 +499,6 @@ MACH_NO_COVERAGE static void reset_core_and_devices(Machine *m)
     }
     m->ms.reset_pending = false;
     m->quiet = false;
-}
-
-/* The first page at or after p whose byte is set in `a` or in `b` (want
- * set) or clear in both (want clear), or n_pages; eight pages at a time
- * where they all go the other way (a word of the two maps OR'ed has no
- * zero byte, or is zero). */
-MACH_NO_COVERAGE static size_t next_either(const uint8_t *a, const uint8_t *b, size_t n_pages, size_t p,
-                                           bool want_set)
-{
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    for (; p + 8 <= n_pages; p += 8) {
-        uint64_t wa, wb;
-        memcpy(&wa, a + p, sizeof(wa));
-        memcpy(&wb, b + p, sizeof(wb));
-        uint64_t w = wa | wb;
-        if (want_set ? w != 0 : ((w - ones) & ~w & highs) != 0)
-            break;
-    }
-    while (p < n_pages && (a[p] || b[p]) != want_set)
-        p++;
-    return p;
 }
 
 /* Zero tracked memory from `from` on, but only the pages written since

@@ -242,7 +242,8 @@ size_t mach_dirty_sync_reader(Machine *m, int reader, uint8_t *bitmap, size_t n)
  * readers, and pages of MACH_PAGE_SIZE bytes (the last may be partial). A
  * reset zeroes device memory and marks it all (a system reset too: it is
  * device state), writing only the pages written since it was last zeroed;
- * a load marks it all; the device marks what it writes. */
+ * a load marks all of each piece whose section it reached (mach_load); the
+ * device marks what it writes. */
 size_t mach_n_tracked(const Machine *m);
 /* The part (shadow and section index) whose state is exactly tracked
  * memory k, or SIZE_MAX (then it travels inside a larger part). */
