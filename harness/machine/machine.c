@@ -256,7 +256,7 @@ uint64_t mach_dirty_pages_total(const Machine *m) { return m->dirty_total; }
 /* The first page at or after p whose byte is set in `a` or in `b` (want
  * set) or clear in both (want clear), or n_pages; eight pages at a time
  * where they all go the other way (a word of the two maps OR'ed has no
- * zero byte, or is zero). With a == b: the first page set in one map. */
+ * zero byte, or is zero). */
 MACH_NO_COVERAGE static size_t next_either(const uint8_t *a, const uint8_t *b, size_t n_pages, size_t p,
                                            bool want_set)
 {
@@ -274,11 +274,27 @@ MACH_NO_COVERAGE static size_t next_either(const uint8_t *a, const uint8_t *b, s
     return p;
 }
 
+/* The first page at or after p whose byte in map (n_pages bytes) is set,
+ * or n_pages: eight clear bytes are skipped at once. The dirty logs' scan,
+ * at every sync: next_either(map, map, ...) would read each word twice. */
+MACH_NO_COVERAGE static size_t next_set(const uint8_t *map, size_t n_pages, size_t p)
+{
+    for (; p + 8 <= n_pages; p += 8) {
+        uint64_t w;
+        memcpy(&w, map + p, sizeof(w));
+        if (w)
+            break;
+    }
+    while (p < n_pages && !map[p])
+        p++;
+    return p;
+}
+
 /* Every reader gets the pages written since any reader last synced; so
  * does the next zeroing (`unzeroed`). */
 MACH_NO_COVERAGE static void fold_dirty(Machine *m, MachMemLog *l)
 {
-    for (size_t p = 0; (p = next_either(l->dirty, l->dirty, l->n_pages, p, true)) < l->n_pages; p++) {
+    for (size_t p = 0; (p = next_set(l->dirty, l->n_pages, p)) < l->n_pages; p++) {
         l->dirty[p] = 0;
         l->unzeroed[p] = 1;
         for (unsigned r = 0; r < m->n_readers; r++)
@@ -352,7 +368,7 @@ size_t mach_dirty_sync_tracked(Machine *m, int reader, size_t k, uint8_t *bitmap
     MachMemLog *l = &m->mem[k];
     fold_dirty(m, l);
     uint8_t *map = l->reader_map[reader];
-    for (size_t p = 0; (p = next_either(map, map, l->n_pages, p, true)) < l->n_pages; p++) {
+    for (size_t p = 0; (p = next_set(map, l->n_pages, p)) < l->n_pages; p++) {
         map[p] = 0;
         count++;
         if (p / 8 < n)
